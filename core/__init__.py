@@ -1,0 +1,1 @@
+"""Fashion-MNIST Studio core library: data, models, training, evaluation, checkpoints."""

@@ -1,0 +1,41 @@
+"""Choose the compute device and set CPU threads."""
+
+import os
+
+import torch
+
+from core.errors import StudioError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' takes CUDA, then Apple MPS, then the CPU; an explicit name must be available."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise StudioError("device 'cuda' requested but no CUDA GPU is available; use --device auto or cpu.")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise StudioError("device 'mps' requested but Apple MPS is not available; use --device auto or cpu.")
+    return torch.device(name)
+
+
+def configure_threads() -> int:
+    """Use every core this process may run on for intra-op work; return the count."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    if torch.get_num_threads() != cores:
+        torch.set_num_threads(cores)
+    return cores
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type

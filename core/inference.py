@@ -1,0 +1,53 @@
+"""Batched forward passes under torch.inference_mode(): probabilities and metrics."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.classes import NUM_CLASSES
+from core.data import normalize
+
+
+@torch.inference_mode()
+def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 2000, flip: bool = False) -> torch.Tensor:
+    """Logits (N, 10) for uint8 or [0,1] images (N, 28, 28); `flip` averages with the mirrored image."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = normalize(images[start:start + batch_size].to(device, non_blocking=True))
+        y = model(x).float()
+        if flip:
+            y = (y + model(x.flip(-1)).float()) / 2
+        out.append(y)
+    model.train(was_training)
+    if not out:
+        return torch.empty(0, NUM_CLASSES)
+    return torch.cat(out)
+
+
+def probabilities(model: nn.Module, images: torch.Tensor, **kw) -> torch.Tensor:
+    return F.softmax(logits(model, images, **kw), dim=1)
+
+
+def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:
+    """10x10 counts, rows = true class, columns = predicted class."""
+    flat = labels.cpu() * NUM_CLASSES + predictions.cpu()
+    return torch.bincount(flat, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def metrics(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, flip: bool = False) -> dict:
+    """Loss, accuracy, per-class accuracy and the confusion matrix of `model` on a labelled set."""
+    z = logits(model, images, flip=flip)
+    y = labels.to(z.device)
+    predictions = z.argmax(1)
+    cm = confusion_matrix(y, predictions)
+    per_class = (cm.diag().float() / cm.sum(1).clamp(min=1).float()).tolist()
+    return {
+        "loss": F.cross_entropy(z, y).item(),
+        "accuracy": (predictions == y).float().mean().item(),
+        "per_class_accuracy": per_class,
+        "confusion_matrix": cm.tolist(),
+        "count": len(y),
+    }

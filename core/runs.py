@@ -1,0 +1,78 @@
+"""The runs directory: one folder per training run with its config, metrics log and checkpoints."""
+
+import json
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from core.errors import StudioError
+
+DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+BEST = "best.safetensors"
+STATE = "last.pt"
+
+
+def runs_dir(path=None) -> Path:
+    """The runs directory: explicit path, FMNIST_RUNS_DIR, or runs/ beside the project (git-ignored)."""
+    return Path(path or os.environ.get("FMNIST_RUNS_DIR") or DEFAULT_RUNS_DIR)
+
+
+def new_run_id(arch: str) -> str:
+    """Unique, sortable and safe as a file name: 20261122-213045-simple_cnn-3fa9c2."""
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{arch}-{secrets.token_hex(3)}"
+
+
+def create_run(root, arch: str, config: dict) -> Path:
+    root = runs_dir(root)
+    run = root / new_run_id(arch)
+    try:
+        run.mkdir(parents=True)
+        write_json(run / CONFIG, config)
+    except OSError as e:
+        raise StudioError(f"cannot create run folder in {root}: {e.strerror or e}.") from None
+    return run
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def append_metrics(run: Path, record: dict) -> None:
+    with open(run / METRICS, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_metrics(run: Path) -> list[dict]:
+    """Per-epoch records; a half-written last line (a run still writing) is skipped."""
+    out = []
+    try:
+        lines = (Path(run) / METRICS).read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def list_runs(root=None) -> list[Path]:
+    """Run folders, newest first."""
+    root = runs_dir(root)
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if (p / CONFIG).is_file()), key=lambda p: p.name, reverse=True)

@@ -1,0 +1,321 @@
+"""The training loop: whole dataset as device tensors, batched augmentation, progress events, safe stops."""
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from core import checkpoint, inference, runs
+from core.augment import augment
+from core.classes import MEAN, STD
+from core.config import TrainConfig
+from core.data import FashionMNIST, stratified_split
+from core.device import configure_threads, describe, pick_device
+from core.errors import StudioError
+from core.models import build, count_parameters
+
+NAN_MESSAGE = ("the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
+               "Try a lower learning rate (now {lr:g}).")
+LOG_EVERY = 10  # batches between host syncs for per-batch loss events
+
+
+@dataclass
+class TrainResult:
+    status: str                    # completed | early_stopped | stopped | diverged
+    message: str
+    run_dir: Path
+    best_epoch: int | None
+    best_val_loss: float | None
+    best_val_accuracy: float | None
+    test_accuracy: float | None
+    epochs_run: int
+    seconds: float
+    history: list = field(default_factory=list)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.run_dir / runs.BEST
+
+
+class Trainer:
+    """Trains one run. Subscribe with `on_event`; call `stop()` from any thread to end within one batch."""
+
+    def __init__(self, config: TrainConfig, data: FashionMNIST, runs_root=None,
+                 on_event: Callable[[dict], None] | None = None, run_dir: Path | None = None,
+                 name: str | None = None, command: str | None = None):
+        self.config = config.validate()
+        self.data = data
+        self.on_event = on_event or (lambda event: None)
+        self.stop_event = threading.Event()
+        self.name = name
+        self.command = command
+        self.runs_root = runs_root
+        self.run_dir = run_dir
+        self.start_epoch = 1
+        self.history: list[dict] = []
+        self.best = {"epoch": None, "val_loss": math.inf, "val_accuracy": None}
+        self.bad_epochs = 0
+        self.elapsed_before = 0.0
+        self._resume_state = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    @classmethod
+    def resume(cls, run_dir, data: FashionMNIST, epochs: int | None = None, **kw) -> "Trainer":
+        """Continue a run from its last completed epoch (its last.pt), in the same folder."""
+        run_dir = Path(run_dir)
+        if run_dir.is_file():
+            run_dir = run_dir.parent
+        state_path = run_dir / runs.STATE
+        if not state_path.is_file():
+            raise StudioError(f"cannot resume: {state_path} not found.")
+        try:
+            state = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise StudioError(f"cannot resume from {state_path}: {str(e).splitlines()[0][:120]}") from None
+        config = TrainConfig.from_dict(state["config"])
+        if epochs is not None:
+            config.epochs = epochs
+        trainer = cls(config, data, run_dir=run_dir, **kw)
+        trainer._resume_state = state
+        trainer.start_epoch = state["epoch"] + 1
+        trainer.history = runs.read_metrics(run_dir)[: state["epoch"]]
+        trainer.best = dict(state["best"])
+        trainer.bad_epochs = state["bad_epochs"]
+        trainer.elapsed_before = state["elapsed"]
+        return trainer
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        cfg = self.config
+        configure_threads()
+        device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        images, labels = self.data.train_images, self.data.train_labels
+        if cfg.limit:
+            images, labels = images[: cfg.limit], labels[: cfg.limit]
+        train_idx, val_idx = stratified_split(labels, cfg.val_fraction, cfg.seed)
+        x_train = images[train_idx].to(device)
+        y_train = labels[train_idx].to(device)
+        x_val, y_val = images[val_idx], labels[val_idx]
+        n = len(x_train)
+
+        model = build(cfg.arch, cfg.arch_settings).to(device)
+        channels_last = device.type == "cuda" and cfg.arch != "mlp"
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        optimizer = _optimizer(cfg, model)
+        steps_per_epoch = math.ceil(n / cfg.batch_size)
+        scheduler = _scheduler(cfg, optimizer, steps_per_epoch * cfg.epochs)
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
+        if self._resume_state:
+            model.load_state_dict(self._resume_state["model"])
+            optimizer.load_state_dict(self._resume_state["optimizer"])
+            if scheduler and self._resume_state.get("scheduler"):
+                scheduler.load_state_dict(self._resume_state["scheduler"])
+            if ema is not None and self._resume_state.get("ema"):
+                ema.load_state_dict(self._resume_state["ema"])
+        if self.run_dir is None:
+            self.run_dir = runs.create_run(self.runs_root, cfg.arch, cfg.to_dict())
+        eval_model = ema.module if ema is not None else model
+        amp = cfg.amp and device.type == "cuda"
+
+        self._emit("start", run_dir=str(self.run_dir), arch=cfg.arch, device=describe(device), train_size=n,
+                   val_size=len(x_val), epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
+                   parameters=count_parameters(model), start_epoch=self.start_epoch)
+        started = time.perf_counter()
+        status, message, epoch = "completed", "", self.start_epoch - 1
+        aug_gen = torch.Generator(device=device)
+        perm_gen = torch.Generator()
+
+        for epoch in range(self.start_epoch, cfg.epochs + 1):
+            epoch_start = time.perf_counter()
+            torch.manual_seed(cfg.seed * 1000 + epoch)
+            perm_gen.manual_seed(cfg.seed * 1000 + epoch)
+            aug_gen.manual_seed(cfg.seed * 1000 + epoch)
+            perm = torch.randperm(n, generator=perm_gen).to(device)
+            model.train()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            seen, pending = 0, []
+            for b in range(steps_per_epoch):
+                if self.stop_event.is_set():
+                    status, message = "stopped", f"stopped by request during epoch {epoch}"
+                    break
+                idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                x = x_train[idx].float().div_(255).unsqueeze_(1)
+                if cfg.augment:
+                    x = augment(x, generator=aug_gen)
+                x = (x - MEAN) / STD
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                y = y_train[idx]
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    out = model(x)
+                    loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler:
+                    scheduler.step()
+                if ema is not None:
+                    ema.update_parameters(model)
+                loss_sum += loss.detach() * len(idx)
+                correct += (out.detach().argmax(1) == y).sum()
+                seen += len(idx)
+                pending.append(loss.detach())
+                if len(pending) == LOG_EVERY or b == steps_per_epoch - 1:
+                    bad = self._flush_batches(pending, epoch, b, steps_per_epoch, optimizer)
+                    pending = []
+                    if bad is not None:
+                        status, message = "diverged", NAN_MESSAGE.format(
+                            value=bad, epoch=epoch, batch=b + 1, lr=cfg.lr)
+                        break
+            if status in ("stopped", "diverged"):
+                if status == "stopped" and self.best["epoch"] is None and seen:
+                    self._record_epoch(epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
+                                       epoch_start, started, partial=True)
+                break
+            improved = self._record_epoch(epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
+                                          epoch_start, started)
+            self._save_state(epoch, model, optimizer, scheduler, ema, started)
+            if cfg.patience and not improved:
+                self.bad_epochs += 1
+                if self.bad_epochs >= cfg.patience:
+                    status = "early_stopped"
+                    message = (f"early stop: validation loss has not improved for {cfg.patience} epochs "
+                               f"(best at epoch {self.best['epoch']})")
+                    break
+        seconds = self.elapsed_before + time.perf_counter() - started
+        return self._finish(status, message, epoch, seconds, device)
+
+    # ---- pieces -----------------------------------------------------------------------------
+
+    def _emit(self, kind: str, **payload) -> None:
+        self.on_event({"event": kind, **payload})
+
+    def _flush_batches(self, pending, epoch, last_batch, steps, optimizer) -> float | None:
+        """One host sync for several batches: emit their losses, return a non-finite value if any."""
+        values = torch.stack(pending).tolist()
+        first = last_batch - len(values) + 1
+        for i, value in enumerate(values):
+            if not math.isfinite(value):
+                return value
+            step = (epoch - 1) * steps + first + i + 1
+            self._emit("batch", epoch=epoch, batch=first + i + 1, batches=steps, step=step, loss=value,
+                       lr=optimizer.param_groups[0]["lr"])
+        return None
+
+    def _record_epoch(self, epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
+                      epoch_start, started, partial=False) -> bool:
+        train_seconds = time.perf_counter() - epoch_start
+        record = {
+            "epoch": epoch, "train_loss": (loss_sum / seen).item(), "train_accuracy": correct.item() / seen,
+            "lr": optimizer.param_groups[0]["lr"], "images_per_s": seen / max(train_seconds, 1e-9),
+        }
+        if len(x_val):
+            val = inference.metrics(eval_model, x_val, y_val)
+            record.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+        else:  # no validation split: the latest weights are the best we know
+            record.update(val_loss=record["train_loss"], val_accuracy=record["train_accuracy"])
+        elapsed = self.elapsed_before + time.perf_counter() - started
+        done = epoch - self.start_epoch + 1
+        record.update(seconds=time.perf_counter() - epoch_start, elapsed=elapsed,
+                      eta=(time.perf_counter() - started) / done * (self.config.epochs - epoch))
+        if partial:
+            record["partial"] = True
+        improved = record["val_loss"] < self.best["val_loss"] or self.best["epoch"] is None
+        if improved:
+            self.best = {"epoch": epoch, "val_loss": record["val_loss"], "val_accuracy": record["val_accuracy"]}
+            self.bad_epochs = 0
+            self._save_best(eval_model, elapsed)
+        record["best"] = improved
+        self.history.append(record)
+        runs.append_metrics(self.run_dir, record)
+        self._emit("epoch", **record)
+        return improved
+
+    def _save_best(self, eval_model, elapsed) -> None:
+        cfg = self.config
+        checkpoint.save(
+            self.run_dir / runs.BEST, eval_model, cfg.arch, cfg.arch_settings,
+            self._metadata(elapsed), half=cfg.half_checkpoint,
+        )
+
+    def _metadata(self, elapsed, **extra) -> dict:
+        return {
+            "name": self.name or self.run_dir.name, "run_id": self.run_dir.name, "config": self.config.to_dict(),
+            "metrics": {"best_epoch": self.best["epoch"], "val_loss": self.best["val_loss"],
+                        "val_accuracy": self.best["val_accuracy"], **extra},
+            "training_seconds": round(elapsed, 1), "device": describe(pick_device(self.config.device)),
+            "command": self.command or "", "epochs_run": len(self.history),
+        }
+
+    def _save_state(self, epoch, model, optimizer, scheduler, ema, started) -> None:
+        state = {
+            "epoch": epoch, "config": self.config.to_dict(), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
+            "ema": ema.state_dict() if ema is not None else None, "best": self.best, "bad_epochs": self.bad_epochs,
+            "elapsed": self.elapsed_before + time.perf_counter() - started,
+        }
+        tmp = self.run_dir / (runs.STATE + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.run_dir / runs.STATE)
+
+    def _finish(self, status, message, epoch, seconds, device) -> TrainResult:
+        test_accuracy = None
+        best_path = self.run_dir / runs.BEST
+        if best_path.is_file():
+            best = checkpoint.load(best_path, device)
+            test = inference.metrics(best.model, self.data.test_images, self.data.test_labels)
+            test_accuracy = test["accuracy"]
+            shirt = test["per_class_accuracy"][6]
+            meta = best.metadata
+            meta["metrics"].update(test_accuracy=test_accuracy, test_shirt_accuracy=shirt)
+            meta["training_seconds"] = round(seconds, 1)
+            meta["epochs_run"] = len(self.history)
+            passthrough = {k: v for k, v in meta.items() if k not in ("format", "arch", "arch_settings",
+                           "normalization", "class_names", "dtype", "versions", "created_at")}
+            checkpoint.save(best_path, best.model, best.arch, best.settings, passthrough,
+                            half=self.config.half_checkpoint)
+        if not message:
+            message = f"completed {epoch} epochs"
+        result = TrainResult(status, message, self.run_dir, self.best["epoch"],
+                             None if self.best["epoch"] is None else self.best["val_loss"],
+                             self.best["val_accuracy"], test_accuracy, len(self.history), seconds, self.history)
+        summary = {"status": status, "message": message, "best_epoch": result.best_epoch,
+                   "best_val_loss": result.best_val_loss, "best_val_accuracy": result.best_val_accuracy,
+                   "test_accuracy": test_accuracy, "epochs_run": result.epochs_run, "seconds": round(seconds, 2)}
+        runs.write_json(self.run_dir / runs.SUMMARY, summary)
+        self._emit("end", **summary, run_dir=str(self.run_dir))
+        return result
+
+
+def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if cfg.optimizer in ("sgd", "nesterov"):
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                               nesterov=cfg.optimizer == "nesterov" and cfg.momentum > 0)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(cfg: TrainConfig, optimizer, total_steps: int):
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total_steps)
+    return None
