@@ -1,0 +1,55 @@
+"""The models a user can pick: shipped checkpoints and the best checkpoint of each finished run."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import runs
+from core.checkpoint import read_metadata
+from core.errors import CheckpointError
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str            # shown to the user
+    path: Path
+    arch: str
+    source: str          # "shipped" or "run"
+    test_accuracy: float | None
+    metadata: dict
+
+    @property
+    def label(self) -> str:
+        acc = f" — test {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
+        return f"{self.name} ({self.source}){acc}"
+
+
+def _entry(path: Path, source: str) -> ModelEntry | None:
+    try:
+        meta = read_metadata(path)
+    except CheckpointError:
+        return None
+    name = meta.get("name") or path.stem
+    return ModelEntry(name, path, meta["arch"], source, meta.get("metrics", {}).get("test_accuracy"), meta)
+
+
+def shipped_models(folder=None) -> list[ModelEntry]:
+    folder = Path(folder or SHIPPED_DIR)
+    entries = (_entry(p, "shipped") for p in sorted(folder.glob("*.safetensors")))
+    return [e for e in entries if e]
+
+
+def run_models(root=None) -> list[ModelEntry]:
+    """Finished runs with a best checkpoint, newest first."""
+    out = []
+    for run in runs.list_runs(root):
+        if (run / runs.SUMMARY).is_file() and (run / runs.BEST).is_file():
+            entry = _entry(run / runs.BEST, "run")
+            if entry:
+                out.append(entry)
+    return out
+
+
+def all_models(shipped_folder=None, runs_root=None) -> list[ModelEntry]:
+    return shipped_models(shipped_folder) + run_models(runs_root)
