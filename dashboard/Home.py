@@ -1,0 +1,24 @@
+"""Fashion-MNIST Studio: `streamlit run dashboard/Home.py`."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="Fashion-MNIST Studio", page_icon="👕", layout="wide")
+
+VIEWS = Path(__file__).resolve().parent / "views"
+pages = [
+    st.Page(VIEWS / "home.py", title="Home", icon="🏠", default=True),
+    st.Page(VIEWS / "data.py", title="Data", icon="🖼️"),
+    st.Page(VIEWS / "train.py", title="Train", icon="🏋️"),
+    st.Page(VIEWS / "evaluate.py", title="Evaluate", icon="📊"),
+    st.Page(VIEWS / "feature_maps.py", title="Feature maps", icon="🔬"),
+    st.Page(VIEWS / "classify.py", title="Classify", icon="✏️"),
+    st.Page(VIEWS / "compare.py", title="Compare runs", icon="📈"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,63 @@
+"""Shared UI helpers: cached dataset and model loading, model picker, page intro. No training math here."""
+
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from core import catalog, checkpoint
+from core import data as dataset
+from core.errors import StudioError
+
+# Forward hooks on a cached (shared) model must not interleave between sessions.
+MODEL_LOCK = threading.Lock()
+
+
+def intro(title: str, text: str) -> None:
+    """Every page opens with its title and two or three teaching sentences."""
+    st.title(title)
+    st.markdown(text)
+
+
+@st.cache_resource(show_spinner="Loading Fashion-MNIST…")
+def _load_dataset():
+    return dataset.load(allow_download=False)
+
+
+def get_dataset():
+    """The dataset, or None after showing how to get it (never a traceback)."""
+    try:
+        return _load_dataset()
+    except StudioError as e:
+        st.warning(str(e))
+        return None
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _load_model(path: str, mtime: float):
+    return checkpoint.load(path)
+
+
+def load_model(path) -> "checkpoint.LoadedModel | None":
+    """A cached LoadedModel for a checkpoint path (reloaded if the file changed), or None with a message."""
+    path = Path(path)
+    try:
+        return _load_model(str(path), path.stat().st_mtime)
+    except (StudioError, OSError) as e:
+        st.error(str(e) if isinstance(e, StudioError) else f"cannot read {path.name}: {e.strerror}")
+        return None
+
+
+def available_models() -> list[catalog.ModelEntry]:
+    return catalog.all_models()
+
+
+def model_picker(key: str, label: str = "Model", archs=None) -> "catalog.ModelEntry | None":
+    """A selectbox of shipped and trained models; None (with a hint) if there are none."""
+    models = [m for m in available_models() if archs is None or m.arch in archs]
+    if not models:
+        st.info("No models yet: train one on the Train page.")
+        return None
+    labels = [m.label for m in models]
+    choice = st.selectbox(label, labels, key=key)
+    return models[labels.index(choice)]
