@@ -1,0 +1,155 @@
+"""Evaluate a checkpoint on the 10,000 test images once: predictions, probabilities, per-class accuracy,
+confusion matrix. Results are cached in memory and, for run checkpoints, on disk beside the checkpoint,
+keyed by the checkpoint's path, modification time and size.
+"""
+
+import csv
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import checkpoint, inference
+from core import data as dataset
+from core.classes import CLASS_NAMES, NUM_CLASSES
+from core.runs import CONFIG
+
+CACHE_SUFFIX = ".eval.npz"
+_memory: dict[tuple, "Evaluation"] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class Evaluation:
+    checkpoint: str
+    labels: np.ndarray          # (N,) int64 true classes
+    probabilities: np.ndarray   # (N, 10) float32
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(1)
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predictions == self.labels).mean()) if self.count else 0.0
+
+    @property
+    def confusion_matrix(self) -> np.ndarray:
+        """(10, 10) counts, rows = true class, columns = predicted class."""
+        flat = self.labels * NUM_CLASSES + self.predictions
+        return np.bincount(flat, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        cm = self.confusion_matrix
+        return np.diag(cm) / np.maximum(cm.sum(1), 1)
+
+    def pair(self, true: int, predicted: int, most_confident_first: bool = True) -> np.ndarray:
+        """Test-set indices of images of class `true` predicted as `predicted`, sorted by confidence."""
+        idx = np.flatnonzero((self.labels == true) & (self.predictions == predicted))
+        order = np.argsort(self.confidence[idx], kind="stable")
+        return idx[order[::-1] if most_confident_first else order]
+
+    def top_k(self, index: int, k: int = 3) -> list[tuple[str, float]]:
+        """The k most probable classes of one test image, as (name, probability)."""
+        p = self.probabilities[index]
+        return [(CLASS_NAMES[c], float(p[c])) for c in np.argsort(-p, kind="stable")[:k]]
+
+
+def evaluate(path, data: "dataset.FashionMNIST | None" = None, data_dir=None) -> Evaluation:
+    """The evaluation of a checkpoint on the test set, computed at most once per checkpoint version."""
+    path = Path(path).resolve()
+    stat = path.stat() if path.is_file() else None
+    if stat is None:
+        checkpoint.read_metadata(path)  # raises a CheckpointError that names the problem
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        if key in _memory:
+            return _memory[key]
+        data = data if data is not None else dataset.load(data_dir)
+        labels = data.test_labels.numpy().astype(np.int64)
+        result = _read_cache(path, key, labels)
+        if result is None:
+            loaded = checkpoint.load(path)
+            probs = inference.probabilities(loaded.model, data.test_images).cpu().numpy().astype(np.float32)
+            result = Evaluation(str(path), labels, probs)
+            _write_cache(path, key, result)
+        _memory[key] = result
+        return result
+
+
+def cache_path(path: Path) -> Path | None:
+    """Where a run checkpoint's evaluation is stored on disk; None for checkpoints outside a run folder."""
+    path = Path(path)
+    return path.with_name(path.stem + CACHE_SUFFIX) if (path.parent / CONFIG).is_file() else None
+
+
+def _fingerprint(labels: np.ndarray) -> str:
+    return hashlib.sha1(labels.astype(np.uint8).tobytes()).hexdigest()
+
+
+def _read_cache(path: Path, key: tuple, labels: np.ndarray) -> Evaluation | None:
+    file = cache_path(path)
+    if file is None or not file.is_file():
+        return None
+    try:
+        with np.load(file) as z:
+            if (int(z["mtime_ns"]), int(z["size"])) != key[1:] or str(z["labels_sha1"]) != _fingerprint(labels):
+                return None
+            probs = z["probabilities"].astype(np.float32)
+    except (OSError, ValueError, KeyError):
+        return None
+    if probs.shape != (len(labels), NUM_CLASSES):
+        return None
+    return Evaluation(str(path), labels, probs)
+
+
+def _write_cache(path: Path, key: tuple, result: Evaluation) -> None:
+    """Best effort: a read-only folder just means no disk cache."""
+    file = cache_path(path)
+    if file is None:
+        return
+    tmp = file.with_name(file.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, probabilities=result.probabilities, mtime_ns=key[1], size=key[2],
+                     labels_sha1=_fingerprint(result.labels))
+        tmp.replace(file)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def write_predictions_csv(result: Evaluation, out) -> None:
+    """All test-set predictions, one row per image: index, true label, predicted label, confidence."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["index", "true_label", "true_class", "predicted_label", "predicted_class", "confidence"])
+    for i, (t, p, c) in enumerate(zip(result.labels.tolist(), result.predictions.tolist(), result.confidence.tolist())):
+        writer.writerow([i, t, CLASS_NAMES[t], p, CLASS_NAMES[p], f"{c:.4f}"])
+
+
+def predictions_csv(result: Evaluation) -> str:
+    buffer = io.StringIO()
+    write_predictions_csv(result, buffer)
+    return buffer.getvalue()
+
+
+def summary(result: Evaluation) -> dict:
+    """JSON-ready numbers: accuracy, per-class accuracy by class name, confusion matrix."""
+    return {
+        "checkpoint": result.checkpoint,
+        "count": result.count,
+        "accuracy": round(result.accuracy, 6),
+        "per_class_accuracy": {name: round(float(a), 6) for name, a in zip(CLASS_NAMES, result.per_class_accuracy)},
+        "confusion_matrix": result.confusion_matrix.tolist(),
+    }
