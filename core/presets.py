@@ -1,20 +1,36 @@
-"""Tuned training recipes, one per architecture, used for the shipped checkpoints."""
+"""Tuned training recipes, one per architecture; the shipped checkpoints were trained with these.
+
+Each recipe combines what measurably helps on Fashion-MNIST: batched on-device augmentation
+(2-pixel shifts and horizontal flips), label smoothing 0.1, a one-cycle learning-rate schedule,
+batch norm where the architecture has a setting for it, and enough epochs for the schedule to
+anneal. Measured effects are listed in checkpoints/README.md.
+"""
 
 from core.config import TrainConfig
 from core.errors import StudioError
 
+_COMMON = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augment=True, weight_decay=5e-4,
+               val_fraction=0.1, seed=0)
+
 PRESETS: dict[str, dict] = {
-    # The default simple_cnn recipe: seed sizes, Adam, one-cycle; quick on a CPU.
-    "simple_cnn_fast": dict(arch="simple_cnn", epochs=8, batch_size=128, lr=3e-3, optimizer="adam",
-                            schedule="onecycle"),
+    "mlp": dict(_COMMON, arch="mlp", arch_settings={"hidden": (1024, 512), "dropout": 0.3, "batch_norm": True},
+                epochs=40, batch_size=256, lr=2e-3),
+    "simple_cnn": dict(_COMMON, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
+                       epochs=30, batch_size=128, lr=3e-3),
+    "two_conv": dict(_COMMON, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
+                     epochs=20, batch_size=128, lr=3e-3),
+    "lenet5": dict(_COMMON, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3),
+    "resnet18": dict(_COMMON, arch="resnet18", arch_settings={"width": 0.25}, epochs=15, batch_size=128, lr=3e-3),
+    # A quick demo: the seed's simple_cnn sizes, a few epochs.
+    "simple_cnn_quick": dict(arch="simple_cnn", arch_settings={"batch_norm": True}, epochs=5, batch_size=64,
+                             lr=3e-3, optimizer="adam", schedule="onecycle"),
 }
 
 
 def preset_config(name: str) -> TrainConfig:
     try:
-        values = PRESETS[name]
+        values = dict(PRESETS[name])
     except KeyError:
         raise StudioError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}.") from None
-    values = dict(values)
     values["arch_settings"] = dict(values.get("arch_settings", {}))
     return TrainConfig(**values)

@@ -1,0 +1,42 @@
+"""Shared fixtures: where the real Fashion-MNIST is, and a loaded copy of it."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CANDIDATES = [
+    os.environ.get("FMNIST_DATA_DIR"),
+    str(ROOT / "data"),
+    "/usr/share/datasets/fashion-mnist",
+    str(ROOT.parent / "shared" / "data"),
+]
+
+
+def real_data_dir() -> str | None:
+    from core.data import find_files
+    for candidate in CANDIDATES:
+        if candidate and find_files(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> str:
+    found = real_data_dir()
+    if not found:
+        pytest.fail("the real Fashion-MNIST is needed: apt-get install dataset-fashion-mnist or set FMNIST_DATA_DIR")
+    return found
+
+
+@pytest.fixture(scope="session")
+def fmnist(data_dir):
+    from core.data import load
+    return load(data_dir, allow_download=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_runs(tmp_path_factory, monkeypatch):
+    """Runs made by tests go to a temp folder, never the project's runs/."""
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
