@@ -9,14 +9,10 @@ def random_shift(x: torch.Tensor, pixels: int, generator=None) -> torch.Tensor:
     if pixels <= 0:
         return x
     b, _, h, w = x.shape
-    padded = F.pad(x, (pixels, pixels, pixels, pixels))
-    shifts = torch.randint(0, 2 * pixels + 1, (2, b), device=x.device, generator=generator)
-    rows = torch.arange(h, device=x.device)[None, :] + shifts[0][:, None]  # (B, H)
-    cols = torch.arange(w, device=x.device)[None, :] + shifts[1][:, None]  # (B, W)
-    batch = torch.arange(b, device=x.device)[:, None, None]
-    # padded[b, c, rows, cols] for every channel: move channels last for one gather
-    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-    return out.permute(0, 3, 1, 2).contiguous(memory_format=torch.contiguous_format)
+    # Every possible crop of the padded batch, as a view: (B, C, 2p+1, 2p+1, H, W); pick one per image.
+    windows = F.pad(x, (pixels, pixels, pixels, pixels)).unfold(2, h, 1).unfold(3, w, 1)
+    dy, dx = torch.randint(0, 2 * pixels + 1, (2, b), device=x.device, generator=generator)
+    return windows[torch.arange(b, device=x.device), :, dy, dx]
 
 
 def random_flip(x: torch.Tensor, generator=None) -> torch.Tensor:
