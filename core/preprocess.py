@@ -29,6 +29,7 @@ NOT_AN_IMAGE = "not an image: upload a PNG, JPEG, WebP, BMP or GIF file."
 CORRUPT = "the image is corrupt or truncated and cannot be decoded."
 EMPTY_FILE = "the file is empty (0 bytes)."
 BLANK = "the image is blank: there is no object to classify."
+TOO_MANY_PIXELS = "the image is {size}; the limit is 40 megapixels."
 
 
 @dataclass
@@ -71,40 +72,53 @@ def decode(data: bytes) -> tuple[np.ndarray, list[str]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             im = Image.open(io.BytesIO(data), formats=FORMATS)
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own guard, for images far beyond our limit
+        raise ImageError(TOO_MANY_PIXELS.format(size="far over 40 megapixels")) from None
+    except UnidentifiedImageError:
         raise ImageError(NOT_AN_IMAGE) from None
     except Exception:
         raise ImageError(CORRUPT) from None
     width, height = im.size
     if width * height > MAX_PIXELS:
-        raise ImageError(f"the image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
-                         f"the limit is 40 megapixels.")
-    if getattr(im, "is_animated", False):
-        notes.append(f"animated {im.format}: using its first frame.")
-        im.seek(0)
+        raise ImageError(TOO_MANY_PIXELS.format(size=f"{width}x{height} ({width * height / 1e6:.0f} megapixels)"))
     try:
+        if getattr(im, "is_animated", False):
+            notes.append(f"animated {im.format}: using its first frame.")
+            im.seek(0)
         if im.format == "JPEG":
             im.draft(im.mode, (WORK_SIDE, WORK_SIDE))  # decode at reduced scale: fast and small
         im.load()
-        im = ImageOps.exif_transpose(im)
-        if max(im.size) > WORK_SIDE:
-            im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
-        rgba = _to_rgba(im)
-    except ImageError:
-        raise
     except Exception:
         raise ImageError(CORRUPT) from None
+    rgba = _to_rgba(_upright(im))
     return rgba, notes
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation (phone photos); unreadable EXIF leaves the image as it is."""
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:
+        return im
 
 
 def _to_rgba(im: Image.Image) -> np.ndarray:
     """Any Pillow mode -> float RGBA in [0, 1]; 16-bit grayscale is scaled, not clipped."""
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
-        gray = np.clip(np.asarray(im, dtype=np.float32) / 65535.0, 0, 1)
+        gray = np.asarray(_shrink(im.convert("I")), dtype=np.float32)
+        gray = np.clip(gray / 65535.0, 0, 1)
         return np.dstack([gray, gray, gray, np.ones_like(gray)])
     if im.mode == "CMYK":
         im = im.convert("RGB")
-    return np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+    return np.asarray(_shrink(im.convert("RGBA")), dtype=np.float32) / 255.0
+
+
+def _shrink(im: Image.Image) -> Image.Image:
+    """Scale large images down to WORK_SIDE first: plenty for a 28x28 result, and fast."""
+    if max(im.size) > WORK_SIDE:
+        im = im.copy()
+        im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    return im
 
 
 def from_rgba(rgba: np.ndarray, notes: list[str] | None = None) -> Prepared:
