@@ -61,7 +61,7 @@ def hyperparameters() -> dict:
         "seed": int(c4.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")),
         "device": c4.selectbox("Device", DEVICES, key="train_device"),
     }
-    limit = int(st.number_input("Train on the first N images (0 = all 60,000)", 0, 60000, 10000, step=1000,
-                                key="train_limit", help="A few thousand images train in seconds: good for a demo."))
+    limit = int(c1.number_input("Images to train on (0 = all)", 0, 60000, 10000, step=1000,
+                                key="train_limit", help="Train on the first N of the 60,000 training images: a few thousand train in seconds, good for a demo."))
     h["limit"] = limit or None
     return h

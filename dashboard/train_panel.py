@@ -7,11 +7,15 @@ import streamlit as st
 from core.jobs import Job
 from core.models import get as get_arch
 
-STATE_LABELS = {"queued": "⏳ queued", "running": "🏃 running", "completed": "✅ completed",
-                "early_stopped": "✅ stopped early", "stopped": "⏹ stopped", "diverged": "⚠️ diverged",
-                "failed": "❌ failed"}
-ON_EVERY_PAGE = ("views/evaluate.py", "Evaluate", "📊"), ("views/feature_maps.py", "Feature maps", "🔬"), \
-                ("views/classify.py", "Classify", "✏️"), ("views/compare.py", "Compare runs", "📈")
+STATE_LABELS = {"queued": "queued", "running": "running", "completed": "completed",
+                "early_stopped": "stopped early", "stopped": "stopped", "diverged": "diverged", "failed": "failed"}
+ON_EVERY_PAGE = (
+    ("views/evaluate.py", "Evaluate", ":material/analytics:"),
+    ("views/feature_maps.py", "Feature maps", ":material/layers:"),
+    ("views/classify.py", "Classify", ":material/draw:"),
+    ("views/compare.py", "Compare runs", ":material/stacked_line_chart:"),
+)
+SPLIT_COLORS = alt.Scale(domain=["train", "val"], range=["#f58518", "#4c78a8"])
 
 
 def duration(seconds: float) -> str:
@@ -30,7 +34,8 @@ def show(job: Job, on_stop) -> None:
         st.info(f"Waiting in the queue: position **{job.queue_position}**. It starts as soon as the training "
                 "ahead of it finishes.")
     if job.active:
-        st.button("⏹ Stop" if job.state == "running" else "✖ Cancel", key=f"stop_{job.id}", on_click=on_stop,
+        st.button("Stop" if job.state == "running" else "Cancel", key=f"stop_{job.id}", on_click=on_stop,
+                  icon=":material/stop_circle:",
                   args=(job.id,), help="Ends within one batch; the best checkpoint so far is kept.")
     if job.state == "running":
         _progress(job)
@@ -61,8 +66,10 @@ def _outcome(job: Job) -> None:
     elif job.state == "diverged":
         st.warning(job.message)
     elif job.state in ("completed", "early_stopped", "stopped") and result.get("test_accuracy") is not None:
-        st.success(f"Test accuracy **{result['test_accuracy']:.2%}** on the 10,000 test images (best epoch "
-                   f"{result['best_epoch']}, {duration(result['seconds'])}). The model is now on every page:")
+        ended = {"completed": "Finished", "early_stopped": "Stopped early", "stopped": "Stopped"}[job.state]
+        st.success(f"{ended} after {duration(result['seconds'])}. Test accuracy **{result['test_accuracy']:.2%}** "
+                   f"on the 10,000 test images (best epoch {result['best_epoch']}). "
+                   "The model is now on every page:")
         for col, (path, label, icon) in zip(st.columns(len(ON_EVERY_PAGE)), ON_EVERY_PAGE):
             col.page_link(path, label=label, icon=icon)
         if job.state != "completed":
@@ -97,7 +104,7 @@ def _epoch_curves(job: Job, x: alt.X) -> None:
     for col, metric, fmt in ((left, "loss", ".3f"), (right, "accuracy", ".1%")):
         chart = alt.Chart(epochs[epochs.metric == metric]).mark_line(point=True).encode(
             x=x, y=alt.Y("value:Q", title=metric, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
-            color=alt.Color("split:N", title=None, sort=["train", "val"]),
+            color=alt.Color("split:N", title=None, scale=SPLIT_COLORS),
             tooltip=["epoch", "split", alt.Tooltip("value:Q", format=fmt)],
         ).properties(title=f"{metric.capitalize()} per epoch", height=240)
         col.altair_chart(chart, width="stretch")

@@ -9,7 +9,7 @@ from core.classes import CLASS_NAMES
 from dashboard import common
 
 common.intro(
-    "🖼️ The data",
+    "The data",
     "Each Fashion-MNIST image is 28×28 grayscale pixels showing one piece of clothing, light on a black "
     "background, labelled with one of ten classes. Looking at many samples shows why some classes are hard: "
     "a shirt, a T-shirt and a pullover can look almost the same at this size. The mean image of a class shows "
@@ -37,7 +37,7 @@ cls_name = left.selectbox("Class", CLASS_NAMES, key="data_class")
 count = middle.slider("How many", 4, 48, 16, step=4, key="data_count")
 if "data_seed" not in st.session_state:
     st.session_state.data_seed = 0
-if right.button("🔀 Shuffle", key="data_shuffle"):
+if right.button("Shuffle", icon=":material/shuffle:", key="data_shuffle"):
     st.session_state.data_seed += 1
 cls = CLASS_NAMES.index(cls_name)
 picked = samples.sample_indices(data.train_labels, cls, count, seed=st.session_state.data_seed)
@@ -52,7 +52,7 @@ balance = pd.DataFrame(
 )
 chart = alt.Chart(balance).mark_bar().encode(
     x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
-    xOffset="split:N",
+    xOffset=alt.XOffset("split:N", sort=["train", "test"]),
     y=alt.Y("images:Q", title="images"),
     color=alt.Color("split:N", title="split", sort=["train", "test"]),
     tooltip=["class", "split", "images"],

@@ -8,7 +8,7 @@ from core.models import get as get_arch
 from dashboard import common
 
 common.intro(
-    "👕 Fashion-MNIST Studio",
+    "Fashion-MNIST Studio",
     "Fashion-MNIST is 70,000 small grayscale pictures of clothes in ten classes — a harder drop-in for the "
     "handwritten digits of MNIST. This studio lets you look at the data, train a neural network on it while "
     "you watch, and then open up the trained model: its mistakes, what its filters see, and how it classifies "
@@ -39,12 +39,18 @@ else:
 
 st.subheader("Pages")
 PAGES = [
-    ("views/data.py", "Data", "🖼️", "browse samples of each class, the class balance, mean images and augmentation"),
-    ("views/train.py", "Train", "🏋️", "choose an architecture and hyperparameters, then watch it learn live"),
-    ("views/evaluate.py", "Evaluate", "📊", "test accuracy, the confusion matrix and the images a model gets wrong"),
-    ("views/feature_maps.py", "Feature maps", "🔬", "what each convolution layer responds to in an image"),
-    ("views/classify.py", "Classify", "✏️", "draw or upload a picture and see what a model thinks it is"),
-    ("views/compare.py", "Compare runs", "📈", "overlay the learning curves and settings of several trainings"),
+    ("views/data.py", "Data", ":material/image:",
+     "browse samples of each class, the class balance, mean images and augmentation"),
+    ("views/train.py", "Train", ":material/model_training:",
+     "choose an architecture and hyperparameters, then watch it learn live"),
+    ("views/evaluate.py", "Evaluate", ":material/analytics:",
+     "test accuracy, the confusion matrix and the images a model gets wrong"),
+    ("views/feature_maps.py", "Feature maps", ":material/layers:",
+     "what each convolution layer responds to in an image"),
+    ("views/classify.py", "Classify", ":material/draw:",
+     "draw or upload a picture and see what a model thinks it is"),
+    ("views/compare.py", "Compare runs", ":material/stacked_line_chart:",
+     "overlay the learning curves and settings of several trainings"),
 ]
 for path, label, icon, what in PAGES:
     left, right = st.columns([1, 4], vertical_alignment="center")

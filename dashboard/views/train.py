@@ -12,7 +12,7 @@ from core.models import REGISTRY
 from dashboard import common, train_form, train_panel, training
 
 common.intro(
-    "🏋️ Train a model",
+    "Train a model",
     "Training shows the network batches of labelled images and nudges its weights to lower the loss — how "
     "wrong its predictions are. Pick an architecture and hyperparameters, press Start, and watch the loss fall "
     "and the accuracy rise: the training images it learns from, and the held-out validation images that tell "
@@ -43,8 +43,8 @@ def stop(job_id: str) -> None:
 # ---- settings ---------------------------------------------------------------------------------
 
 st.subheader("1 · Architecture")
-arch_name = st.selectbox("Architecture", list(REGISTRY), format_func=lambda n: REGISTRY[n].display_name,
-                         key="train_arch")
+arch_name = st.selectbox("Architecture", list(REGISTRY), index=list(REGISTRY).index(TrainConfig.arch),
+                         format_func=lambda n: REGISTRY[n].display_name, key="train_arch")
 arch = REGISTRY[arch_name]
 st.markdown(arch.description)
 settings = train_form.arch_settings(arch)
@@ -58,12 +58,12 @@ if settings is not None:
 
 st.subheader("2 · Hyperparameters")
 hyper = train_form.hyperparameters()
-name = st.text_input("Model name (optional)", key="train_name", placeholder="e.g. my first CNN",
+name = st.columns(2)[0].text_input("Model name (optional)", key="train_name", placeholder="e.g. my first CNN",
                      help="How the model is listed on the other pages; by default the run's folder name.")
 
 mine = jobs.jobs(owner=me)
 busy = [j for j in mine if j.active]
-if st.button("▶ Start training", type="primary", disabled=settings is None, key="train_start"):
+if st.button("Start training", icon=":material/play_arrow:", type="primary", disabled=settings is None, key="train_start"):
     try:
         config = TrainConfig(arch=arch_name, arch_settings=settings, **hyper)
         st.session_state.train_job = jobs.submit(config, data, owner=me, name=name.strip() or None)
