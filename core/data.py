@@ -87,10 +87,11 @@ def download(root) -> dict[str, Path]:
 
 
 def load(data_dir=None, allow_download=True) -> FashionMNIST:
-    """Load the dataset from the first place that has it, downloading as a last resort."""
+    """Load the dataset from the first place that has it, downloading as a last resort
+    (not when FMNIST_NO_DOWNLOAD=1, for offline machines)."""
     files = locate(data_dir)
     if files is None:
-        if not allow_download:
+        if not allow_download or os.environ.get("FMNIST_NO_DOWNLOAD") == "1":
             looked = ", ".join(str(d) for d in candidate_dirs(data_dir))
             raise DatasetMissing(HOW_TO_GET.format(where=f" in {looked}"))
         files = download(candidate_dirs(data_dir)[0])

@@ -1,0 +1,92 @@
+"""Training on the real data: accuracy, early stopping, stop requests, divergence, resume."""
+
+import threading
+
+import pytest
+
+from core import checkpoint, runs
+from core.config import TrainConfig
+from core.trainer import LOG_EVERY, Trainer
+
+
+def _train(fmnist, on_event=None, **changes):
+    config = TrainConfig(**{"device": "cpu", **changes})
+    trainer = Trainer(config, fmnist, on_event=on_event)
+    return trainer, trainer.run()
+
+
+def test_simple_cnn_on_5000_images_for_2_epochs_reaches_80_percent(fmnist):
+    events = []
+    _, result = _train(fmnist, events.append, arch="simple_cnn", limit=5000, epochs=2, batch_size=32, lr=4e-3,
+                       schedule="onecycle", arch_settings={"width": 4, "batch_norm": True})
+    assert result.status == "completed"
+    assert result.test_accuracy >= 0.80
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_s", "elapsed",
+            "eta"} <= set(epochs[0])
+    batches = [e for e in events if e["event"] == "batch"]
+    assert len(batches) == 2 * 141 and batches[-1]["step"] == 282  # 4,500 images / 32 = 141 batches
+    meta = checkpoint.read_metadata(result.checkpoint)
+    assert meta["metrics"]["test_accuracy"] == pytest.approx(result.test_accuracy)
+    assert meta["config"]["batch_size"] == 32
+    assert len(runs.read_metrics(result.run_dir)) == 2
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch(fmnist):
+    _, result = _train(fmnist, arch="mlp", limit=300, epochs=40, lr=3e-3, batch_size=16, patience=2,
+                       val_fraction=0.3, arch_settings={"dropout": 0.0})
+    assert result.status == "early_stopped"
+    assert result.epochs_run < 40
+    assert result.best_epoch == result.epochs_run - 2
+    assert checkpoint.read_metadata(result.checkpoint)["metrics"]["best_epoch"] == result.best_epoch
+
+
+def test_stop_request_ends_within_one_batch_and_keeps_a_checkpoint(fmnist):
+    seen = []
+    holder = {}
+
+    def on_event(event):
+        seen.append(event)
+        if event["event"] == "batch" and event["batch"] == LOG_EVERY:
+            holder["trainer"].stop()
+
+    config = TrainConfig(arch="simple_cnn", limit=3000, epochs=5, batch_size=32, device="cpu")
+    holder["trainer"] = trainer = Trainer(config, fmnist, on_event=on_event)
+    result = trainer.run()
+    assert result.status == "stopped"
+    assert max(e["batch"] for e in seen if e["event"] == "batch") == LOG_EVERY
+    assert result.checkpoint.is_file()
+    assert result.test_accuracy is not None
+
+
+def test_stop_from_another_thread(fmnist):
+    started = threading.Event()
+    config = TrainConfig(arch="mlp", limit=20000, epochs=50, batch_size=64, device="cpu")
+    trainer = Trainer(config, fmnist, on_event=lambda e: e["event"] == "epoch" and started.set())
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("result", trainer.run()))
+    worker.start()
+    assert started.wait(60)
+    trainer.stop()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert out["result"].status == "stopped" and out["result"].epochs_run < 50
+
+
+def test_nan_loss_stops_with_a_learning_rate_hint(fmnist):
+    _, result = _train(fmnist, arch="mlp", limit=2000, epochs=3, lr=10.0, optimizer="sgd", batch_size=64)
+    assert result.status == "diverged"
+    assert result.message.startswith("the loss became ")
+    assert result.message.endswith("training diverged. Try a lower learning rate (now 10).")
+    assert result.epochs_run == 0
+
+
+def test_resume_continues_the_same_run(fmnist):
+    _, first = _train(fmnist, arch="mlp", limit=1000, epochs=1, batch_size=50, seed=5)
+    trainer = Trainer.resume(first.run_dir, fmnist, epochs=3)
+    assert trainer.start_epoch == 2
+    result = trainer.run()
+    assert result.run_dir == first.run_dir
+    assert [r["epoch"] for r in runs.read_metrics(first.run_dir)] == [1, 2, 3]
+    assert result.epochs_run == 3
