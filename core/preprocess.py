@@ -213,6 +213,12 @@ def _u8(x: np.ndarray) -> np.ndarray:
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+def enlarge(image: np.ndarray, side: int = 140) -> np.ndarray:
+    """Scale a small image up by a whole factor (sharp pixels) so its longer side is about `side`."""
+    factor = max(1, side // max(image.shape[:2]))
+    return np.asarray(image).repeat(factor, axis=0).repeat(factor, axis=1)
+
+
 def encode_png(image: np.ndarray) -> bytes:
     """A uint8 grayscale array as PNG bytes (for downloads and tests)."""
     buffer = io.BytesIO()

@@ -1,3 +1,131 @@
+"""Evaluate: test accuracy, per-class accuracy, a clickable confusion matrix and the images behind each cell."""
+
+import altair as alt
+import pandas as pd
 import streamlit as st
-st.title('evaluate')
-st.write('coming soon')
+
+from core import evaluation, preprocess
+from core.classes import CLASS_NAMES
+from core.errors import StudioError
+from dashboard import common
+
+PAGE_SIZE = 24
+COLUMNS = 6
+
+common.intro(
+    "Evaluate a model",
+    "A model is judged on the 10,000 test images it never saw while training. One accuracy number hides "
+    "where it fails, so the **confusion matrix** counts, for every true class (row), what the model predicted "
+    "(column): the diagonal is right, everything else is a mistake. Click a cell to see those images: most "
+    "errors are shirts, T-shirts, pullovers and coats, which look alike at 28×28 pixels.",
+)
+
+data = common.get_dataset()
+if data is None:
+    st.stop()
+entry = common.model_picker("evaluate_model")
+if entry is None:
+    st.stop()
+
+try:
+    with st.spinner("Classifying the 10,000 test images (once per model)…"):
+        result = evaluation.evaluate(entry.path, data)
+except (StudioError, OSError) as e:
+    st.error(f"Cannot evaluate {entry.name}: {e}")
+    st.stop()
+
+# --- headline numbers -----------------------------------------------------------------------------
+per_class = result.per_class_accuracy
+cm = result.confusion_matrix
+worst = int(per_class.argmin())
+a, b, c = st.columns(3)
+a.metric("Test accuracy", f"{result.accuracy:.2%}")
+b.metric("Mistakes", f"{result.count - int(cm.trace()):,} of {result.count:,}")
+c.metric("Hardest class", CLASS_NAMES[worst], f"{per_class[worst]:.1%} right", delta_color="off")
+
+# --- per-class accuracy -----------------------------------------------------------------------------
+st.subheader("Accuracy per class")
+frame = pd.DataFrame({"class": CLASS_NAMES, "accuracy": per_class})
+bars = alt.Chart(frame).mark_bar().encode(
+    x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
+    y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
+    color=alt.Color("accuracy:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1]), legend=None),
+    tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
+)
+text = bars.mark_text(dy=-6).encode(text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444"))
+st.altair_chart((bars + text).properties(height=260), width="stretch")
+
+# --- confusion matrix ---------------------------------------------------------------------------------
+st.subheader("Confusion matrix")
+st.caption("Rows: the true class. Columns: what the model said. Click a cell to browse its images below.")
+cells = pd.DataFrame([{"true": CLASS_NAMES[t], "predicted": CLASS_NAMES[p], "count": int(cm[t, p]),
+                       "share": cm[t, p] / max(int(cm[t].sum()), 1), "correct": t == p}
+                      for t in range(10) for p in range(10)])
+pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False)
+base = alt.Chart(cells).encode(
+    x=alt.X("predicted:N", sort=list(CLASS_NAMES), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")),
+    y=alt.Y("true:N", sort=list(CLASS_NAMES), title="true class"),
+)
+heat = base.mark_rect(stroke="#333").encode(
+    color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", type="sqrt", domain=[0, 1]), legend=None),
+    strokeWidth=alt.condition(pick, alt.value(0.3), alt.value(0)),
+    opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
+    tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],
+).add_params(pick)
+counts = base.mark_text(fontSize=12).encode(
+    text="count:Q",
+    color=alt.condition("datum.share > 0.45", alt.value("white"), alt.value("black")),
+)
+event = st.altair_chart((heat + counts).properties(height=430), width="stretch", key="evaluate_matrix",
+                        on_select="rerun", selection_mode="cell")
+with st.expander("The same counts as a table"):
+    st.dataframe(pd.DataFrame(cm, index=list(CLASS_NAMES), columns=list(CLASS_NAMES)), width="stretch")
+
+# --- browsing one cell ---------------------------------------------------------------------------------
+state = st.session_state
+state.setdefault("evaluate_true", "Shirt")
+state.setdefault("evaluate_pred", "T-shirt/top")
+clicked = (event.selection.get("cell") or [None])[0] if event else None
+if clicked and clicked != state.get("evaluate_last_click"):
+    state.evaluate_last_click = clicked
+    state.evaluate_true, state.evaluate_pred = clicked["true"], clicked["predicted"]
+
+
+def _swap():
+    state.evaluate_true, state.evaluate_pred = state.evaluate_pred, state.evaluate_true
+
+
+st.subheader("Browse the images")
+left, middle, right = st.columns([2, 2, 2], vertical_alignment="bottom")
+true_name = left.selectbox("True class", CLASS_NAMES, key="evaluate_true")
+pred_name = middle.selectbox("Predicted as", CLASS_NAMES, key="evaluate_pred")
+right.button(f"Swap: {pred_name} predicted as {true_name}", on_click=_swap, key="evaluate_swap",
+             icon=":material/swap_horiz:")
+order = st.radio("Sort by confidence", ["Most confident first", "Least confident first"], horizontal=True,
+                 key="evaluate_order")
+
+t, p = CLASS_NAMES.index(true_name), CLASS_NAMES.index(pred_name)
+indices = result.pair(t, p, most_confident_first=order.startswith("Most"))
+what = "correctly classified" if t == p else f"predicted as {pred_name}"
+st.markdown(f"**{len(indices):,}** test images of **{true_name}** {what}.")
+if len(indices) == 0:
+    st.info("No test image falls in this cell: pick another pair.")
+else:
+    pages = (len(indices) + PAGE_SIZE - 1) // PAGE_SIZE
+    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"evaluate_page_{t}_{p}") if pages > 1 else 1
+    shown = indices[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    for row in range(0, len(shown), COLUMNS):
+        for column, index in zip(st.columns(COLUMNS), shown[row:row + COLUMNS]):
+            index = int(index)
+            top3 = " · ".join(f"{name} {prob:.0%}" for name, prob in result.top_k(index))
+            column.image(preprocess.enlarge(data.test_images[index].numpy(), 112), width=112)
+            column.caption(f"#{index} · true **{CLASS_NAMES[result.labels[index]]}** · predicted "
+                           f"**{CLASS_NAMES[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"
+                           f"top 3: {top3}")
+
+# --- download -----------------------------------------------------------------------------------------
+st.subheader("All predictions")
+st.download_button("Download all 10,000 test predictions (CSV)", evaluation.predictions_csv(result),
+                   file_name=f"{entry.name}-test-predictions.csv", mime="text/csv", key="evaluate_csv",
+                   icon=":material/download:", on_click="ignore")
+st.caption("One row per test image: index, true label and class, predicted label and class, confidence.")

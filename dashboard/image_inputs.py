@@ -1,0 +1,92 @@
+"""Where a picture comes from on the Classify and Feature maps pages: a drawing, an upload or a test image,
+always turned into the 28x28 input by core.preprocess, with every step shown."""
+
+import streamlit as st
+
+from core import preprocess
+from core.classes import CLASS_NAMES
+from core.errors import ImageError
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+CANVAS_SIDE = 280
+
+
+def _canvas_widget():
+    """streamlit-drawable-canvas's st_canvas, or None where it cannot load (e.g. under AppTest)."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception:
+        return None
+    return st_canvas
+
+
+def drawing(key: str):
+    """A canvas with pen width and clear; returns the drawing's RGBA array, or None if there is none."""
+    st_canvas = _canvas_widget()
+    if st_canvas is None:
+        st.info("The drawing canvas is not available here; upload an image instead.")
+        return None
+    generation = st.session_state.setdefault(f"{key}_generation", 0)
+    pen, clear = st.columns([3, 1], vertical_alignment="bottom")
+    width = pen.slider("Pen width", 4, 40, 18, key=f"{key}_pen")
+    if clear.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
+        st.session_state[f"{key}_generation"] = generation = generation + 1
+    st.caption("Draw one piece of clothing, dark on white, filling most of the square. "
+               "The toolbar under the canvas has undo and redo.")
+    result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#ffffff",
+                       height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
+                       return_image_data=True, key=f"{key}_canvas_{generation}")
+    image = result.image_data if result is not None else None
+    if image is None or not (result.json_data or {}).get("objects"):
+        return None
+    return image
+
+
+def upload(key: str) -> bytes | None:
+    file = st.file_uploader("Upload an image (PNG, JPEG, WebP, BMP or GIF; up to 10 MB)", type=UPLOAD_TYPES,
+                            key=key, max_upload_size=10)
+    return file.getvalue() if file is not None else None
+
+
+def prepare_drawing(rgba) -> "preprocess.Prepared | None":
+    if rgba is None:
+        st.info("Draw something on the canvas to classify it.")
+        return None
+    try:
+        return preprocess.from_canvas(rgba)
+    except ImageError:
+        st.info("The canvas is empty: draw something to classify it.")
+        return None
+
+
+def prepare_upload(data: bytes | None) -> "preprocess.Prepared | None":
+    if data is None:
+        st.info("Choose an image file to classify it.")
+        return None
+    try:
+        return preprocess.from_bytes(data)
+    except ImageError as e:
+        st.error(f"This file cannot be used: {e}")
+        return None
+
+
+def show_steps(prepared: "preprocess.Prepared") -> None:
+    """Each preprocessing step, left to right, ending with what the model receives."""
+    columns = st.columns(len(prepared.steps))
+    for column, step in zip(columns, prepared.steps):
+        with column:
+            st.image(preprocess.enlarge(step.image), caption=f"{step.title} ({step.caption})", width=140)
+    for note in prepared.notes:
+        st.caption(f"ℹ️ {note[0].upper()}{note[1:]}")
+
+
+def test_image_picker(data, key: str) -> int:
+    """Pick a test image by index or by class; returns its index."""
+    how = st.radio("Pick by", ["Class", "Index"], horizontal=True, key=f"{key}_how")
+    if how == "Index":
+        return int(st.number_input("Test image index (0-9,999)", 0, len(data.test_labels) - 1, 0, key=f"{key}_index"))
+    left, right = st.columns(2)
+    name = left.selectbox("Class", CLASS_NAMES, index=6, key=f"{key}_class")
+    indices = (data.test_labels == CLASS_NAMES.index(name)).nonzero().flatten().tolist()
+    nth = right.number_input(f"Which {name} (1-{len(indices)})", 1, len(indices), 1, key=f"{key}_nth")
+    return indices[int(nth) - 1]
