@@ -42,7 +42,7 @@ if right.button("Shuffle", icon=":material/shuffle:", key="data_shuffle"):
 cls = CLASS_NAMES.index(cls_name)
 picked = samples.sample_indices(data.train_labels, cls, count, seed=st.session_state.data_seed)
 st.image([samples.to_picture(data.train_images[i]) for i in picked],
-         caption=[f"#{i}" for i in picked], width=84)
+         caption=[f"#{i}" for i in picked], width=84, output_format="PNG")
 
 st.subheader("Class balance")
 train_counts, test_counts = _counts(data.source, data)
@@ -62,7 +62,7 @@ st.caption(f"Perfectly balanced: {train_counts[0]:,} training and {test_counts[0
            "so plain accuracy is a fair score.")
 
 st.subheader("Mean image per class")
-st.image(_mean_images(data.source, data), caption=list(CLASS_NAMES), width=84)
+st.image(_mean_images(data.source, data), caption=list(CLASS_NAMES), width=84, output_format="PNG")
 st.caption("Each pixel averaged over the 6,000 training images of the class: trousers show two legs, "
            "sandals are faint because their straps vary, and bags are wide blocks.")
 
@@ -74,4 +74,4 @@ variants = 5
 views = samples.augmented_views(data.train_images[picked[:4]], variants, seed=st.session_state.data_seed)
 for i, index in enumerate(picked[:4]):
     st.image([samples.to_picture(data.train_images[index])] + [samples.to_picture(v) for v in views[i]],
-             caption=["original"] + [f"augmented {k + 1}" for k in range(variants)], width=84)
+             caption=["original"] + [f"augmented {k + 1}" for k in range(variants)], width=84, output_format="PNG")

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import data as dataset
 from core import jobs
 from core.config import TrainConfig
 from core.errors import StudioError
@@ -14,11 +13,8 @@ from core.jobs import JobManager
 
 
 @pytest.fixture(scope="module")
-def data():
-    try:
-        return dataset.load(allow_download=False)
-    except StudioError as e:
-        pytest.skip(str(e))
+def data(fmnist):
+    return fmnist
 
 
 def quick(**kw) -> TrainConfig:

@@ -1,0 +1,54 @@
+"""Helpers for the page tests: open a page of the real app in AppTest, and make finished runs on disk."""
+
+import json
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import checkpoint, runs
+from core.config import TrainConfig
+from core.models import build
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME = str(ROOT / "dashboard" / "Home.py")
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """Run Home.py (the real navigation), then switch to `page` such as "views/train.py"."""
+    at = AppTest.from_file(HOME, default_timeout=90)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def forget_caches() -> None:
+    """Drop the cached dataset and JobManager so an environment change takes effect."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def fake_run(root: Path, run_id: str, arch: str = "mlp", losses=(1.0, 0.7, 0.6), test_accuracy=0.81,
+             finished: bool = True, lr: float = 1e-3) -> Path:
+    """A run folder as the trainer leaves it: config, per-epoch metrics and (if finished) summary and best checkpoint."""
+    run = Path(root) / run_id
+    run.mkdir(parents=True)
+    config = TrainConfig(arch=arch, epochs=len(losses), lr=lr).validate()
+    runs.write_json(run / runs.CONFIG, config.to_dict())
+    for epoch, loss in enumerate(losses, start=1):
+        runs.append_metrics(run, {"epoch": epoch, "train_loss": loss, "train_accuracy": 1 - loss / 2,
+                                  "val_loss": loss + 0.05, "val_accuracy": 0.95 - loss / 2, "lr": lr, "best": True})
+    if finished:
+        runs.write_json(run / runs.SUMMARY, {
+            "status": "completed", "message": f"completed {len(losses)} epochs", "best_epoch": len(losses),
+            "best_val_loss": losses[-1] + 0.05, "best_val_accuracy": 0.95 - losses[-1] / 2,
+            "test_accuracy": test_accuracy, "epochs_run": len(losses), "seconds": 12.5})
+        checkpoint.save(run / runs.BEST, build(arch), arch, config.arch_settings,
+                        {"name": run_id, "run_id": run_id, "metrics": {"test_accuracy": test_accuracy}})
+    return run
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]

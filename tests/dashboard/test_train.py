@@ -1,0 +1,116 @@
+"""Train page: settings, start a real short training and see its outcome, queue and cancel, reattach a job.
+
+AppTest does not rerun fragments on a timer, so each `at.run()` here stands for a poll of the live panel.
+"""
+
+import time
+
+import pytest
+import torch
+
+from core import catalog
+from core.config import TrainConfig
+from dashboard import training
+from tests.dashboard.studio_app import forget_caches, open_page
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, data_dir):
+    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
+    forget_caches()
+    yield
+    for job in training.manager().jobs():
+        training.manager().stop(job.id)
+        training.manager().wait(job.id, timeout=60)
+    forget_caches()
+
+
+def poll(at, until, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if until(at):
+            return at
+        time.sleep(0.5)
+    raise AssertionError(f"page never reached the expected state; markdown: {[m.value for m in at.markdown][-3:]}")
+
+
+def panel_heading(at) -> str:
+    return next(m.value for m in at.markdown if " — " in m.value and m.value.startswith("**"))
+
+
+def test_settings_follow_the_architecture():
+    at = open_page("views/train.py")
+    assert at.title[0].value == "Train a model"
+    assert at.selectbox(key="train_arch").value == "simple_cnn"
+    assert "Two 5x5 convolutions" in at.markdown[1].value
+    assert at.caption[0].value == "**44,426** trainable parameters with these settings."
+    assert at.info[0].value.startswith("Nothing is training in this session yet")
+
+    at.selectbox(key="train_arch").set_value("mlp").run()
+    assert at.caption[0].value == "**235,146** trainable parameters with these settings."
+    at.text_input(key="train_mlp_hidden").set_value("64").run()
+    assert at.caption[0].value == f"**{784 * 64 + 64 + 64 * 10 + 10:,}** trainable parameters with these settings."
+    at.text_input(key="train_mlp_hidden").set_value("64,x").run()
+    assert "whole numbers separated by commas" in at.error[0].value
+    assert at.button(key="train_start").disabled
+
+    at.selectbox(key="train_arch").set_value("lenet5").run()
+    assert at.selectbox(key="train_lenet5_activation").value == "tanh"
+    assert not at.button(key="train_start").disabled
+
+
+def test_a_short_training_runs_to_the_end(tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    at = open_page("views/train.py")
+    at.selectbox(key="train_arch").set_value("mlp")
+    at.number_input(key="train_limit").set_value(2000)
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("pytest mlp")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert panel_heading(at).startswith("**pytest mlp** — ")
+    [job] = training.manager().jobs()
+    assert job.config.arch == "mlp" and job.config.limit == 2000 and job.config.epochs == 1
+
+    poll(at, lambda at: at.success)
+    assert panel_heading(at) == "**pytest mlp** — completed"
+    done = training.manager().snapshot(job.id)
+    assert f"Test accuracy **{done.result['test_accuracy']:.2%}**" in at.success[0].value
+    assert done.result["test_accuracy"] > 0.3
+    epochs = at.dataframe[0].value
+    assert list(epochs["epoch"]) == [1] and epochs["val acc"][0] == pytest.approx(100 * done.epochs[0]["val_accuracy"])
+    assert [link.proto.label for link in at.get("page_link")] == ["Evaluate", "Feature maps", "Classify", "Compare runs"]
+    assert [m.name for m in catalog.run_models(tmp_path)] == ["pytest mlp"]
+
+
+def test_a_queued_start_shows_its_position_and_can_be_cancelled(fmnist):
+    jobs = training.manager()
+    assert jobs.max_concurrent == 1
+    blocker = jobs.submit(TrainConfig(arch="mlp", limit=30000, batch_size=32, epochs=3), fmnist, owner="another tab")
+    at = open_page("views/train.py")
+    at.number_input(key="train_limit").set_value(2000)
+    at.button(key="train_start").click().run()
+    assert "Waiting in the queue: position **1**" in at.info[0].value
+    assert panel_heading(at).endswith("— queued")
+    cancel = next(b for b in at.button if b.label == "Cancel")
+    cancel.click().run()
+    assert panel_heading(at).endswith("— stopped")
+    assert at.info[0].value == "cancelled before it started"
+    assert jobs.snapshot(blocker).state == "running"     # another session's job is untouched
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_reattach_to_a_job_from_another_session_and_see_why_it_failed(fmnist):
+    jobs = training.manager()
+    lost = jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1, device="cuda"), fmnist, owner="before reload")
+    assert jobs.wait(lost, timeout=30).state == "failed"
+    at = open_page("views/train.py")
+    assert at.info[0].value.startswith("Nothing is training in this session yet")
+    table = at.dataframe[0].value
+    assert list(table["job"]) == [lost] and list(table["state"]) == ["failed"] and list(table["this session"]) == [""]
+    at.selectbox(key="train_reattach_pick").set_value(lost)
+    at.button(key="train_reattach").click().run()
+    assert at.error[0].value.startswith("Training failed: device 'cuda' requested but no CUDA GPU is available")
+    assert "Traceback" not in at.error[0].value
+    assert list(at.dataframe[0].value["this session"]) == ["yes"]
