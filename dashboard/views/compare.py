@@ -42,21 +42,23 @@ else:
     splits = st.segmented_control("Curves", ["val", "train"], default=["val", "train"], selection_mode="multi",
                                   key="compare_splits") or ["val"]
     shown = curves[curves.split.isin(splits)]
-    left, right = st.columns(2)
-    for col, metric, fmt in ((left, "loss", ".3f"), (right, "accuracy", ".1%")):
+    for metric, fmt in (("loss", ".3f"), ("accuracy", ".1%")):
         chart = alt.Chart(shown[shown.metric == metric]).mark_line(point=True).encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("value:Q", title=metric, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)),
-            strokeDash=alt.StrokeDash("split:N", title="split", sort=["val", "train"]),
+            color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10"),
+                            legend=alt.Legend(labelLimit=400)),
+            strokeDash=alt.StrokeDash("split:N", title="split", sort=["val", "train"],
+                                      legend=alt.Legend(symbolType="stroke")),
             tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=fmt)],
-        ).properties(title=f"{metric.capitalize()} per epoch", height=320)
-        col.altair_chart(chart, width="stretch")
+        ).properties(title=f"{metric.capitalize()} per epoch", height=280)
+        st.altair_chart(chart, width="stretch")
     st.caption("Solid lines: validation; dashed: training. Validation loss rising while training loss falls "
                "means the model starts memorising the training images.")
 
 st.subheader("Settings and results")
 table = pd.DataFrame([rows[r] for r in chosen])
+table = table[["run", *run_compare.RESULTS, *run_compare.HYPERPARAMETERS]]
 for column in ("test_accuracy", "best_val_accuracy"):
     table[column] = table[column].map(lambda v: None if v is None else 100 * v)
 st.dataframe(table, hide_index=True, width="stretch", column_config={
