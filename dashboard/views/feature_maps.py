@@ -1,3 +1,99 @@
+"""Feature maps: what every convolution and pooling layer of a model computes on one picture."""
+
+import altair as alt
+import pandas as pd
 import streamlit as st
-st.title('feature_maps')
-st.write('coming soon')
+
+from core import data as dataset
+from core import featuremaps, preprocess
+from core.classes import CLASS_NAMES
+from core.errors import StudioError
+from dashboard import common, image_inputs
+from dashboard.prob_chart import probability_chart
+
+common.intro(
+    "Feature maps",
+    "A convolution layer slides small learned **filters** over the image; each filter produces one **feature "
+    "map** that lights up where its pattern (an edge, a stripe, a corner) appears. Pooling then shrinks the "
+    "maps, and deeper layers combine them into larger parts such as sleeves or soles. Pick a model and a "
+    "picture and follow it layer by layer, from pixels to the ten class probabilities.",
+)
+
+entry = common.model_picker("maps_model")
+if entry is None:
+    st.stop()
+loaded = common.load_model(entry.path)
+if loaded is None:
+    st.stop()
+
+# --- the input ----------------------------------------------------------------------------------------
+data = common.get_dataset() if dataset.locate() else None
+sources = (["Test image"] if data is not None else []) + ["Drawing", "Upload"]
+if data is None:
+    st.caption("Without the dataset there are no test images: draw or upload a picture.")
+source = st.radio("Input", sources, horizontal=True, key="maps_source")
+prepared, label = None, None
+if source == "Test image":
+    index = image_inputs.test_image_picker(data, "maps_test")
+    image = data.test_images[index]
+    label = CLASS_NAMES[int(data.test_labels[index])]
+elif source == "Drawing":
+    prepared = image_inputs.prepare_drawing(image_inputs.drawing("maps_draw"))
+else:
+    prepared = image_inputs.prepare_upload(image_inputs.upload("maps_upload"))
+if source != "Test image":
+    if prepared is None:
+        st.stop()
+    with st.expander("How the picture became 28×28", expanded=False):
+        image_inputs.show_steps(prepared)
+    image = prepared.tensor
+
+try:
+    maps = featuremaps.compute(loaded.model, image)
+except (StudioError, RuntimeError) as e:
+    st.error(f"{entry.name} cannot run on this input: {str(e).splitlines()[0]}")
+    st.stop()
+
+top = int(maps.probabilities.argmax())
+left, right = st.columns([1, 2])
+with left:
+    st.markdown("**What the model sees**")
+    st.image(preprocess.enlarge(image.numpy(), 168), width=168,
+             caption=f"28×28 input{f' — true class: {label}' if label else ''}")
+with right:
+    st.markdown(f"**Prediction: {CLASS_NAMES[top]}** ({maps.probabilities[top]:.1%})")
+    st.altair_chart(probability_chart(maps.probabilities, height=220), width="stretch")
+
+# --- a model without convolutions -----------------------------------------------------------------------
+if not maps.has_maps:
+    st.info(f"**{loaded.display_name}** has no feature maps: it flattens the 28×28 image into 784 numbers "
+            "before its first layer, so nothing in it is arranged as an image and no filter slides over the "
+            "picture. What it has are hidden units: below, each layer's activations (one bar per unit).")
+    for layer in maps.hidden:
+        active = int((layer.activations > 0).sum())
+        st.markdown(f"**{layer.name}** — {layer.kind}, {layer.shape[0]} units, {active} active")
+        frame = pd.DataFrame({"unit": range(layer.shape[0]), "activation": layer.activations})
+        chart = alt.Chart(frame).mark_bar(color="#7a9cc6").encode(
+            x=alt.X("unit:Q", title="unit"), y=alt.Y("activation:Q", title="activation"),
+            tooltip=["unit", alt.Tooltip("activation:Q", format=".3f")])
+        st.altair_chart(chart.properties(height=140), width="stretch")
+    st.stop()
+
+# --- filters and maps -----------------------------------------------------------------------------------
+st.subheader("First layer filters")
+st.caption("Each square is one learned filter (red = positive weight, blue = negative). Slid over the image, "
+           "a filter responds where the picture matches its pattern.")
+st.image(featuremaps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48),
+         caption=f"{len(maps.filters)} filters of {maps.filters.shape[2]}×{maps.filters.shape[3]} pixels")
+
+st.subheader("Layer by layer")
+limit = st.slider("Channels shown per layer", 4, 64, 16, step=4, key="maps_channels")
+st.caption("Bright = strong response (each map scaled on its own). Convolution outputs are shown before the "
+           "activation function; pooling outputs keep the strongest (max) or average response of each 2×2 block.")
+for layer in maps.layers:
+    channels, height, width = layer.shape
+    shown = min(limit, channels)
+    more = f", first {shown} shown" if shown < channels else ""
+    st.markdown(f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
+                f"({channels} maps of {height}×{width}{more})")
+    st.image(featuremaps.channel_grid(layer.activations[:shown], columns=16, tile=56 if height > 4 else 32))
