@@ -148,3 +148,11 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     page.screenshot(path=str(SHOTS / "train_stopped.png"))
     [run] = list(server["runs"].iterdir())
     assert (run / "best.safetensors").is_file() and (run / "summary.json").is_file()
+
+    # the stopped run is on Compare runs, selected, with its curves
+    page.get_by_test_id("stSidebarNav").get_by_text("Compare runs").click()
+    page.get_by_role("heading", name="Settings and results").wait_for()
+    page.wait_for_timeout(1500)
+    assert run.name in main(page).get_by_test_id("stMultiSelect").inner_text()
+    assert main(page).get_by_test_id("stVegaLiteChart").count() == 2
+    page.screenshot(path=str(SHOTS / "compare_with_run.png"))
