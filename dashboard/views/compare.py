@@ -49,7 +49,7 @@ else:
             color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10"),
                             legend=alt.Legend(labelLimit=400)),
             strokeDash=alt.StrokeDash("split:N", title="split", sort=["val", "train"],
-                                      legend=alt.Legend(symbolType="stroke")),
+                                      legend=None),  # the caption below says which is which
             tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=fmt)],
         ).properties(title=f"{metric.capitalize()} per epoch", height=280)
         st.altair_chart(chart, width="stretch")
