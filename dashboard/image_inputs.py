@@ -31,11 +31,11 @@ def drawing(key: str):
     width = pen.slider("Pen width", 4, 40, 18, key=f"{key}_pen")
     if clear.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
         st.session_state[f"{key}_generation"] = generation = generation + 1
-    st.caption("Draw one piece of clothing, dark on white, filling most of the square. "
-               "The toolbar under the canvas has undo and redo.")
     result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#ffffff",
                        height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
                        return_image_data=True, key=f"{key}_canvas_{generation}")
+    st.caption("Draw one piece of clothing, dark on white, filling most of the square. "
+               "The canvas toolbar has undo and redo.")
     image = result.image_data if result is not None else None
     if image is None or not (result.json_data or {}).get("objects"):
         return None

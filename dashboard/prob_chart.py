@@ -6,14 +6,14 @@ import pandas as pd
 from core.classes import CLASS_NAMES
 
 
-def probability_chart(probabilities, height: int = 260) -> alt.Chart:
+def probability_chart(probabilities, height: int = 280) -> alt.Chart:
     """Horizontal bars, classes in dataset order; the most likely class stands out."""
     probs = [float(p) for p in probabilities]
     top = max(range(len(probs)), key=probs.__getitem__)
     frame = pd.DataFrame({"class": CLASS_NAMES, "probability": probs,
                           "top": ["top prediction" if i == top else "other" for i in range(len(probs))]})
     bars = alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("class:N", sort=list(CLASS_NAMES), title=None),
+        y=alt.Y("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="probability"),
         color=alt.Color("top:N", scale=alt.Scale(domain=["top prediction", "other"], range=["#e4572e", "#7a9cc6"]),
                         legend=None),

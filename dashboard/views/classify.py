@@ -45,7 +45,7 @@ else:
 
 batch = prepared.tensor[None]
 for row in range(0, len(chosen), PER_ROW):
-    columns = st.columns(PER_ROW if len(chosen) > 1 else 1)
+    columns = st.columns(PER_ROW if len(chosen) > 1 else 2)
     for column, entry in zip(columns, chosen[row:row + PER_ROW]):
         with column:
             loaded = common.load_model(entry.path)
@@ -55,5 +55,5 @@ for row in range(0, len(chosen), PER_ROW):
             top = max(range(len(probs)), key=probs.__getitem__)
             if len(chosen) > 1:
                 st.markdown(f"**{entry.name}** · {loaded.display_name}")
-            st.metric("Top prediction", CLASS_NAMES[top], f"{probs[top]:.1%} sure", delta_color="off")
-            st.altair_chart(probability_chart(probs, height=240), width="stretch")
+            st.metric("Top prediction", CLASS_NAMES[top], f"{probs[top]:.1%} sure", delta_color="off", delta_arrow="off")
+            st.altair_chart(probability_chart(probs), width="stretch")

@@ -41,7 +41,7 @@ worst = int(per_class.argmin())
 a, b, c = st.columns(3)
 a.metric("Test accuracy", f"{result.accuracy:.2%}")
 b.metric("Mistakes", f"{result.count - int(cm.trace()):,} of {result.count:,}")
-c.metric("Hardest class", CLASS_NAMES[worst], f"{per_class[worst]:.1%} right", delta_color="off")
+c.metric("Hardest class", CLASS_NAMES[worst], f"{per_class[worst]:.1%} right", delta_color="off", delta_arrow="off")
 
 # --- per-class accuracy -----------------------------------------------------------------------------
 st.subheader("Accuracy per class")
@@ -49,7 +49,7 @@ frame = pd.DataFrame({"class": CLASS_NAMES, "accuracy": per_class})
 bars = alt.Chart(frame).mark_bar().encode(
     x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
     y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
-    color=alt.Color("accuracy:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1]), legend=None),
+    color=alt.Color("accuracy:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True), legend=None),
     tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
 )
 text = bars.mark_text(dy=-6).encode(text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444"))
@@ -101,8 +101,9 @@ true_name = left.selectbox("True class", CLASS_NAMES, key="evaluate_true")
 pred_name = middle.selectbox("Predicted as", CLASS_NAMES, key="evaluate_pred")
 right.button(f"Swap: {pred_name} predicted as {true_name}", on_click=_swap, key="evaluate_swap",
              icon=":material/swap_horiz:")
-order = st.radio("Sort by confidence", ["Most confident first", "Least confident first"], horizontal=True,
-                 key="evaluate_order")
+sort_column, page_column = st.columns([4, 2], vertical_alignment="bottom")
+order = sort_column.radio("Sort by confidence", ["Most confident first", "Least confident first"], horizontal=True,
+                          key="evaluate_order")
 
 t, p = CLASS_NAMES.index(true_name), CLASS_NAMES.index(pred_name)
 indices = result.pair(t, p, most_confident_first=order.startswith("Most"))
@@ -112,7 +113,8 @@ if len(indices) == 0:
     st.info("No test image falls in this cell: pick another pair.")
 else:
     pages = (len(indices) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"evaluate_page_{t}_{p}") if pages > 1 else 1
+    page = (page_column.number_input(f"Page (of {pages}, {PAGE_SIZE} images each)", 1, pages, 1,
+                                     key=f"evaluate_page_{t}_{p}") if pages > 1 else 1)
     shown = indices[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     for row in range(0, len(shown), COLUMNS):
         for column, index in zip(st.columns(COLUMNS), shown[row:row + COLUMNS]):

@@ -62,7 +62,7 @@ with left:
              caption=f"28×28 input{f' — true class: {label}' if label else ''}")
 with right:
     st.markdown(f"**Prediction: {CLASS_NAMES[top]}** ({maps.probabilities[top]:.1%})")
-    st.altair_chart(probability_chart(maps.probabilities, height=220), width="stretch")
+    st.altair_chart(probability_chart(maps.probabilities), width="stretch")
 
 # --- a model without convolutions -----------------------------------------------------------------------
 if not maps.has_maps:
@@ -83,7 +83,7 @@ if not maps.has_maps:
 st.subheader("First layer filters")
 st.caption("Each square is one learned filter (red = positive weight, blue = negative). Slid over the image, "
            "a filter responds where the picture matches its pattern.")
-st.image(featuremaps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48),
+st.image(featuremaps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48, gap=6),
          caption=f"{len(maps.filters)} filters of {maps.filters.shape[2]}×{maps.filters.shape[3]} pixels")
 
 st.subheader("Layer by layer")
