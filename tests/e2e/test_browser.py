@@ -143,6 +143,7 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
 
     main(page).get_by_role("button", name="Stop").click()
     main(page).get_by_text("Stopped after").wait_for()
+    main(page).get_by_role("link", name="Evaluate").wait_for()           # the full rerun after the end is drawn
     text = main(page).inner_text()
     assert "Test accuracy" in text and "stopped by request during epoch" in text
     page.screenshot(path=str(SHOTS / "train_stopped.png"))
