@@ -9,16 +9,16 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="Fashion-MNIST Studio", page_icon="👕", layout="wide")
+st.set_page_config(page_title="Fashion-MNIST Studio", page_icon=":material/checkroom:", layout="wide")
 
 VIEWS = Path(__file__).resolve().parent / "views"
 pages = [
-    st.Page(VIEWS / "home.py", title="Home", icon="🏠", default=True),
-    st.Page(VIEWS / "data.py", title="Data", icon="🖼️"),
-    st.Page(VIEWS / "train.py", title="Train", icon="🏋️"),
-    st.Page(VIEWS / "evaluate.py", title="Evaluate", icon="📊"),
-    st.Page(VIEWS / "feature_maps.py", title="Feature maps", icon="🔬"),
-    st.Page(VIEWS / "classify.py", title="Classify", icon="✏️"),
-    st.Page(VIEWS / "compare.py", title="Compare runs", icon="📈"),
+    st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(VIEWS / "data.py", title="Data", icon=":material/photo_library:"),
+    st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
+    st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/grid_on:"),
+    st.Page(VIEWS / "feature_maps.py", title="Feature maps", icon=":material/layers:"),
+    st.Page(VIEWS / "classify.py", title="Classify", icon=":material/draw:"),
+    st.Page(VIEWS / "compare.py", title="Compare runs", icon=":material/stacked_line_chart:"),
 ]
 st.navigation(pages).run()
