@@ -173,8 +173,8 @@ def _background_level(gray: np.ndarray) -> float:
 
 
 def _levels(ink: np.ndarray) -> np.ndarray:
-    """Stretch so the background is 0 and the brightest pixel 1."""
-    low = min(_background_level(ink), float(np.percentile(ink, 5)))
+    """Stretch so the background (the border's level) is 0 and the brightest pixel 1; darker is clipped."""
+    low = _background_level(ink)
     high = float(ink.max())
     if high - low < MIN_CONTRAST:
         raise ImageError(BLANK)

@@ -31,6 +31,7 @@ def drawing(key: str):
     width = pen.slider("Pen width", 4, 40, 18, key=f"{key}_pen")
     if clear.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
         st.session_state[f"{key}_generation"] = generation = generation + 1
+    st.space("small")  # room for the canvas's floating toolbar
     result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#ffffff",
                        height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
                        return_image_data=True, key=f"{key}_canvas_{generation}")

@@ -38,7 +38,8 @@ if source == "Test image":
     image = data.test_images[index]
     label = CLASS_NAMES[int(data.test_labels[index])]
 elif source == "Drawing":
-    prepared = image_inputs.prepare_drawing(image_inputs.drawing("maps_draw"))
+    with st.columns(2)[0]:
+        prepared = image_inputs.prepare_drawing(image_inputs.drawing("maps_draw"))
 else:
     prepared = image_inputs.prepare_upload(image_inputs.upload("maps_upload"))
 if source != "Test image":

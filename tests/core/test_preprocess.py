@@ -212,3 +212,12 @@ def test_canvas_needs_rgba():
     with pytest.raises(ImageError) as e:
         preprocess.from_canvas(np.zeros((10, 10, 3), dtype=np.uint8))
     assert str(e.value) == "expected an RGBA drawing (height, width, 4), got shape (10, 10, 3)."
+
+
+def test_scan_pasted_on_a_grey_page_is_cropped_to_the_object(originals):
+    """A white picture on a grey page: the page is the background, the white square is not the object."""
+    image = originals[0]
+    page = Image.new("RGB", (900, 700), (225, 220, 210))
+    page.paste(Image.fromarray(255 - image).resize((560, 560), Image.NEAREST).convert("RGB"), (150, 60))
+    prepared = preprocess.from_bytes(encode(page, "JPEG", quality=90))
+    assert distance(prepared.tensor, image) < 15
