@@ -14,13 +14,13 @@ _COMMON = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augm
 
 PRESETS: dict[str, dict] = {
     "mlp": dict(_COMMON, arch="mlp", arch_settings={"hidden": (1024, 512), "dropout": 0.3, "batch_norm": True},
-                epochs=40, batch_size=256, lr=2e-3),
+                epochs=30, batch_size=256, lr=2e-3),
     "simple_cnn": dict(_COMMON, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
-                       epochs=30, batch_size=128, lr=3e-3),
+                       epochs=25, batch_size=128, lr=3e-3),
     "two_conv": dict(_COMMON, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
-                     epochs=20, batch_size=128, lr=3e-3),
+                     epochs=15, batch_size=128, lr=3e-3),
     "lenet5": dict(_COMMON, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3),
-    "resnet18": dict(_COMMON, arch="resnet18", arch_settings={"width": 0.25}, epochs=15, batch_size=128, lr=3e-3),
+    "resnet18": dict(_COMMON, arch="resnet18", arch_settings={"width": 0.25}, epochs=8, batch_size=128, lr=3e-3),
     # A quick demo: the seed's simple_cnn sizes, a few epochs.
     "simple_cnn_quick": dict(arch="simple_cnn", arch_settings={"batch_norm": True}, epochs=5, batch_size=64,
                              lr=3e-3, optimizer="adam", schedule="onecycle"),
