@@ -220,4 +220,5 @@ def test_scan_pasted_on_a_grey_page_is_cropped_to_the_object(originals):
     page = Image.new("RGB", (900, 700), (225, 220, 210))
     page.paste(Image.fromarray(255 - image).resize((560, 560), Image.NEAREST).convert("RGB"), (150, 60))
     prepared = preprocess.from_bytes(encode(page, "JPEG", quality=90))
-    assert distance(prepared.tensor, image) < 15
+    assert prepared.steps[2].image.shape[1] == 560          # cropped to the boot, not to the white square
+    assert distance(prepared.tensor, image) < 20           # pixels darker than the page are lost: levels differ
