@@ -75,7 +75,8 @@ if not maps.has_maps:
         st.markdown(f"**{layer.name}** — {layer.kind}, {layer.shape[0]} units, {active} active")
         frame = pd.DataFrame({"unit": range(layer.shape[0]), "activation": layer.activations})
         chart = alt.Chart(frame).mark_bar(color="#7a9cc6").encode(
-            x=alt.X("unit:Q", title="unit"), y=alt.Y("activation:Q", title="activation"),
+            x=alt.X("unit:Q", title="unit", scale=alt.Scale(domain=[0, layer.shape[0]], nice=False)),
+            y=alt.Y("activation:Q", title="activation"),
             tooltip=["unit", alt.Tooltip("activation:Q", format=".3f")])
         st.altair_chart(chart.properties(height=140), width="stretch")
     st.stop()
@@ -97,4 +98,4 @@ for layer in maps.layers:
     more = f", first {shown} shown" if shown < channels else ""
     st.markdown(f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
                 f"({channels} maps of {height}×{width}{more})")
-    st.image(featuremaps.channel_grid(layer.activations[:shown], columns=16, tile=56 if height > 4 else 32))
+    st.image(featuremaps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4))
