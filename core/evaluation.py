@@ -18,6 +18,7 @@ from core.classes import CLASS_NAMES, NUM_CLASSES
 from core.runs import CONFIG
 
 CACHE_SUFFIX = ".eval.npz"
+MEMORY_ENTRIES = 32   # about 0.5 MB each
 _memory: dict[tuple, "Evaluation"] = {}
 _lock = threading.Lock()
 
@@ -86,6 +87,8 @@ def evaluate(path, data: "dataset.FashionMNIST | None" = None, data_dir=None) ->
             result = Evaluation(str(path), labels, probs)
             _write_cache(path, key, result)
         _memory[key] = result
+        while len(_memory) > MEMORY_ENTRIES:
+            _memory.pop(next(iter(_memory)))
         return result
 
 
