@@ -24,6 +24,7 @@ class TrainConfig:
     schedule: str = "none"
     label_smoothing: float = 0.0
     augment: bool = False
+    augment_shift: int = 2     # pixels of random shift when augmenting (0 = flips only)
     val_fraction: float = 0.1
     patience: int = 0          # epochs without a better validation loss before stopping; 0 = never stop early
     ema: float = 0.0           # decay of an exponential moving average of the weights; 0 = off
@@ -50,6 +51,8 @@ class TrainConfig:
                f"label smoothing must be in [0, 1), got {self.label_smoothing!r}.")
         _check(_finite(self.val_fraction) and 0 <= self.val_fraction <= 0.5,
                f"validation fraction must be in [0, 0.5], got {self.val_fraction!r}.")
+        _check(isinstance(self.augment_shift, int) and 0 <= self.augment_shift <= 4,
+               f"augment shift must be a whole number of pixels in 0-4, got {self.augment_shift!r}.")
         _check(isinstance(self.patience, int) and self.patience >= 0, f"patience must be a whole number >= 0, got {self.patience!r}.")
         _check(_finite(self.ema) and 0 <= self.ema < 1, f"EMA decay must be in [0, 1), got {self.ema!r}.")
         _check(self.device in DEVICES, f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}.")

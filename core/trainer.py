@@ -157,7 +157,7 @@ class Trainer:
                 idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 x = x_train[idx].float().div_(255).unsqueeze_(1)
                 if cfg.augment:
-                    x = augment(x, generator=aug_gen)
+                    x = augment(x, shift=cfg.augment_shift, generator=aug_gen)
                 x = (x - MEAN) / STD
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)

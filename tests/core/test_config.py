@@ -21,6 +21,7 @@ from core.errors import StudioError
     ({"patience": -2}, "patience must be a whole number >= 0, got -2."),
     ({"device": "tpu"}, "unknown device 'tpu'; choose one of: auto, cpu, cuda, mps."),
     ({"limit": 5}, "limit must be a whole number >= 20, got 5."),
+    ({"augment_shift": 9}, "augment shift must be a whole number of pixels in 0-4, got 9."),
 ])
 def test_each_bad_value_has_its_message(changes, message):
     with pytest.raises(StudioError) as e:
