@@ -1,0 +1,122 @@
+"""python -m bench.run [--quick] [--out FILE.md|FILE.json]: the whole benchmark of issue 5 in one process."""
+
+import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
+
+import argparse
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from bench import latency, memory, models, ours, process, usual_way
+from bench.table import render
+from core import data as dataset
+from core.device import configure_threads, pick_device
+
+SECTIONS = ("throughput", "accuracy", "process", "memory", "latency")
+
+
+@dataclass
+class Settings:
+    images: int = 60_000              # per throughput epoch (the second of two is timed)
+    archs: tuple = ("mlp", "simple_cnn")
+    batches: tuple = (64, 256)
+    budget_s: float = 600.0           # training-time budget per way for the accuracy race
+    accuracy_limit: int | None = None  # train on the first N images in the race (quick mode)
+    process_limit: int | None = None  # --limit for the two whole-process commands
+    repeats: int = 50                 # single-image latency calls
+    test_repeats: int = 5             # test-set evaluations
+    test_images: int | None = None    # evaluate only the first N test images (tests)
+    device: str = "auto"
+    sections: tuple = SECTIONS
+    mode: str = "full"
+
+
+QUICK = dict(images=4096, budget_s=20.0, accuracy_limit=6000, process_limit=4096, repeats=20, test_repeats=2,
+             mode="quick")
+
+
+def machine(device: torch.device) -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), device {device}, load average {load:.1f} at start")
+
+
+def collect(s: Settings, data=None, log=print) -> dict:
+    configure_threads()
+    device = pick_device(s.device)
+    data = data or dataset.load(allow_download=False)
+    results = {"mode": s.mode, "machine": machine(device), "settings": asdict(s)}
+    if "throughput" in s.sections:
+        train_set, _ = usual_way.datasets_()
+        rows = []
+        for arch in s.archs:
+            for batch in s.batches:
+                log(f"throughput {arch} batch {batch} ...")
+                rows.append({"arch": arch, "batch": batch,
+                             "usual": usual_way.images_per_s(arch, batch, s.images, train_set, device),
+                             "ours": ours.images_per_s(arch, batch, s.images, data, s.device)})
+        results["throughput"] = rows
+    if "accuracy" in s.sections:
+        goals = (0.91, 0.93, 0.95) if device.type == "cuda" else (0.91,)
+        train_set, test_set = usual_way.datasets_()
+        log(f"accuracy race, usual way (budget {s.budget_s:g} s) ...")
+        usual = usual_way.time_to_accuracy(goals, s.budget_s, train_set, test_set, limit=s.accuracy_limit,
+                                           device=device, test_limit=len(data.test_images))
+        log(f"accuracy race, ours (budget {s.budget_s:g} s) ...")
+        mine = ours.time_to_accuracy(goals, s.budget_s, data, limit=s.accuracy_limit, device=s.device)
+        limit = f", first {s.accuracy_limit:,} images" if s.accuracy_limit else ""
+        results["accuracy"] = {"targets": list(goals), "budget_s": s.budget_s, "usual": usual, "ours": mine,
+                               "usual_label": f"seed simple_cnn, Adam 1e-3, batch 64, DataLoader{limit}",
+                               "ours_label": f"Trainer, preset simple_cnn{limit}"}
+    if "process" in s.sections:
+        log("whole-process comparison ...")
+        results["process"] = process.compare(limit=s.process_limit)
+    if "memory" in s.sections:
+        log("peak RSS ...")
+        results["memory"] = memory.measure()
+    if "latency" in s.sections:
+        log("latency ...")
+        loaded = models.bench_models()
+        loaded = [(label, m.to(device)) for label, m in loaded]
+        test_images = data.test_images[: s.test_images] if s.test_images else None
+        results["latency"] = latency.measure(loaded, data, s.repeats, s.test_repeats, test_images)
+    return results
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split(":")[1].strip())
+    p.add_argument("--quick", action="store_true", help="small numbers: checks the code, figures are rough")
+    p.add_argument("--out", help="also write the results: .json for raw numbers, anything else for markdown")
+    p.add_argument("--budget", type=float, help="seconds of training per way in the accuracy race (default 600)")
+    p.add_argument("--images", type=int, help="images per throughput epoch (default 60000)")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    s = Settings(**QUICK) if args.quick else Settings()
+    s.device = args.device
+    if args.budget is not None:
+        s.budget_s = args.budget
+    if args.images is not None:
+        s.images = args.images
+    if args.only:
+        s.sections = tuple(args.only)
+    results = collect(s, log=lambda m: print(m, file=sys.stderr, flush=True))
+    table = render(results)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        out.write_text(json.dumps(results, indent=1, default=str) if out.suffix == ".json" else table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Render the collected results as markdown, each figure next to its target."""
+
+from bench import targets as T
+
+
+def _ratio(a, b):
+    return a / b if a and b else None
+
+
+def _fmt(x, spec=",.0f", unit=""):
+    return "—" if x is None else f"{x:{spec}}{unit}"
+
+
+def throughput(rows: list[dict]) -> list[str]:
+    out = ["## Training throughput (images/s, same model, batch and images)", "",
+           "| model | batch | usual way | ours | ratio | target | result |", "|---|---|---|---|---|---|---|"]
+    cnn = {r["batch"]: _ratio(r["ours"], r["usual"]) for r in rows if r["arch"] == "simple_cnn"}
+    for r in rows:
+        ratio = _ratio(r["ours"], r["usual"])
+        if r["arch"] == "mlp":
+            need = max(T.SPEEDUP_MLP, cnn.get(r["batch"]) or 0)
+            target = f"≥{T.SPEEDUP_MLP:g}x and > simple_cnn"
+        else:
+            need, target = T.SPEEDUP_CNN, f"≥{T.SPEEDUP_CNN:g}x"
+        ok = None if ratio is None or r["arch"] not in ("mlp", "simple_cnn") else ratio >= need
+        out.append(f"| {r['arch']} | {r['batch']} | {_fmt(r['usual'])} | {_fmt(r['ours'])} | "
+                   f"{_fmt(ratio, '.1f', 'x')} | {target} | {T.mark(ok)} |")
+    return out
+
+
+def _reached(run: dict, t: float) -> str:
+    s = run["reached"].get(t)
+    if s is not None:
+        return f"{s:.0f} s"
+    return f"not reached: best {run['best']:.2%} in {run['seconds']:.0f} s ({run['epochs']} epoch{'s' if run['epochs'] != 1 else ''})"
+
+
+def accuracy(result: dict) -> list[str]:
+    usual, ours = result["usual"], result["ours"]
+    out = [f"## Time to test accuracy (training seconds, tests excluded; budget {result['budget_s']:.0f} s each)", "",
+           f"usual: {result['usual_label']}; ours: {result['ours_label']}", "",
+           "| accuracy | usual way | ours | ratio | target | result |", "|---|---|---|---|---|---|"]
+    for t in result["targets"]:
+        a, b = usual["reached"].get(t), ours["reached"].get(t)
+        if b is not None and a is None:
+            ratio, ok = f">{usual['seconds'] / b:.1f}x (usual never got there)", True
+        else:
+            r = _ratio(a, b)
+            ratio, ok = _fmt(r, ".1f", "x"), (None if r is None else r >= T.TIME_TO_91)
+        ok = ok if t == 0.91 else None
+        target = f"≥{T.TIME_TO_91:g}x" if t == 0.91 else "(shown)"
+        out.append(f"| {t:.0%} | {_reached(usual, t)} | {_reached(ours, t)} | {ratio} | {target} | {T.mark(ok)} |")
+    return out
+
+
+def latency(rows: list[dict]) -> list[str]:
+    n = rows[0]["test_images"] if rows else 0
+    out = ["## Latency (p50 / p95; fresh = untrained model with the preset's settings)", "",
+           f"| model | classify a drawing (ms) | all feature maps (ms) | test set, {n:,} images (s) | result |",
+           "|---|---|---|---|---|"]
+    for r in rows:
+        arch = r["model"].split(" ")[0]
+        checks = [r["classify"]["p50"] <= T.CLASSIFY_MS]
+        if arch in ("simple_cnn", "lenet5"):
+            checks.append(r["feature_maps"]["p50"] <= T.FEATURE_MAPS_MS)
+        if arch == "simple_cnn":
+            checks.append(r["test_set"]["p50"] / 1000 <= T.TEST_SET_S)
+        c, f, t = r["classify"], r["feature_maps"], r["test_set"]
+        out.append(f"| {r['model']} | {c['p50']:.1f} / {c['p95']:.1f} | {f['p50']:.1f} / {f['p95']:.1f} | "
+                   f"{t['p50'] / 1000:.2f} / {t['p95'] / 1000:.2f} | {T.mark(all(checks))} |")
+    out += ["", f"Targets: classify p50 ≤ {T.CLASSIFY_MS:g} ms (every model); feature maps p50 ≤ "
+            f"{T.FEATURE_MAPS_MS:g} ms (simple_cnn, lenet5); test set p50 ≤ {T.TEST_SET_S:g} s (simple_cnn)."]
+    return out
+
+
+def memory(m: dict) -> list[str]:
+    ok = m["peak_mb"] <= T.RSS_MB
+    what = "streamlit + dashboard.common + dataset" if m["app_imports"] else "core + dataset (streamlit missing)"
+    return ["## Memory", "", "| process | peak RSS | target | result |", "|---|---|---|---|",
+            f"| {what} + {len(m['models'])} models ({', '.join(m['models'])}; fresh: {', '.join(m['fresh']) or 'none'}) | "
+            f"{m['peak_mb']:,.0f} MB (before models {m['before_models_mb']:,.0f} MB) | ≤{T.RSS_MB:,.0f} MB | "
+            f"{T.mark(ok)} |"]
+
+
+def process(p: dict) -> list[str]:
+    return ["## Whole process, one epoch (fresh interpreter: imports, data, training, test)", "",
+            "| command | wall time |", "|---|---|",
+            f"| `{p['usual_cmd']}` | {p['usual']:.1f} s |", f"| `{p['ours_cmd']}` | {p['ours']:.1f} s |",
+            f"| ratio | {_ratio(p['usual'], p['ours']):.1f}x |"]
+
+
+def render(results: dict) -> str:
+    lines = [f"# Fashion-MNIST Studio benchmark ({results['mode']})", "", results["machine"], ""]
+    for key, part in (("throughput", throughput), ("accuracy", accuracy), ("process", process), ("memory", memory)):
+        if key in results:
+            lines += part(results[key]) + [""]
+    if "latency" in results:
+        lines += latency(results["latency"]) + [""]
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""The benchmark's quick-mode pieces on tiny numbers: every table row is there, every figure positive."""
+
+import math
+import os
+from dataclasses import replace
+
+import pytest
+
+from bench import memory, run, targets
+from bench.table import render
+from bench.timing import latency_ms, percentile
+
+SECTIONS_TABLE = ("## Training throughput", "## Time to test accuracy", "## Whole process", "## Memory", "## Latency")
+
+
+@pytest.fixture(scope="module")
+def results(fmnist, data_dir):
+    os.environ.setdefault("FMNIST_DATA_DIR", data_dir)
+    # A small test set keeps the Trainer's own end-of-run evaluation short.
+    small = replace(fmnist, test_images=fmnist.test_images[:200], test_labels=fmnist.test_labels[:200])
+    s = run.Settings(images=128, budget_s=0.5, accuracy_limit=256, process_limit=128, repeats=3, test_repeats=1,
+                     device="cpu", mode="test")
+    return run.collect(s, data=small, log=lambda m: None)
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_throughput_rows(results):
+    rows = results["throughput"]
+    assert [(r["arch"], r["batch"]) for r in rows] == [("mlp", 64), ("mlp", 256), ("simple_cnn", 64),
+                                                       ("simple_cnn", 256)]
+    assert all(_positive(r["usual"]) and _positive(r["ours"]) for r in rows)
+
+
+def test_accuracy_race(results):
+    race = results["accuracy"]
+    assert race["targets"] == [0.91]
+    for way in ("usual", "ours"):
+        assert race[way]["epochs"] >= 1 and 0 < race[way]["best"] <= 1 and _positive(race[way]["seconds"])
+
+
+def test_process_memory_latency(results):
+    assert _positive(results["process"]["ours"]) and _positive(results["process"]["usual"])
+    assert 50 < results["memory"]["peak_mb"] < 100_000 and len(results["memory"]["models"]) >= 5
+    rows = results["latency"]
+    assert {r["model"].split(" ")[0] for r in rows} >= {"mlp", "simple_cnn", "lenet5"}
+    for r in rows:
+        for key in ("classify", "feature_maps", "test_set"):
+            assert _positive(r[key]["p50"]) and r[key]["p95"] >= r[key]["p50"]
+
+
+def test_table(results):
+    table = render(results)
+    for heading in SECTIONS_TABLE:
+        assert heading in table
+    for row in ("| mlp | 64 |", "| mlp | 256 |", "| simple_cnn | 64 |", "| simple_cnn | 256 |", "| 91% |"):
+        assert row in table
+    assert table.count("PASS") + table.count("FAIL") + table.count("n/a") >= 8
+
+
+def test_timing_helpers():
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([5.0], 95) == 5.0
+    stats = latency_ms(lambda: sum(range(100)), repeats=5, warmup=0)
+    assert stats["n"] == 5 and stats["p95"] >= stats["p50"] > 0
+
+
+def test_table_marks_missed_target_as_fail():
+    race = {"targets": [0.91], "budget_s": 10, "usual_label": "u", "ours_label": "o",
+            "usual": {"reached": {0.91: 100.0}, "best": 0.92, "seconds": 100.0, "epochs": 9},
+            "ours": {"reached": {0.91: 50.0}, "best": 0.92, "seconds": 50.0, "epochs": 3}}
+    table = render({"mode": "t", "machine": "m", "accuracy": race})
+    assert "| 91% | 100 s | 50 s | 2.0x | ≥5x | FAIL |" in table
+    assert targets.mark(None) == "n/a"
+
+
+def test_vm_hwm_reads_proc():
+    assert memory.rss_mb() > 10
