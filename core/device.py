@@ -23,11 +23,12 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def configure_threads() -> int:
-    """Use every core this process may run on for intra-op work; return the count."""
+    """Use every core this process may run on (or FMNIST_THREADS) for intra-op work; return the count."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
+    cores = int(os.environ.get("FMNIST_THREADS") or cores)
     if torch.get_num_threads() != cores:
         torch.set_num_threads(cores)
     return cores

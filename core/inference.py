@@ -9,7 +9,7 @@ from core.data import normalize
 
 
 @torch.inference_mode()
-def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 2000, flip: bool = False) -> torch.Tensor:
+def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: bool = False) -> torch.Tensor:
     """Logits (N, 10) for uint8 or [0,1] images (N, 28, 28); `flip` averages with the mirrored image."""
     was_training = model.training
     model.eval()
