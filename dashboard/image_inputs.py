@@ -75,8 +75,11 @@ def show_steps(prepared: "preprocess.Prepared") -> None:
     """Each preprocessing step, left to right, ending with what the model receives."""
     columns = st.columns(len(prepared.steps))
     for column, step in zip(columns, prepared.steps):
-        with column:
-            st.image(preprocess.enlarge(step.image), caption=f"{step.title} ({step.caption})", width=140)
+        picture = preprocess.enlarge(step.image)
+        height, width = picture.shape[:2]
+        with column:  # the longer side 140 px, so a tall crop is no taller than the square steps
+            st.image(picture, caption=f"{step.title} ({step.caption})",
+                     width=max(1, round(140 * width / max(height, width))))
     for note in prepared.notes:
         st.caption(f"ℹ️ {note[0].upper()}{note[1:]}")
 

@@ -96,6 +96,8 @@ for layer in maps.layers:
     channels, height, width = layer.shape
     shown = min(limit, channels)
     more = f", first {shown} shown" if shown < channels else ""
+    single = height * width == 1       # a 1×1 map scaled on its own is always black: scale these together
     st.markdown(f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
-                f"({channels} maps of {height}×{width}{more})")
-    st.image(featuremaps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4))
+                f"({channels} maps of {height}×{width}{more}{'; scaled together' if single else ''})")
+    st.image(featuremaps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4,
+                                      per_channel=not single))

@@ -1,7 +1,12 @@
-"""The real app in headless Chromium: every page renders, and a training starts, draws its curve, survives a
-page switch and a reload (reattached), and stops. Screenshots go to test-output/screenshots/."""
+"""The real app in headless Chromium. Every page is visited and waited on until its real content is drawn (images
+decoded, charts rendered, the script run finished), checked, and shot full-page to test-output/screenshots/.
+Classify gets a garment drawn with the mouse on its canvas and a real test image uploaded; a training starts,
+draws its curve, survives a page switch and a reload (reattached), and stops."""
 
+import io
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,9 +23,10 @@ SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-PAGES = [("", "home"), ("data", "data"), ("train", "train"), ("evaluate", "evaluate"),
-         ("feature_maps", "feature_maps"), ("classify", "classify"), ("compare", "compare")]
-TITLES = {"home": "Fashion-MNIST Studio", "data": "The data", "train": "Train a model", "compare": "Compare runs"}
+WIDTH = 1400
+NAV = ("Home", "Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs")
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+UPLOAD_INDEX = 1                 # a test Pullover the shipped lenet5 gets right with ~93% confidence
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
@@ -73,46 +79,285 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
     pg = context.new_page()
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(90_000)
     yield pg
     context.close()
 
 
-def open_page(pg, url: str):
-    pg.goto(url)
-    pg.wait_for_selector("h1")
-    pg.wait_for_timeout(1500)        # let the first script run finish drawing
+# ---- waiting for real content -----------------------------------------------------------------------
+
+MAIN = "[data-testid=stMainBlockContainer]"
+IDLE_JS = ("() => !document.querySelector('[data-testid=stStatusWidget]')"
+           f" && !document.querySelector('{MAIN} [data-testid=stSpinner]')"
+           f" && !document.querySelector('{MAIN} [data-stale=true]')")
+IMAGES_JS = """([selector, least]) => {
+    const images = [...document.querySelectorAll(selector)];
+    return images.length >= least && images.every(i => i.complete && i.naturalWidth > 0);
+}"""
 
 
 def main(pg):
     return pg.get_by_test_id("stMainBlockContainer")
 
 
-@pytest.mark.parametrize("path,name", PAGES, ids=[n for _, n in PAGES])
-def test_every_page_renders_without_a_traceback(server, page, path, name):
+def nav(pg, label: str):
+    return pg.get_by_test_id("stSidebarNav").get_by_role("link", name=label, exact=True)
+
+
+def open_page(pg, url: str, heading: str):
+    pg.goto(url)
+    pg.get_by_role("heading", name=heading, level=1).wait_for()
+
+
+def wait_idle(pg):
+    """The script run is over: no running indicator, no spinner, no element left over from the last run."""
+    pg.wait_for_function(IDLE_JS)
+
+
+def wait_images(pg, selector: str, least: int = 1):
+    """At least `least` <img> under `selector`, every one of them decoded (naturalWidth > 0)."""
+    pg.wait_for_function(IMAGES_JS, arg=[selector, least])
+    return pg.locator(selector).count()
+
+
+def marks(pg, scope: str, kind: str) -> int:
+    """How many marks of a kind (rect, text, line, ...) the rendered Vega SVG charts under `scope` drew."""
+    return pg.locator(f"{scope} [data-testid=stVegaLiteChart] svg.marks .mark-{kind} > *").count()
+
+
+def wait_marks(pg, scope: str, kind: str, least: int):
+    pg.wait_for_function(
+        "([sel, least]) => document.querySelectorAll(sel).length >= least",
+        arg=[f"{scope} [data-testid=stVegaLiteChart] svg.marks .mark-{kind} > *", least])
+
+
+def shoot(pg, name: str):
+    """A full-page screenshot: Streamlit scrolls inside stMain, so grow the viewport to the content first."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    open_page(page, f"{server['url']}/{path}")
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-    title = page.locator("h1").first.inner_text().strip()
-    assert title
-    if name in TITLES:
-        assert title == TITLES[name]
-    assert page.get_by_test_id("stException").count() == 0, f"{name} shows an exception"
-    assert "Traceback" not in main(page).inner_text()
-    nav = page.get_by_test_id("stSidebarNav").inner_text()
-    for label in ("Home", "Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs"):
-        assert label in nav
+    height = pg.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    size = pg.viewport_size
+    pg.set_viewport_size({"width": WIDTH, "height": max(height, 600)})
+    pg.wait_for_function("() => { const m = document.querySelector('[data-testid=stMain]');"
+                         " return m.scrollHeight <= m.clientHeight + 1; }")
+    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    pg.set_viewport_size(size)
+
+
+def select_value(pg, label: str) -> str:
+    """What a selectbox shows as chosen (Streamlit draws it in the combobox input or next to it)."""
+    box = main(pg).get_by_test_id("stSelectbox").filter(has_text=label)
+    return box.evaluate("""(el) => {
+        const input = el.querySelector('input');
+        if (input && input.value) return input.value;
+        const shown = el.querySelector('[data-baseweb=select] [title], [data-baseweb=select] [value]');
+        return shown ? (shown.getAttribute('title') || shown.getAttribute('value')) : el.innerText;
+    }""").strip()
+
+
+def check_clean(pg):
+    assert pg.get_by_test_id("stException").count() == 0, main(pg).get_by_test_id("stException").all_inner_texts()
+    assert "Traceback" not in main(pg).inner_text()
+    links = pg.get_by_test_id("stSidebarNav").inner_text()
+    for label in NAV:
+        assert label in links
+
+
+# ---- every page, finished -----------------------------------------------------------------------------
+
+def test_home_lists_dataset_and_shipped_model(server, page):
+    open_page(page, server["url"], "Fashion-MNIST Studio")
+    found = main(page).get_by_text("Found Fashion-MNIST in")
+    found.wait_for()
+    assert "60,000 training and 10,000 test images" in found.inner_text()
+    grid = main(page).locator("[data-testid=stDataFrame] table[role=grid]")
+    page.wait_for_function("(el) => el.textContent.includes('lenet5')", arg=grid.element_handle())
+    table = grid.text_content()
+    assert "Model" in table and "Architecture" in table and "lenet5" in table and "LeNet-5" in table
+    assert "shipped" in table
+    main(page).get_by_role("link", name="Compare runs").wait_for()      # the last element: the page links
+    wait_idle(page)
+    shoot(page, "home")
+    check_clean(page)
+
+
+def test_data_shows_samples_and_class_balance(server, page):
+    open_page(page, f"{server['url']}/data", "The data")
+    # 16 samples, 10 mean images, 4 rows of original + 5 augmented copies
+    shown = wait_images(page, f"{MAIN} [data-testid=stImage] img", 16 + 10 + 4 * 6)
+    assert shown == 50
+    wait_marks(page, MAIN, "rect", 20)                                      # class balance: 10 classes x 2 splits
+    assert page.locator(f"{MAIN} [data-testid=stVegaLiteChart]").count() == 1
+    assert "Perfectly balanced: 6,000 training and 1,000 test images per class" in main(page).inner_text()
+    wait_idle(page)
+    shoot(page, "data")
+    check_clean(page)
+
+
+def test_train_shows_the_form(server, page):
+    open_page(page, f"{server['url']}/train", "Train a model")
+    main(page).get_by_role("button", name="Start training").wait_for()
+    wait_idle(page)
+    assert select_value(page, "Architecture")
+    assert main(page).get_by_role("heading", name="2 · Hyperparameters").is_visible()
+    assert main(page).get_by_role("spinbutton", name="Images to train on").is_visible()
+    assert main(page).get_by_text("trainable parameters with these settings").is_visible()
+    shoot(page, "train")
+    check_clean(page)
+
+
+def test_evaluate_draws_the_matrix_and_opens_shirt_as_tshirt(server, page):
+    open_page(page, f"{server['url']}/evaluate", "Evaluate a model")
+    main(page).get_by_test_id("stMetric").filter(has_text="Test accuracy").wait_for(timeout=180_000)
+    matrix = ".st-key-evaluate_matrix"
+    wait_marks(page, matrix, "text", 100)                                   # a count in each of the 10x10 cells
+    assert marks(page, matrix, "rect") == 100
+    browse = main(page).get_by_text(re.compile(r"test images of Shirt predicted as T-shirt/top"))
+    browse.wait_for()
+    count = int(browse.inner_text().split()[0].replace(",", ""))
+    assert count > 0
+    assert select_value(page, "True class") == "Shirt"
+    assert select_value(page, "Predicted as") == "T-shirt/top"
+    main(page).get_by_role("button", name="Download all 10,000 test predictions (CSV)").wait_for()
+    shown = wait_images(page, f"{MAIN} [data-testid=stImage] img", min(count, 24))
+    assert shown == min(count, 24)
+    wait_idle(page)
+    captions = main(page).get_by_test_id("stCaptionContainer").filter(has_text="top 3:").all_inner_texts()
+    assert len(captions) == shown
+    assert all("true Shirt" in c and "predicted T-shirt/top" in c for c in captions)
+    accuracy = main(page).get_by_test_id("stMetric").filter(has_text="Test accuracy").inner_text()
+    assert re.search(r"\d\d\.\d\d%", accuracy)
+    shoot(page, "evaluate")
+    check_clean(page)
+
+
+def test_feature_maps_draws_every_layer(server, page):
+    open_page(page, f"{server['url']}/feature_maps", "Feature maps")
+    main(page).get_by_role("heading", name="Layer by layer").wait_for(timeout=120_000)
+    images = f"{MAIN} [data-testid=stImage] img"
+    # the input, the filter grid, then one grid per layer: wait until every layer's grid is there and decoded
+    page.wait_for_function(
+        f"""() => {{
+            if (!({IDLE_JS})()) return false;
+            const layers = [...document.querySelectorAll('{MAIN} [data-testid=stMarkdown]')]
+                .filter(m => m.innerText.includes(' · output ')).length;
+            const images = [...document.querySelectorAll('{images}')];
+            return layers >= 4 && images.length === 2 + layers
+                && images.every(i => i.complete && i.naturalWidth > 0);
+        }}""")
+    text = main(page).inner_text()
+    assert "Prediction:" in text and "true class: Shirt" in text
+    wait_marks(page, MAIN, "rect", 10)                                      # the probability bars
+    sizes = page.evaluate(
+        f"() => [...document.querySelectorAll('{images}')].map(i => [i.naturalWidth, i.naturalHeight])")
+    assert all(w > 28 and h > 28 for w, h in sizes), sizes
+    shoot(page, "feature_maps")
+    check_clean(page)
+
+
+def canvas_box(pg):
+    """The drawing surface of streamlit-drawable-canvas (fabric's upper canvas, in the component's shadow DOM)."""
+    surface = main(pg).locator("canvas.upper-canvas")
+    surface.wait_for()
+    surface.scroll_into_view_if_needed()
+    return surface.bounding_box()
+
+
+def draw_trousers(pg):
+    """One stroke with the widest pen: up the left leg, across the waistband, down the right leg."""
+    pen = main(pg).get_by_role("slider", name="Pen width")
+    pen.focus()
+    pen.press("End")
+    main(pg).get_by_test_id("stSliderThumbValue").filter(has_text="40").wait_for()
+    wait_idle(pg)
+    box = canvas_box(pg)
+    x, y = box["x"], box["y"]
+    path = [(95, 265), (95, 35), (185, 35), (185, 265), (180, 265), (180, 40), (100, 40), (100, 265)]
+    pg.mouse.move(x + path[0][0], y + path[0][1])
+    pg.mouse.down()
+    for px, py in path[1:]:
+        pg.mouse.move(x + px, y + py, steps=12)
+    pg.mouse.up()
+
+
+def check_prediction(pg) -> str:
+    """The preprocessing steps and the probability chart are drawn; returns the top prediction."""
+    main(pg).get_by_role("heading", name="What the model receives").wait_for()
+    top = main(pg).get_by_test_id("stMetric").filter(has_text="Top prediction")
+    top.wait_for()
+    wait_images(pg, f"{MAIN} [data-testid=stImage] img", 4)
+    wait_marks(pg, MAIN, "rect", 10)
+    wait_idle(pg)
+    steps = main(pg).get_by_test_id("stImage").count()
+    assert steps >= 4
+    assert "What the model sees (28x28)" in main(pg).inner_text()
+    assert main(pg).get_by_test_id("stVegaLiteChart").count() == 1
+    value = top.get_by_test_id("stMetricValue").inner_text().strip()
+    assert value in CLASSES
+    assert re.search(r"\d+\.\d% sure", top.inner_text())
+    return value
+
+
+def choose_lenet5(pg):
+    if not select_value(pg, "Model").startswith("lenet5 (shipped)"):
+        box = main(pg).get_by_test_id("stSelectbox").filter(has_text="Model")
+        box.click()
+        pg.get_by_role("option", name=re.compile(r"^lenet5 \(shipped\)")).click()
+        pg.wait_for_function("(el) => el.querySelector('input').value.startsWith('lenet5 (shipped)')",
+                             arg=box.element_handle())
+        main(pg).get_by_test_id("stMetric").filter(has_text="Top prediction").wait_for()
+        wait_idle(pg)
+    assert select_value(pg, "Model").startswith("lenet5 (shipped)")
+
+
+def test_classify_a_drawing_and_an_uploaded_test_image(server, page, fmnist):
+    from PIL import Image
+    open_page(page, f"{server['url']}/classify", "Classify your own picture")
+    main(page).get_by_text("Draw something on the canvas to classify it.").wait_for()
+    draw_trousers(page)
+    drawn = check_prediction(page)
+    choose_lenet5(page)
+    assert "inverted: the background was light" in main(page).inner_text()         # dark pen on white canvas
+    shoot(page, "classify_drawing")
+    check_clean(page)
+    print(f"the drawn trousers are classified as {drawn}")
+
+    # a real test image, as a 28x28 PNG file, light garment on black like the dataset
+    picture = io.BytesIO()
+    Image.fromarray(fmnist.test_images[UPLOAD_INDEX].numpy()).save(picture, format="PNG")
+    truth = CLASSES[int(fmnist.test_labels[UPLOAD_INDEX])]
+    main(page).get_by_test_id("stRadio").filter(has_text="Picture").get_by_text("Upload", exact=True).click()
+    main(page).get_by_text("Choose an image file to classify it.").wait_for()
+    main(page).locator("input[type=file]").set_input_files(
+        {"name": f"test-{UPLOAD_INDEX}.png", "mimeType": "image/png", "buffer": picture.getvalue()})
+    main(page).get_by_text(f"test-{UPLOAD_INDEX}.png").wait_for()
+    main(page).get_by_role("heading", name="What the model receives").wait_for()
+    choose_lenet5(page)
+    assert check_prediction(page) == truth
+    assert "kept: the background was already dark" in main(page).inner_text()      # no inversion of a dataset image
+    shoot(page, "classify_upload")
+    check_clean(page)
+
+
+def test_compare_without_runs(server, page):
+    open_page(page, f"{server['url']}/compare", "Compare runs")
+    main(page).get_by_text("No runs yet in").wait_for()
+    assert str(server["runs"]) in main(page).inner_text()
+    main(page).get_by_role("link", name="Train a model").wait_for()
+    wait_idle(page)
+    shoot(page, "compare")
+    check_clean(page)
 
 
 def test_training_survives_page_switch_and_reload_then_stops(server, page):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    open_page(page, f"{server['url']}/train")
+    open_page(page, f"{server['url']}/train", "Train a model")
+    main(page).get_by_role("button", name="Start training").wait_for()
+    wait_idle(page)
     limit = page.get_by_role("spinbutton", name="Images to train on")
     limit.fill("20000")
     limit.press("Enter")
-    page.wait_for_timeout(800)
+    wait_idle(page)
     page.get_by_role("button", name="Start training").click()
 
     progress = main(page).get_by_test_id("stProgress")
@@ -123,10 +368,10 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     assert first.startswith("Epoch 1/3 · batch ")
 
     # another page, then back: the training went on meanwhile
-    page.get_by_test_id("stSidebarNav").get_by_text("Data").click()
+    nav(page, "Data").click()
     page.get_by_role("heading", name="The data").wait_for()
-    page.wait_for_timeout(2000)
-    page.get_by_test_id("stSidebarNav").get_by_text("Train").click()
+    wait_images(page, f"{MAIN} [data-testid=stImage] img", 50)          # meanwhile the training goes on
+    nav(page, "Train").click()
     progress.wait_for()
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-testid=stMainBlockContainer] [data-testid=stProgress]');"
@@ -139,21 +384,26 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     page.get_by_role("button", name="Watch this training here").click()
     progress.wait_for()
     page.get_by_text("Loss per epoch").wait_for(timeout=120_000)      # first epoch done: epoch curves drawn
-    page.screenshot(path=str(SHOTS / "train_running.png"))
+    wait_marks(page, MAIN, "line", 2)
+    shoot(page, "train_running")
 
     main(page).get_by_role("button", name="Stop").click()
     main(page).get_by_text("Stopped after").wait_for()
     main(page).get_by_role("link", name="Evaluate").wait_for()           # the full rerun after the end is drawn
     text = main(page).inner_text()
     assert "Test accuracy" in text and "stopped by request during epoch" in text
-    page.screenshot(path=str(SHOTS / "train_stopped.png"))
+    shoot(page, "train_stopped")
     [run] = list(server["runs"].iterdir())
     assert (run / "best.safetensors").is_file() and (run / "summary.json").is_file()
+    assert json.loads((run / "config.json").read_text())["limit"] == 20000
 
     # the stopped run is on Compare runs, selected, with its curves
-    page.get_by_test_id("stSidebarNav").get_by_text("Compare runs").click()
+    nav(page, "Compare runs").click()
     page.get_by_role("heading", name="Settings and results").wait_for()
-    page.wait_for_timeout(1500)
+    main(page).get_by_test_id("stMultiSelect").filter(has_text=run.name).wait_for()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 2")
+    wait_idle(page)
     assert run.name in main(page).get_by_test_id("stMultiSelect").inner_text()
     assert main(page).get_by_test_id("stVegaLiteChart").count() == 2
-    page.screenshot(path=str(SHOTS / "compare_with_run.png"))
+    shoot(page, "compare_with_run")
