@@ -13,8 +13,10 @@ _COMMON = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augm
                val_fraction=0.1, seed=0)
 
 PRESETS: dict[str, dict] = {
+    # Shifts hurt an MLP (it has no translation invariance): 88.9% with shift+flip, 89.6% flips only
+    # (15 epochs), 90.5% without augmentation (15 epochs), 91.3% without (30 epochs).
     "mlp": dict(_COMMON, arch="mlp", arch_settings={"hidden": (1024, 512), "dropout": 0.3, "batch_norm": True},
-                epochs=30, batch_size=256, lr=2e-3),
+                epochs=30, batch_size=256, lr=2e-3, augment=False),
     "simple_cnn": dict(_COMMON, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
                        epochs=25, batch_size=128, lr=3e-3),
     "two_conv": dict(_COMMON, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
