@@ -61,9 +61,13 @@ table = pd.DataFrame([rows[r] for r in chosen])
 table = table[["run", *run_compare.RESULTS, *run_compare.HYPERPARAMETERS]]
 for column in ("test_accuracy", "best_val_accuracy"):
     table[column] = table[column].map(lambda v: None if v is None else 100 * v)
+labels = {column: column.replace("_", " ") for column in table.columns}  # readable headers for the rest
+labels.update(arch="architecture", arch_settings="settings", seconds="time (s)")
 st.dataframe(table, hide_index=True, width="stretch", column_config={
+    **labels,
     "test_accuracy": st.column_config.NumberColumn("test acc", format="%.2f %%"),
     "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="%.2f %%"),
     "best_val_loss": st.column_config.NumberColumn("best val loss", format="%.4f"),
-    "lr": st.column_config.NumberColumn(format="%g"), "seconds": st.column_config.NumberColumn(format="%.1f"),
+    "lr": st.column_config.NumberColumn("lr", format="%g"),
+    "seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
 })
