@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 what="${1:-app}"
 PY="${PYTHON:-python3}"
 
-"$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
-[ "$what" = test ] && "$PY" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+"$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements.txt
+[ "$what" = test ] && "$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
 
 apt_packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || apt_packages+=(dataset-fashion-mnist)
