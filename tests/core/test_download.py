@@ -40,6 +40,7 @@ def mirror():
 
 
 def test_download_fills_an_empty_data_dir(tmp_path, mirror, monkeypatch):
+    monkeypatch.delenv("FMNIST_NO_DOWNLOAD", raising=False)
     monkeypatch.setattr(TorchvisionFashionMNIST, "mirrors", [mirror])
     loaded = data.load(tmp_path, allow_download=True)
     assert (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
@@ -48,6 +49,7 @@ def test_download_fills_an_empty_data_dir(tmp_path, mirror, monkeypatch):
 
 
 def test_failed_download_says_how_to_get_the_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("FMNIST_NO_DOWNLOAD", raising=False)
     monkeypatch.setattr(TorchvisionFashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
     with pytest.raises(DatasetMissing) as e:
         data.load(tmp_path, allow_download=True)
