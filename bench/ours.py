@@ -41,7 +41,7 @@ class _TargetTrainer(Trainer):
         return improved
 
 
-def time_to_accuracy(targets, budget_s: float, data, preset="simple_cnn", limit=None, device="auto") -> dict:
+def time_to_accuracy(targets, budget_s: float, data, preset="simple_cnn_fast", limit=None, device="auto") -> dict:
     """Train the preset, test after each epoch; seconds of training (tests excluded) to each target."""
     cfg = preset_config(preset)
     cfg.limit, cfg.device = limit, device

@@ -72,7 +72,7 @@ def collect(s: Settings, data=None, log=print) -> dict:
         limit = f", first {s.accuracy_limit:,} images" if s.accuracy_limit else ""
         results["accuracy"] = {"targets": list(goals), "budget_s": s.budget_s, "usual": usual, "ours": mine,
                                "usual_label": f"seed simple_cnn, Adam 1e-3, batch 64, DataLoader{limit}",
-                               "ours_label": f"Trainer, preset simple_cnn{limit}"}
+                               "ours_label": f"Trainer, preset simple_cnn_fast{limit}"}
     if "process" in s.sections:
         log("whole-process comparison ...")
         results["process"] = process.compare(limit=s.process_limit)
