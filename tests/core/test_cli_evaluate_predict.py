@@ -6,21 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from core import evaluation, preprocess
+from core import preprocess
 from core.classes import CLASS_NAMES
 from core.evaluate import main as evaluate_main
 from core.predict import main as predict_main
-from tests.trained_model import checkpoint_in, trained_run
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory, data_dir):
-    return checkpoint_in(trained_run(tmp_path_factory.getbasetemp() / "trained", data_dir))
-
-
-@pytest.fixture(scope="module")
-def result(ckpt, fmnist):
-    return evaluation.evaluate(ckpt, fmnist)
 
 
 def test_evaluate_json(ckpt, data_dir, capsys, result):

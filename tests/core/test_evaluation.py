@@ -10,17 +10,6 @@ import torch
 
 from core import checkpoint, evaluation, inference, preprocess
 from core.errors import CheckpointError
-from tests.trained_model import checkpoint_in, trained_run
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory, data_dir):
-    return checkpoint_in(trained_run(tmp_path_factory.getbasetemp() / "trained", data_dir))
-
-
-@pytest.fixture(scope="module")
-def result(ckpt, fmnist):
-    return evaluation.evaluate(ckpt, fmnist)
 
 
 def test_numbers_agree_with_inference(result, ckpt, fmnist):
