@@ -1,6 +1,9 @@
 """python -m bench.run [--quick] [--out FILE.md|FILE.json]: the whole benchmark of issue 5 in one process."""
 
-import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
+import core
+
+if __name__ == "__main__":
+    core.dedicate_cores()  # the benchmark owns the machine; must run before torch loads
 
 import argparse
 import json
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from bench import latency, memory, models, ours, process, usual_way
+from bench import latency, memory, ours, process, usual_way
 from bench.table import render
 from core import data as dataset
 from core.device import configure_threads, pick_device
@@ -28,6 +31,7 @@ class Settings:
     budget_s: float = 600.0           # training-time budget per way for the accuracy race
     accuracy_limit: int | None = None  # train on the first N images in the race (quick mode)
     process_limit: int | None = None  # --limit for the two whole-process commands
+    process_repeats: int = 3          # runs of each whole-process command (median kept)
     repeats: int = 50                 # single-image latency calls
     test_repeats: int = 5             # test-set evaluations
     test_images: int | None = None    # evaluate only the first N test images (tests)
@@ -36,8 +40,8 @@ class Settings:
     mode: str = "full"
 
 
-QUICK = dict(images=4096, budget_s=20.0, accuracy_limit=6000, process_limit=4096, repeats=20, test_repeats=2,
-             mode="quick")
+QUICK = dict(images=4096, budget_s=20.0, accuracy_limit=6000, process_limit=4096, process_repeats=1, repeats=20,
+             test_repeats=2, mode="quick")
 
 
 def machine(device: torch.device) -> str:
@@ -75,16 +79,13 @@ def collect(s: Settings, data=None, log=print) -> dict:
                                "ours_label": f"Trainer, preset simple_cnn_fast{limit}"}
     if "process" in s.sections:
         log("whole-process comparison ...")
-        results["process"] = process.compare(limit=s.process_limit)
+        results["process"] = process.compare(limit=s.process_limit, repeats=s.process_repeats)
     if "memory" in s.sections:
         log("peak RSS ...")
         results["memory"] = memory.measure()
     if "latency" in s.sections:
         log("latency ...")
-        loaded = models.bench_models()
-        loaded = [(label, m.to(device)) for label, m in loaded]
-        test_images = data.test_images[: s.test_images] if s.test_images else None
-        results["latency"] = latency.measure(loaded, data, s.repeats, s.test_repeats, test_images)
+        results["latency"] = latency.measure_like_app(s.repeats, s.test_repeats, s.test_images, s.device)
     return results
 
 

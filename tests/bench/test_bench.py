@@ -18,8 +18,8 @@ def results(fmnist, data_dir):
     os.environ.setdefault("FMNIST_DATA_DIR", data_dir)
     # A small test set keeps the Trainer's own end-of-run evaluation short.
     small = replace(fmnist, test_images=fmnist.test_images[:200], test_labels=fmnist.test_labels[:200])
-    s = run.Settings(images=128, budget_s=0.5, accuracy_limit=256, process_limit=128, repeats=3, test_repeats=1,
-                     device="cpu", mode="test")
+    s = run.Settings(images=128, budget_s=0.5, accuracy_limit=256, process_limit=128, process_repeats=1,
+                     repeats=3, test_repeats=1, test_images=200, device="cpu", mode="test")
     return run.collect(s, data=small, log=lambda m: None)
 
 
@@ -74,6 +74,16 @@ def test_table_marks_missed_target_as_fail():
     table = render({"mode": "t", "machine": "m", "accuracy": race})
     assert "| 91% | 100 s | 50 s | 2.0x | ≥5x | FAIL |" in table
     assert targets.mark(None) == "n/a"
+
+
+def test_table_whole_process_row_judges_the_median():
+    p = {"usual": 27.0, "ours": 10.0, "usual_all": [26.0, 27.0, 30.0], "ours_all": [9.0, 10.0, 12.0],
+         "usual_cmd": "u", "ours_cmd": "o"}
+    table = render({"mode": "t", "machine": "m", "process": p})
+    assert "| `o` | 10.0 s | 9.0, 10.0, 12.0 |" in table
+    assert "| ratio (target ≥3x) | 2.7x | FAIL |" in table
+    p["ours"] = 9.0
+    assert "| ratio (target ≥3x) | 3.0x | PASS |" in render({"mode": "t", "machine": "m", "process": p})
 
 
 def test_vm_hwm_reads_proc():
