@@ -16,7 +16,7 @@ from torch import nn
 
 from core.classes import CLASS_NAMES, MEAN, STD
 from core.errors import CheckpointError, StudioError
-from core.models import build, get
+from core.models import build, fast_layout, get
 
 FORMAT = "fashion-mnist-studio/1"
 MAX_BYTES = 200 * 1024 * 1024
@@ -121,7 +121,7 @@ def load(path, device="cpu") -> LoadedModel:
                 f"expected {tuple(value.shape)})."
             )
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    model.to(device).eval()
+    model.to(device, memory_format=fast_layout(model, device)).eval()
     return LoadedModel(model, meta["arch"], settings, meta, path)
 
 

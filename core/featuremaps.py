@@ -55,7 +55,7 @@ def compute(model: nn.Module, image: torch.Tensor) -> FeatureMaps:
     def recorder(name):
         def hook(module, inputs, output):
             if threading.get_ident() == caller and name not in outputs:
-                outputs[name] = output.detach().float().cpu()[0]
+                outputs[name] = output.detach().float().cpu()[0].contiguous()  # (C, H, W) in plain layout
                 order.append(name)
         return hook
 
@@ -70,7 +70,7 @@ def compute(model: nn.Module, image: torch.Tensor) -> FeatureMaps:
 
     layers = [Layer(n, type(watched[n]).__name__, tuple(outputs[n].shape), outputs[n].numpy()) for n in order]
     first_conv = conv_layers(model)[:1]
-    filters = modules[first_conv[0]].weight.detach().float().cpu().numpy() if first_conv else None
+    filters = modules[first_conv[0]].weight.detach().float().cpu().contiguous().numpy() if first_conv else None
     if names:
         return FeatureMaps(layers, filters, probs)
     hidden = [layer for layer in layers if len(layer.shape) == 1]

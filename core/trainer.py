@@ -19,7 +19,7 @@ from core.config import TrainConfig
 from core.data import FashionMNIST, stratified_split
 from core.device import configure_threads, describe, pick_device
 from core.errors import StudioError
-from core.models import build, count_parameters
+from core.models import build, count_parameters, fast_layout
 
 NAN_MESSAGE = ("the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
                "Try a lower learning rate (now {lr:g}).")
@@ -112,10 +112,9 @@ class Trainer:
         x_val, y_val = images[val_idx], labels[val_idx]
         n = len(x_train)
 
-        model = build(cfg.arch, cfg.arch_settings).to(device)
-        channels_last = device.type in ("cpu", "cuda") and cfg.arch != "mlp"  # 1.2x for simple_cnn on a CPU
-        if channels_last:
-            model = model.to(memory_format=torch.channels_last)
+        model = build(cfg.arch, cfg.arch_settings)
+        layout = fast_layout(model, device)
+        model = model.to(device, memory_format=layout)
         optimizer = _optimizer(cfg, model, device)
         steps_per_epoch = math.ceil(n / cfg.batch_size)
         scheduler = _scheduler(cfg, optimizer, steps_per_epoch * cfg.epochs)
@@ -159,8 +158,7 @@ class Trainer:
                 if cfg.augment:
                     x = augment(x, shift=cfg.augment_shift, generator=aug_gen)
                 x = (x - MEAN) / STD
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=layout)
                 y = y_train[idx]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                     out = model(x)

@@ -88,3 +88,12 @@ def test_table_whole_process_row_judges_the_median():
 
 def test_vm_hwm_reads_proc():
     assert memory.rss_mb() > 10
+
+
+def test_wait_policy_ab_runs_each_setting_in_its_own_interpreter():
+    from bench import wait_policy
+    times = wait_policy.compare(rounds=1, steps=3)
+    assert list(times) == list(wait_policy.SETTINGS)
+    assert all(len(ms) == 1 and _positive(ms[0]) for ms in times.values())
+    text = wait_policy.table({"a": [2.0, 4.0], "b": [1.0, 1.0]}, busy=False)
+    assert "| a | 3.00 | 2.00, 4.00 | 1.00x |" in text and "| b | 1.00 | 1.00, 1.00 | 3.00x |" in text

@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 
 from core import checkpoint
 from core.errors import CheckpointError
-from core.models import build
+from core.models import build, get
 
 
 @pytest.fixture
@@ -26,8 +26,11 @@ def test_round_trip_gives_identical_predictions(saved):
     model, path = saved
     loaded = checkpoint.load(path)
     x = torch.randn(16, 1, 28, 28)
-    with torch.no_grad():
-        assert torch.equal(model(x), loaded.model(x))
+    saved_state, loaded_state = model.state_dict(), loaded.model.state_dict()
+    assert list(saved_state) == list(loaded_state)
+    assert all(torch.equal(saved_state[k], loaded_state[k]) for k in saved_state)
+    with torch.no_grad():  # the loaded copy runs channels-last convolutions: equal up to float rounding
+        torch.testing.assert_close(model(x), loaded.model(x), rtol=0, atol=1e-5)
     assert loaded.arch == "lenet5" and loaded.name == "demo"
     meta = loaded.metadata
     assert meta["class_names"][6] == "Shirt"
@@ -103,3 +106,13 @@ def test_unwritable_directory_has_a_clear_message(tmp_path):
     from core.errors import StudioError
     with pytest.raises(StudioError, match=r"^cannot write checkpoint .*/file/sub/m.safetensors: "):
         checkpoint.save(blocker / "sub" / "m.safetensors", build("mlp"), "mlp", {}, {})
+
+
+@pytest.mark.parametrize("arch, conv_weights", [("simple_cnn", 2), ("mlp", 0)])
+def test_loaded_conv_models_run_channels_last_on_cpu(tmp_path, arch, conv_weights):
+    path = checkpoint.save(tmp_path / "m.safetensors", build(arch), arch, get(arch).settings({}), {})
+    weights = [p for p in checkpoint.load(path).model.parameters() if p.dim() == 4]
+    assert len(weights) == conv_weights
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    if weights:  # conv2's (16, 6, 5, 5) weight: channels-last is not the usual layout there
+        assert not weights[1].is_contiguous()
