@@ -5,10 +5,7 @@ switches for the candidate speed-ups; `variants` times them interleaved (best of
 machine may be shared) and `profile` prints torch.profiler's top operators for one variant.
 """
 
-import core
-
-if __name__ == "__main__":
-    core.dedicate_cores()  # profiling owns the machine; must run before torch loads
+import core  # noqa: F401
 
 import argparse
 import time

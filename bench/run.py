@@ -1,9 +1,6 @@
 """python -m bench.run [--quick] [--out FILE.md|FILE.json]: the whole benchmark of issue 5 in one process."""
 
-import core
-
-if __name__ == "__main__":
-    core.dedicate_cores()  # the benchmark owns the machine; must run before torch loads
+import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 
 import argparse
 import json
@@ -15,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from bench import latency, memory, ours, process, usual_way
+from bench import latency, memory, models, ours, process, usual_way
 from bench.table import render
 from core import data as dataset
 from core.device import configure_threads, pick_device
@@ -85,7 +82,10 @@ def collect(s: Settings, data=None, log=print) -> dict:
         results["memory"] = memory.measure()
     if "latency" in s.sections:
         log("latency ...")
-        results["latency"] = latency.measure_like_app(s.repeats, s.test_repeats, s.test_images, s.device)
+        loaded = models.bench_models()
+        loaded = [(label, m.to(device)) for label, m in loaded]
+        test_images = data.test_images[: s.test_images] if s.test_images else None
+        results["latency"] = latency.measure(loaded, data, s.repeats, s.test_repeats, test_images)
     return results
 
 

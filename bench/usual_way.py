@@ -3,10 +3,7 @@ Adam 1e-3, a plain loop with loss.item() per batch. Also runnable as a script fo
 python -m bench.usual_way --arch simple_cnn --epochs 1 --batch-size 64 [--limit N]
 """
 
-import core
-
-if __name__ == "__main__":
-    core.dedicate_cores()  # run alone it owns the machine, as our training does; must run before torch loads
+import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads, as in our process)
 
 import argparse
 import gzip

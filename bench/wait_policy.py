@@ -1,13 +1,14 @@
-"""How idle OpenMP threads wait, A/B: python -m bench.wait_policy [--rounds 3] [--busy] [--steps 300]
+"""How idle OpenMP threads wait, A/B: python -m bench.wait_policy [--rounds 3] [--busy N] [--steps 300]
 
 OpenMP reads its wait settings when torch loads, so each setting runs in a fresh interpreter: the mean
 time of one training step of the seed simple_cnn at batch 64 (channels_last, fused Adam, as the Trainer
-on a CPU), in interleaved rounds, median kept. --busy adds a process that keeps one core busy throughout
-(the case where something else runs beside training).
+on a CPU), in interleaved rounds, median kept. --busy N adds N processes that each keep a core busy
+throughout (something else runs beside training). A run that takes over TIMEOUT_S counts as "> TIMEOUT_S".
 """
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -16,9 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+TIMEOUT_S = 60
+
 SETTINGS = {
-    "sleep at once: OMP_WAIT_POLICY=PASSIVE (app, library)": {"OMP_WAIT_POLICY": "PASSIVE"},
-    "spin ~0.1 ms: GOMP_SPINCOUNT=10000 (core.dedicate_cores)": {"GOMP_SPINCOUNT": "10000"},
+    "sleep at once: OMP_WAIT_POLICY=PASSIVE (what core sets)": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "spin ~0.1 ms: GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
     "spin forever: OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE"},
     "OpenMP's default (spin ~3 ms)": {},
 }
@@ -51,9 +54,13 @@ print(json.dumps((time.perf_counter() - start) / steps * 1e3))
 
 
 def step_ms(env: dict, steps: int) -> float:
+    """Mean ms per step in a fresh interpreter with `env`; inf if it ran past TIMEOUT_S."""
     clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(steps)], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, check=True)
+    try:
+        done = subprocess.run([sys.executable, "-c", CHILD, str(steps)], cwd=ROOT, env={**clean, **env},
+                              capture_output=True, text=True, check=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return math.inf
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -66,13 +73,18 @@ def compare(rounds: int = 3, steps: int = 300) -> dict:
     return times
 
 
-def table(times: dict, busy: bool) -> str:
+def _ms(t: float) -> str:
+    return f"> {TIMEOUT_S} s per run" if math.isinf(t) else f"{t:.2f}"
+
+
+def table(times: dict, busy: int) -> str:
     base = statistics.median(next(iter(times.values())))
-    lines = [f"simple_cnn step at batch 64, {'one other core-busy process' if busy else 'quiet machine'}", "",
-             "| idle threads | ms per step (median) | every round | vs sleep at once |", "|---|---|---|---|"]
+    what = f"{busy} other core-busy process{'es' if busy > 1 else ''}" if busy else "quiet machine"
+    lines = [f"simple_cnn step at batch 64, {what}", "",
+             "| idle threads | ms per step (median) | every round | speed vs sleep at once |", "|---|---|---|---|"]
     for name, ms in times.items():
         med = statistics.median(ms)
-        lines.append(f"| {name} | {med:.2f} | {', '.join(f'{t:.2f}' for t in ms)} | {base / med:.2f}x |")
+        lines.append(f"| {name} | {_ms(med)} | {', '.join(_ms(t) for t in ms)} | {base / med:.2f}x |")
     return "\n".join(lines)
 
 
@@ -80,13 +92,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.wait_policy", description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--busy", action="store_true", help="keep one core busy with another process meanwhile")
+    p.add_argument("--busy", type=int, default=0, help="processes that each keep a core busy meanwhile")
     args = p.parse_args(argv)
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
         print(table(compare(args.rounds, args.steps), args.busy))
     finally:
-        if hog:
+        for hog in hogs:
             hog.kill()
     return 0
 

@@ -4,12 +4,7 @@ import argparse
 import signal
 import sys
 
-import core
-
-if __name__ == "__main__":
-    core.dedicate_cores()  # a command-line training owns the machine; must run before torch loads
-
-from core import data as dataset  # noqa: E402  (this and below load torch)
+from core import data as dataset
 from core.checkpoint import command_line
 from core.cli import add_data_flags, friendly_errors, print_json
 from core.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig

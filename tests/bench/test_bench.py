@@ -19,7 +19,7 @@ def results(fmnist, data_dir):
     # A small test set keeps the Trainer's own end-of-run evaluation short.
     small = replace(fmnist, test_images=fmnist.test_images[:200], test_labels=fmnist.test_labels[:200])
     s = run.Settings(images=128, budget_s=0.5, accuracy_limit=256, process_limit=128, process_repeats=1,
-                     repeats=3, test_repeats=1, test_images=200, device="cpu", mode="test")
+                     repeats=3, test_repeats=1, device="cpu", mode="test")
     return run.collect(s, data=small, log=lambda m: None)
 
 
@@ -95,5 +95,7 @@ def test_wait_policy_ab_runs_each_setting_in_its_own_interpreter():
     times = wait_policy.compare(rounds=1, steps=3)
     assert list(times) == list(wait_policy.SETTINGS)
     assert all(len(ms) == 1 and _positive(ms[0]) for ms in times.values())
-    text = wait_policy.table({"a": [2.0, 4.0], "b": [1.0, 1.0]}, busy=False)
+    text = wait_policy.table({"a": [2.0, 4.0], "b": [1.0, 1.0], "c": [math.inf, math.inf]}, busy=2)
+    assert text.startswith("simple_cnn step at batch 64, 2 other core-busy processes")
     assert "| a | 3.00 | 2.00, 4.00 | 1.00x |" in text and "| b | 1.00 | 1.00, 1.00 | 3.00x |" in text
+    assert "| c | > 60 s per run | > 60 s per run, > 60 s per run | 0.00x |" in text
