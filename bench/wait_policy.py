@@ -1,9 +1,10 @@
-"""How idle OpenMP threads wait, A/B: python -m bench.wait_policy [--rounds 3] [--busy N] [--steps 300]
+"""How idle OpenMP threads wait, A/B: python -m bench.wait_policy [--rounds 3] [--busy N] [--together N]
 
 OpenMP reads its wait settings when torch loads, so each setting runs in a fresh interpreter: the mean
 time of one training step of the seed simple_cnn at batch 64 (channels_last, fused Adam, as the Trainer
 on a CPU), in interleaved rounds, median kept. --busy N adds N processes that each keep a core busy
-throughout (something else runs beside training). A run that takes over TIMEOUT_S counts as "> TIMEOUT_S".
+throughout (something else runs beside training); --together N runs N trainings at once with the same
+setting (two trainings on one machine). A run that takes over TIMEOUT_S counts as "> TIMEOUT_S".
 """
 
 import argparse
@@ -53,23 +54,32 @@ print(json.dumps((time.perf_counter() - start) / steps * 1e3))
 """
 
 
-def step_ms(env: dict, steps: int) -> float:
-    """Mean ms per step in a fresh interpreter with `env`; inf if it ran past TIMEOUT_S."""
+def step_ms(env: dict, steps: int, together: int = 1) -> float:
+    """Mean ms per step in fresh interpreters with `env`, `together` of them training at once (the slowest
+    counts); inf if any ran past TIMEOUT_S."""
     clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(steps)], cwd=ROOT, env={**clean, **env},
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                for _ in range(together)]
+    results = []
     try:
-        done = subprocess.run([sys.executable, "-c", CHILD, str(steps)], cwd=ROOT, env={**clean, **env},
-                              capture_output=True, text=True, check=True, timeout=TIMEOUT_S)
+        for child in children:
+            out, _ = child.communicate(timeout=TIMEOUT_S)
+            results.append(json.loads(out.strip().splitlines()[-1]))
     except subprocess.TimeoutExpired:
         return math.inf
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        for child in children:
+            child.kill()
+    return max(results)
 
 
-def compare(rounds: int = 3, steps: int = 300) -> dict:
+def compare(rounds: int = 3, steps: int = 300, together: int = 1) -> dict:
     """{setting: [ms per step, one per round]}, settings interleaved within each round."""
     times = {name: [] for name in SETTINGS}
     for _ in range(rounds):
         for name, env in SETTINGS.items():
-            times[name].append(step_ms(env, steps))
+            times[name].append(step_ms(env, steps, together))
     return times
 
 
@@ -77,9 +87,11 @@ def _ms(t: float) -> str:
     return f"> {TIMEOUT_S} s per run" if math.isinf(t) else f"{t:.2f}"
 
 
-def table(times: dict, busy: int) -> str:
+def table(times: dict, busy: int, together: int = 1) -> str:
     base = statistics.median(next(iter(times.values())))
     what = f"{busy} other core-busy process{'es' if busy > 1 else ''}" if busy else "quiet machine"
+    if together > 1:
+        what += f", {together} trainings at once (the slowest counts)"
     lines = [f"simple_cnn step at batch 64, {what}", "",
              "| idle threads | ms per step (median) | every round | speed vs sleep at once |", "|---|---|---|---|"]
     for name, ms in times.items():
@@ -93,10 +105,11 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--busy", type=int, default=0, help="processes that each keep a core busy meanwhile")
+    p.add_argument("--together", type=int, default=1, help="trainings run at once with each setting")
     args = p.parse_args(argv)
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
-        print(table(compare(args.rounds, args.steps), args.busy))
+        print(table(compare(args.rounds, args.steps, args.together), args.busy, args.together))
     finally:
         for hog in hogs:
             hog.kill()

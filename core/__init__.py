@@ -3,8 +3,8 @@
 import os
 
 # Idle OpenMP threads sleep instead of spinning. Spinning (OpenMP's default, ~3 ms before sleeping)
-# makes a training step 10-40% faster on an otherwise idle 2-core machine, but when two other processes
-# keep the cores busy (the app's server and a second training, say) a step becomes 15x slower or worse,
-# while sleeping threads lose little. `python -m bench.wait_policy --busy 2` measures both. Must be set
-# before torch is first imported, so it lives here; a user who sets OMP_WAIT_POLICY keeps their choice.
+# makes a training step ~1.2x faster on an otherwise idle 2-core machine, but with two trainings at once
+# (the app and a command-line run, say) each step gets 2.5-3x slower, and with OpenMP's default some
+# runs 10x or more; sleeping threads stay predictable (`python -m bench.wait_policy --together 2`).
+# Must be set before torch is first imported, so it lives here; a user's OMP_WAIT_POLICY is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

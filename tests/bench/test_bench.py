@@ -95,6 +95,7 @@ def test_wait_policy_ab_runs_each_setting_in_its_own_interpreter():
     times = wait_policy.compare(rounds=1, steps=3)
     assert list(times) == list(wait_policy.SETTINGS)
     assert all(len(ms) == 1 and _positive(ms[0]) for ms in times.values())
+    assert _positive(wait_policy.step_ms({"OMP_WAIT_POLICY": "PASSIVE"}, steps=3, together=2))
     text = wait_policy.table({"a": [2.0, 4.0], "b": [1.0, 1.0], "c": [math.inf, math.inf]}, busy=2)
     assert text.startswith("simple_cnn step at batch 64, 2 other core-busy processes")
     assert "| a | 3.00 | 2.00, 4.00 | 1.00x |" in text and "| b | 1.00 | 1.00, 1.00 | 3.00x |" in text
