@@ -42,7 +42,7 @@ class LoadedModel:
 
 @functools.cache
 def versions() -> dict:
-    """Versions recorded in each checkpoint (torchvision's read from its package metadata: importing it costs 0.4 s)."""
+    """Versions recorded in each checkpoint; torchvision's from its package metadata (importing it takes 0.4 s)."""
     try:
         vision = importlib.metadata.version("torchvision")
     except importlib.metadata.PackageNotFoundError:

@@ -1,6 +1,7 @@
 """Architectures for Fashion-MNIST, all behind one registry."""
 
-from core.models.registry import (REGISTRY, Architecture, build, conv_layers, count_parameters,
-                                  feature_layers, get, fast_layout)
+from core.models.registry import (REGISTRY, Architecture, build, conv_layers, count_parameters, fast_layout,
+                                  feature_layers, get)
 
-__all__ = ["REGISTRY", "Architecture", "build", "conv_layers", "count_parameters", "feature_layers", "get", "fast_layout"]
+__all__ = ["REGISTRY", "Architecture", "build", "conv_layers", "count_parameters", "fast_layout", "feature_layers",
+           "get"]
