@@ -1,1 +1,1 @@
-"""Benchmarks of issue 5: our training and inference paths against the usual torchvision way."""
+"""Benchmarks: our training and inference paths against the usual torchvision way."""

@@ -1,8 +1,9 @@
 """Latency per model: classify one drawn image end to end, all feature maps of one image, the whole test set."""
 
-from core import featuremaps, inference, preprocess
 from bench.drawing import tshirt_rgba
 from bench.timing import latency_ms
+from core.analysis import feature_maps, inference
+from core.io import preprocess
 
 
 def classify(model, rgba):
@@ -21,7 +22,7 @@ def measure(models, data, repeats: int, test_repeats: int, test_images=None) -> 
         rows.append({
             "model": label,
             "classify": latency_ms(lambda: classify(model, rgba), repeats),
-            "feature_maps": latency_ms(lambda: featuremaps.compute(model, image), repeats),
+            "feature_maps": latency_ms(lambda: feature_maps.compute(model, image), repeats),
             "test_set": latency_ms(lambda: inference.probabilities(model, test_images), test_repeats, warmup=0),
             "test_images": len(test_images),
         })

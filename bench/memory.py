@@ -2,8 +2,6 @@
 shipped model loaded, plus a fresh preset-sized checkpoint for each architecture not shipped.
 Run as a child: python -m bench.memory [--shipped DIR] prints one JSON line."""
 
-import core  # noqa: F401
-
 import argparse
 import json
 import resource
@@ -11,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import core  # noqa: F401
 
 
 def vm_hwm_mb() -> float | None:
@@ -31,9 +31,10 @@ def rss_mb() -> float:
 
 def _fresh_checkpoints(folder: Path, archs) -> None:
     import torch
-    from core import checkpoint
-    from core.models import build
+
     from bench.models import preset_settings
+    from core.io import checkpoint
+    from core.models import build
     torch.manual_seed(0)
     for arch in archs:
         settings = preset_settings(arch)
@@ -43,13 +44,15 @@ def _fresh_checkpoints(folder: Path, archs) -> None:
 def child(shipped: str | None) -> dict:
     try:
         import streamlit  # noqa: F401  (the app imports it; it is a large part of the footprint)
+
         import dashboard.common  # noqa: F401
         app = True
     except ImportError:
         app = False
-    from core import catalog, checkpoint
-    from core import data as dataset
     from bench.models import missing_archs
+    from core.data import dataset
+    from core.io import checkpoint
+    from core.training import catalog
     data = dataset.load(allow_download=False)
     imported = rss_mb()
     with tempfile.TemporaryDirectory(prefix="bench-ckpt-") as tmp:

@@ -3,9 +3,10 @@ architecture with no shipped checkpoint, so each architecture is always measured
 
 import torch
 
-from core import catalog, checkpoint
+from core.io import checkpoint
 from core.models import REGISTRY, build, get
-from core.presets import PRESETS
+from core.training import catalog
+from core.training.recipes import PRESETS
 
 
 def preset_settings(arch: str) -> dict:

@@ -1,12 +1,12 @@
-"""Our way: core.trainer.Trainer itself, timed from its own per-epoch records."""
+"""Our way: core.training.trainer.Trainer itself, timed from its own per-epoch records."""
 
 import tempfile
 import time
 
-from core import inference
-from core.config import TrainConfig
-from core.presets import preset_config
-from core.trainer import Trainer
+from core.analysis import inference
+from core.training.config import TrainConfig
+from core.training.recipes import preset_config
+from core.training.trainer import Trainer
 
 
 def images_per_s(arch: str, batch_size: int, n: int, data, device: str = "auto") -> float:

@@ -1,6 +1,6 @@
 """Profile and A/B our training step on the CPU: python -m bench.profile_train [--arch simple_cnn] [--steps 200].
 
-`step_loop` mirrors the batch loop of core.trainer.Trainer.run (no augmentation, Adam, no schedule) with
+`step_loop` mirrors the batch loop of core.training.trainer.Trainer.run (no augmentation, Adam, no schedule) with
 switches for the candidate speed-ups; `variants` times them interleaved (best of several rounds, since the
 machine may be shared) and `profile` prints torch.profiler's top operators for one variant.
 """
@@ -13,8 +13,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from core import data as dataset
-from core.classes import MEAN, STD
+from core.data import dataset
+from core.data.classes import MEAN, STD
 from core.models import build
 
 VARIANTS = {
@@ -93,7 +93,8 @@ def variants(arch, data, batch_size=64, steps=200, rounds=3, names=None) -> dict
 
 
 def profile(arch, data, batch_size=64, steps=100, row_limit=15, **variant) -> str:
-    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         step_loop(arch, data.train_images, data.train_labels, batch_size, steps, **variant)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=row_limit)

@@ -1,4 +1,4 @@
-"""python -m bench.run [--quick] [--out FILE.md|FILE.json]: the whole benchmark of issue 5 in one process."""
+"""python -m bench.run [--quick] [--out FILE.md|FILE.json]: the whole benchmark in one process."""
 
 import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 
@@ -14,7 +14,7 @@ import torch
 
 from bench import latency, memory, models, ours, process, usual_way
 from bench.table import render
-from core import data as dataset
+from core.data import dataset
 from core.device import configure_threads, pick_device
 
 SECTIONS = ("throughput", "accuracy", "process", "memory", "latency")

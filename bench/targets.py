@@ -1,4 +1,4 @@
-"""The targets of issue 5: a figure and whether it passes."""
+"""The benchmark's targets: a figure and whether it passes."""
 
 SPEEDUP_CNN = 3.0        # images/s ours / usual, simple_cnn, same batch size
 SPEEDUP_MLP = 3.0        # "more for mlp": must at least beat the CNN target; the ratio is shown

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import catalog, checkpoint
-from core import data as dataset
+from core.data import dataset
 from core.errors import StudioError
+from core.io import checkpoint
+from core.training import catalog
 
 # Forward hooks on a cached (shared) model must not interleave between sessions.
 MODEL_LOCK = threading.Lock()

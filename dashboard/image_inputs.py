@@ -1,11 +1,11 @@
 """Where a picture comes from on the Classify and Feature maps pages: a drawing, an upload or a test image,
-always turned into the 28x28 input by core.preprocess, with every step shown."""
+always turned into the 28x28 input by core.io.preprocess, with every step shown."""
 
 import streamlit as st
 
-from core import preprocess
-from core.classes import CLASS_NAMES
+from core.data.classes import CLASS_NAMES
 from core.errors import ImageError
+from core.io import preprocess
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 CANVAS_SIDE = 280

@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 
-from core.classes import CLASS_NAMES
+from core.data.classes import CLASS_NAMES
 
 
 def probability_chart(probabilities, height: int = 280) -> alt.Chart:

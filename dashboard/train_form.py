@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core.config import DEVICES, OPTIMIZERS, SCHEDULES
-from core.models.lenet5 import ACTIVATIONS
-from core.models.registry import Architecture
+from core.models import ACTIVATIONS
+from core.models import Architecture
+from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES
 
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2]

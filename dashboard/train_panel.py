@@ -4,8 +4,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.jobs import Job
 from core.models import get as get_arch
+from core.training.jobs import Job
 
 STATE_LABELS = {"queued": "queued", "running": "running", "completed": "completed",
                 "early_stopped": "stopped early", "stopped": "stopped", "diverged": "diverged", "failed": "failed"}

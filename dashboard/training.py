@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.jobs import JobManager
+from core.training.jobs import JobManager
 
 
 @st.cache_resource

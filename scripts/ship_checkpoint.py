@@ -13,10 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core import checkpoint, runs  # noqa: E402
-from core.catalog import SHIPPED_DIR, shipped_models  # noqa: E402
+from core.io import checkpoint  # noqa: E402
 from core.models import get  # noqa: E402
-from core.presets import PRESET_TARGETS  # noqa: E402
+from core.training import runs  # noqa: E402
+from core.training.catalog import SHIPPED_DIR, shipped_models  # noqa: E402
+from core.training.recipes import PRESET_TARGETS  # noqa: E402
 
 TABLE_START, TABLE_END = "<!-- table:start -->", "<!-- table:end -->"
 LOCAL_FLAGS = ("--data-dir", "--out")

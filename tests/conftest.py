@@ -15,7 +15,7 @@ CANDIDATES = [
 
 
 def real_data_dir() -> str | None:
-    from core.data import find_files
+    from core.data.dataset import find_files
     for candidate in CANDIDATES:
         if candidate and find_files(candidate):
             return candidate
@@ -32,11 +32,12 @@ def data_dir() -> str:
 
 @pytest.fixture(scope="session")
 def fmnist(data_dir):
-    from core.data import load
+    from core.data.dataset import load
     return load(data_dir, allow_download=False)
 
 
 @pytest.fixture(autouse=True)
 def _isolated_runs(tmp_path_factory, monkeypatch):
-    """Runs made by tests go to a temp folder, never the project's runs/."""
+    """Runs and caches made by tests go to temp folders, never the project's runs/ or the user's cache."""
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    monkeypatch.setenv("FMNIST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

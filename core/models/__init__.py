@@ -1,7 +1,19 @@
-"""Architectures for Fashion-MNIST, all behind one registry."""
+"""Architectures for Fashion-MNIST, all behind one registry; one file per architecture.
 
-from core.models.registry import (REGISTRY, Architecture, build, conv_layers, count_parameters, fast_layout,
-                                  feature_layers, get)
+Imports only `core.errors`; nothing from data, io, analysis or training.
+"""
 
-__all__ = ["REGISTRY", "Architecture", "build", "conv_layers", "count_parameters", "fast_layout", "feature_layers",
+from core.models.lenet5 import ACTIVATIONS
+from core.models.registry import (
+                                  REGISTRY,
+                                  Architecture,
+                                  build,
+                                  conv_layers,
+                                  count_parameters,
+                                  fast_layout,
+                                  feature_layers,
+                                  get,
+)
+
+__all__ = ["ACTIVATIONS", "REGISTRY", "Architecture", "build", "conv_layers", "count_parameters", "fast_layout", "feature_layers",
            "get"]

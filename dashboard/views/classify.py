@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core import inference
-from core.classes import CLASS_NAMES
+from core.analysis import inference
+from core.data.classes import CLASS_NAMES
 from dashboard import common, image_inputs
 from dashboard.prob_chart import probability_chart
 

@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import run_compare, runs
+from core.training import compare, runs
 from dashboard import common
 
 common.intro(
@@ -20,7 +20,7 @@ if not folders:
     st.page_link("views/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 
-rows = {f.name: run_compare.describe(f) for f in folders}
+rows = {f.name: compare.describe(f) for f in folders}
 
 
 def label(run_id: str) -> str:
@@ -35,7 +35,7 @@ if not chosen:
     st.info("Pick one or more runs above.")
     st.stop()
 
-curves = pd.DataFrame(run_compare.curves([runs.runs_dir() / r for r in chosen]))
+curves = pd.DataFrame(compare.curves([runs.runs_dir() / r for r in chosen]))
 if curves.empty:
     st.info("The chosen runs have not finished an epoch yet.")
 else:
@@ -58,7 +58,7 @@ else:
 
 st.subheader("Settings and results")
 table = pd.DataFrame([rows[r] for r in chosen])
-table = table[["run", *run_compare.RESULTS, *run_compare.HYPERPARAMETERS]]
+table = table[["run", *compare.RESULTS, *compare.HYPERPARAMETERS]]
 for column in ("test_accuracy", "best_val_accuracy"):
     table[column] = table[column].map(lambda v: None if v is None else 100 * v)
 labels = {column: column.replace("_", " ") for column in table.columns}  # readable headers for the rest

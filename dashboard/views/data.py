@@ -4,8 +4,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import samples
-from core.classes import CLASS_NAMES
+from core.data import samples
+from core.data.classes import CLASS_NAMES
 from dashboard import common
 
 common.intro(

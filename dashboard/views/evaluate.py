@@ -4,9 +4,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import evaluation, preprocess
-from core.classes import CLASS_NAMES
+from core.analysis import evaluation
+from core.data.classes import CLASS_NAMES
 from core.errors import StudioError
+from core.io import preprocess
 from dashboard import common
 
 PAGE_SIZE = 24

@@ -4,10 +4,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import data as dataset
-from core import featuremaps, preprocess
-from core.classes import CLASS_NAMES
+from core.analysis import feature_maps
+from core.data import dataset
+from core.data.classes import CLASS_NAMES
 from core.errors import StudioError
+from core.io import preprocess
 from dashboard import common, image_inputs
 from dashboard.prob_chart import probability_chart
 
@@ -50,7 +51,7 @@ if source != "Test image":
     image = prepared.tensor
 
 try:
-    maps = featuremaps.compute(loaded.model, image)
+    maps = feature_maps.compute(loaded.model, image)
 except (StudioError, RuntimeError) as e:
     st.error(f"{entry.name} cannot run on this input: {str(e).splitlines()[0]}")
     st.stop()
@@ -85,7 +86,7 @@ if not maps.has_maps:
 st.subheader("First layer filters")
 st.caption("Each square is one learned filter (red = positive weight, blue = negative). Slid over the image, "
            "a filter responds where the picture matches its pattern.")
-st.image(featuremaps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48, gap=6),
+st.image(feature_maps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48, gap=6),
          caption=f"{len(maps.filters)} filters of {maps.filters.shape[2]}×{maps.filters.shape[3]} pixels")
 
 st.subheader("Layer by layer")
@@ -99,5 +100,5 @@ for layer in maps.layers:
     single = height * width == 1       # a 1×1 map scaled on its own is always black: scale these together
     st.markdown(f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
                 f"({channels} maps of {height}×{width}{more}{'; scaled together' if single else ''})")
-    st.image(featuremaps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4,
+    st.image(feature_maps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4,
                                       per_channel=not single))

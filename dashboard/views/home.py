@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import data as dataset
+from core.data import dataset
 from core.models import get as get_arch
 from dashboard import common
 

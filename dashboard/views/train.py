@@ -6,9 +6,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core.config import TrainConfig
 from core.errors import StudioError
 from core.models import REGISTRY
+from core.training.config import TrainConfig
 from dashboard import common, train_form, train_panel, training
 
 common.intro(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import evaluation
+from core.analysis import evaluation
 from tests.trained_model import checkpoint_in, trained_run
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core import checkpoint
 from core.errors import CheckpointError
+from core.io import checkpoint
 from core.models import build, get
 
 

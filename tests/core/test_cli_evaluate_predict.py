@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from core import preprocess
-from core.classes import CLASS_NAMES
+from core.data.classes import CLASS_NAMES
 from core.evaluate import main as evaluate_main
+from core.io import preprocess
 from core.predict import main as predict_main
 
 

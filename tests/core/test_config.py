@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.config import TrainConfig
 from core.errors import StudioError
+from core.training.config import TrainConfig
 
 
 @pytest.mark.parametrize("changes,message", [

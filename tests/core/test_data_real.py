@@ -2,7 +2,7 @@
 
 import torch
 
-from core.data import normalize, stratified_split
+from core.data.dataset import normalize, stratified_split
 
 
 def test_counts_and_balance(fmnist):

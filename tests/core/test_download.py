@@ -9,7 +9,7 @@ import pytest
 from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 from torchvision.datasets.utils import check_md5
 
-from core import data
+from core.data import dataset
 from core.errors import DatasetMissing
 from tests.conftest import CANDIDATES
 
@@ -17,7 +17,7 @@ from tests.conftest import CANDIDATES
 def _original_gz_dir() -> Path | None:
     """A folder with the upstream .gz files (Debian's have other gzip headers, so other md5s)."""
     for candidate in CANDIDATES:
-        found = candidate and data.find_files(candidate)
+        found = candidate and dataset.find_files(candidate)
         if not found:
             continue
         raw = Path(found["train_images"]).parent
@@ -42,7 +42,7 @@ def mirror():
 def test_download_fills_an_empty_data_dir(tmp_path, mirror, monkeypatch):
     monkeypatch.delenv("FMNIST_NO_DOWNLOAD", raising=False)
     monkeypatch.setattr(TorchvisionFashionMNIST, "mirrors", [mirror])
-    loaded = data.load(tmp_path, allow_download=True)
+    loaded = dataset.load(tmp_path, allow_download=True)
     assert (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
     assert loaded.train_images.shape == (60000, 28, 28)
     assert loaded.test_labels[:3].tolist() == [9, 2, 1]
@@ -52,6 +52,6 @@ def test_failed_download_says_how_to_get_the_data(tmp_path, monkeypatch):
     monkeypatch.delenv("FMNIST_NO_DOWNLOAD", raising=False)
     monkeypatch.setattr(TorchvisionFashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
     with pytest.raises(DatasetMissing) as e:
-        data.load(tmp_path, allow_download=True)
+        dataset.load(tmp_path, allow_download=True)
     assert str(e.value).startswith(f"Fashion-MNIST not found (download into {tmp_path} failed: ")
     assert "apt-get install dataset-fashion-mnist" in str(e.value)

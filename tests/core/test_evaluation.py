@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from core import checkpoint, evaluation, inference, preprocess
+from core.analysis import evaluation, inference
 from core.errors import CheckpointError
+from core.io import checkpoint, preprocess
 
 
 def test_numbers_agree_with_inference(result, ckpt, fmnist):

@@ -6,9 +6,9 @@ import struct
 import numpy as np
 import pytest
 
-from core import data
+from core.data import dataset
+from core.data.idx import read_images, read_labels, write_idx
 from core.errors import DatasetMissing, StudioError
-from core.idx import read_images, read_labels, write_idx
 
 
 def _write_set(folder, n_train=30, n_test=10, gz=False, seed=0):
@@ -30,7 +30,7 @@ def _write_set(folder, n_train=30, n_test=10, gz=False, seed=0):
 def test_loads_both_layouts_gzipped_or_not(tmp_path, gz, layout):
     folder = tmp_path if layout == "flat" else tmp_path / "FashionMNIST" / "raw"
     arrays = _write_set(folder, gz=gz)
-    loaded = data.load(tmp_path, allow_download=False)
+    loaded = dataset.load(tmp_path, allow_download=False)
     assert loaded.train_images.shape == (30, 28, 28)
     assert loaded.test_images.shape == (10, 28, 28)
     assert np.array_equal(loaded.train_images.numpy(), arrays["train-images-idx3-ubyte"])
@@ -91,13 +91,13 @@ def test_mismatched_counts(tmp_path):
     _write_set(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(29, np.uint8))
     with pytest.raises(StudioError) as e:
-        data.load(tmp_path, allow_download=False)
+        dataset.load(tmp_path, allow_download=False)
     assert str(e.value) == f"{tmp_path / 'train-images-idx3-ubyte'}: 30 images but train-labels-idx1-ubyte has 29 labels."
 
 
 def test_missing_dataset_names_the_three_ways(tmp_path):
     with pytest.raises(DatasetMissing) as e:
-        data.load(tmp_path / "nowhere", allow_download=False)
+        dataset.load(tmp_path / "nowhere", allow_download=False)
     message = str(e.value)
     assert "\n" not in message
     assert message.startswith(f"Fashion-MNIST not found in {tmp_path / 'nowhere'}.")
@@ -107,7 +107,7 @@ def test_missing_dataset_names_the_three_ways(tmp_path):
 
 def test_search_order_prefers_explicit_then_env(tmp_path, monkeypatch):
     monkeypatch.setenv("FMNIST_DATA_DIR", str(tmp_path / "env"))
-    assert data.candidate_dirs(tmp_path / "arg") == [tmp_path / "arg"]
-    assert data.candidate_dirs() == [tmp_path / "env"]
+    assert dataset.candidate_dirs(tmp_path / "arg") == [tmp_path / "arg"]
+    assert dataset.candidate_dirs() == [tmp_path / "env"]
     monkeypatch.delenv("FMNIST_DATA_DIR")
-    assert data.candidate_dirs() == [data.PROJECT_DATA_DIR, data.DEBIAN_DATA_DIR]
+    assert dataset.candidate_dirs() == [dataset.PROJECT_DATA_DIR, dataset.DEBIAN_DATA_DIR]

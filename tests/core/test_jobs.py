@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import jobs
-from core.config import TrainConfig
 from core.errors import StudioError
-from core.jobs import JobManager
+from core.training import jobs
+from core.training.config import TrainConfig
+from core.training.jobs import JobManager
 
 
 @pytest.fixture(scope="module")

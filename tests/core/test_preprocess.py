@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from core import preprocess
 from core.errors import ImageError
+from core.io import preprocess
 
 # Test images the dataset shows with plenty of texture and shape.
 INDICES = [0, 1, 2, 3, 5, 8, 13, 21]

@@ -2,9 +2,10 @@
 
 import pytest
 
-from core import checkpoint, inference
-from core.catalog import shipped_models
-from core.presets import PRESET_TARGETS
+from core.analysis import inference
+from core.io import checkpoint
+from core.training.catalog import shipped_models
+from core.training.recipes import PRESET_TARGETS
 
 SHIPPED = shipped_models()
 MAX_BYTES = 10 * 1024 * 1024

@@ -4,9 +4,10 @@ import threading
 
 import pytest
 
-from core import checkpoint, runs
-from core.config import TrainConfig
-from core.trainer import LOG_EVERY, Trainer
+from core.io import checkpoint
+from core.training import runs
+from core.training.config import TrainConfig
+from core.training.trainer import LOG_EVERY, Trainer
 
 
 def _train(fmnist, on_event=None, **changes):

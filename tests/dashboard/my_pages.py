@@ -5,7 +5,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import catalog, evaluation
+from core.analysis import evaluation
+from core.training import catalog
 from tests.dashboard.studio_app import HOME, forget_caches
 from tests.trained_model import checkpoint_in, trained_run
 

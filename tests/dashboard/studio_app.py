@@ -6,9 +6,10 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import checkpoint, runs
-from core.config import TrainConfig
+from core.io import checkpoint
 from core.models import build
+from core.training import runs
+from core.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "dashboard" / "Home.py")

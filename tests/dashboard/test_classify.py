@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from core import checkpoint, evaluation, preprocess
-from core.classes import CLASS_NAMES
+from core.analysis import evaluation
+from core.data.classes import CLASS_NAMES
+from core.io import checkpoint, preprocess
 from core.models import build
 from tests.dashboard.my_pages import open_page, use_trained_model
 from tests.dashboard.studio_app import forget_caches

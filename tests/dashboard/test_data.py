@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.classes import CLASS_NAMES
+from core.data.classes import CLASS_NAMES
 from tests.dashboard.studio_app import chart_specs, forget_caches, open_page
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.classes import CLASS_NAMES
+from core.data.classes import CLASS_NAMES
 from tests.dashboard.my_pages import evaluation_of, open_page, use_trained_model
 
 
@@ -55,7 +55,7 @@ def test_evaluate_page(ckpt, fmnist):
 
 
 def test_evaluate_page_without_models(monkeypatch, tmp_path, data_dir):
-    from core import catalog
+    from core.training import catalog
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
     monkeypatch.setattr(catalog, "SHIPPED_DIR", tmp_path / "none")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import checkpoint, preprocess
+from core.io import checkpoint, preprocess
 from core.models import build
 from tests.dashboard.my_pages import open_page, use_trained_model
 
@@ -40,7 +40,7 @@ def test_cnn_on_a_test_image(ckpt, fmnist):
 
 
 def test_mlp_explains_why_there_are_no_maps(monkeypatch, tmp_path, data_dir):
-    from core import catalog
+    from core.training import catalog
     shipped = tmp_path / "shipped"
     checkpoint.save(shipped / "mlp.safetensors", build("mlp"), "mlp", {"hidden": [256, 128], "dropout": 0.2,
                                                                         "batch_norm": False}, {"name": "tiny-mlp"})

@@ -41,7 +41,7 @@ def test_home_without_dataset_says_how_to_get_it(monkeypatch, tmp_path):
 
 
 def test_home_without_models_points_to_train(tmp_path, monkeypatch):
-    from core import catalog
+    from core.training import catalog
     monkeypatch.setattr(catalog, "SHIPPED_DIR", tmp_path)
     at = open_page()
     assert any("Train one on the Train page" in i.value for i in at.info)

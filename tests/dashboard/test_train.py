@@ -8,8 +8,8 @@ import time
 import pytest
 import torch
 
-from core import catalog
-from core.config import TrainConfig
+from core.training import catalog
+from core.training.config import TrainConfig
 from dashboard import training
 from tests.dashboard.studio_app import forget_caches, open_page
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.errors import StudioError
 
-DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
+DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"

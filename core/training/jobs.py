@@ -14,9 +14,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from core.config import TrainConfig
 from core.errors import StudioError
-from core.trainer import Trainer
+from core.training.config import TrainConfig
+from core.training.trainer import Trainer
 
 log = logging.getLogger(__name__)
 

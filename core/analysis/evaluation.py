@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on the 10,000 test images once: predictions, probabilities, per-class accuracy,
-confusion matrix. Results are cached in memory and, for run checkpoints, on disk beside the checkpoint,
-keyed by the checkpoint's path, modification time and size.
+confusion matrix. Results are cached in memory and on disk (`core.io.cache`: beside a run's checkpoint,
+else in the user's cache folder), keyed by the checkpoint's path, modification time and size.
 """
 
 import csv
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core import checkpoint, inference
-from core import data as dataset
-from core.classes import CLASS_NAMES, NUM_CLASSES
-from core.runs import CONFIG
+from core.analysis import inference, metrics
+from core.data import dataset
+from core.data.classes import CLASS_NAMES, NUM_CLASSES
+from core.io import cache, checkpoint
 
 CACHE_SUFFIX = ".eval.npz"
 MEMORY_ENTRIES = 32   # about 0.5 MB each
@@ -48,13 +48,11 @@ class Evaluation:
     @property
     def confusion_matrix(self) -> np.ndarray:
         """(10, 10) counts, rows = true class, columns = predicted class."""
-        flat = self.labels * NUM_CLASSES + self.predictions
-        return np.bincount(flat, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
+        return metrics.confusion_matrix(self.labels, self.predictions)
 
     @property
     def per_class_accuracy(self) -> np.ndarray:
-        cm = self.confusion_matrix
-        return np.diag(cm) / np.maximum(cm.sum(1), 1)
+        return metrics.per_class_accuracy(self.confusion_matrix)
 
     def pair(self, true: int, predicted: int, most_confident_first: bool = True) -> np.ndarray:
         """Test-set indices of images of class `true` predicted as `predicted`, sorted by confidence."""
@@ -92,10 +90,9 @@ def evaluate(path, data: "dataset.FashionMNIST | None" = None, data_dir=None) ->
         return result
 
 
-def cache_path(path: Path) -> Path | None:
-    """Where a run checkpoint's evaluation is stored on disk; None for checkpoints outside a run folder."""
-    path = Path(path)
-    return path.with_name(path.stem + CACHE_SUFFIX) if (path.parent / CONFIG).is_file() else None
+def cache_path(path: Path) -> Path:
+    """Where a checkpoint's evaluation is stored on disk."""
+    return cache.cache_file(path, CACHE_SUFFIX)
 
 
 def _fingerprint(labels: np.ndarray) -> str:
@@ -104,7 +101,7 @@ def _fingerprint(labels: np.ndarray) -> str:
 
 def _read_cache(path: Path, key: tuple, labels: np.ndarray) -> Evaluation | None:
     file = cache_path(path)
-    if file is None or not file.is_file():
+    if not file.is_file():
         return None
     try:
         with np.load(file) as z:
@@ -121,10 +118,9 @@ def _read_cache(path: Path, key: tuple, labels: np.ndarray) -> Evaluation | None
 def _write_cache(path: Path, key: tuple, result: Evaluation) -> None:
     """Best effort: a read-only folder just means no disk cache."""
     file = cache_path(path)
-    if file is None:
-        return
     tmp = file.with_name(file.name + ".tmp")
     try:
+        file.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             np.savez(f, probabilities=result.probabilities, mtime_ns=key[1], size=key[2],
                      labels_sha1=_fingerprint(result.labels))

@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from core.augment import augment
-from core.classes import NUM_CLASSES
+from core.data.augment import augment
+from core.data.classes import NUM_CLASSES
 
 
 def class_counts(labels: torch.Tensor) -> list[int]:

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import runs
-from core.checkpoint import read_metadata
 from core.errors import CheckpointError
+from core.io.checkpoint import read_metadata
+from core.training import runs
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 
 
 @dataclass(frozen=True)

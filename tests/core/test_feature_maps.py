@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core import featuremaps
+from core.analysis import feature_maps
 from core.models import build
 
 
@@ -22,7 +22,7 @@ def image(fmnist):
 def maps_of(arch, image, **settings):
     torch.manual_seed(0)
     model = build(arch, settings).eval()
-    return model, featuremaps.compute(model, image)
+    return model, feature_maps.compute(model, image)
 
 
 def test_simple_cnn_layers(image):
@@ -55,7 +55,7 @@ def test_lenet5_layers(image):
 
 def test_activations_and_probabilities_match_a_plain_forward_pass(image):
     model, result = maps_of("simple_cnn", image)
-    from core.data import normalize
+    from core.data.dataset import normalize
     with torch.inference_mode():
         x = normalize(image[None])
         conv1 = model.conv1[0](x)[0].numpy()
@@ -88,7 +88,7 @@ def test_mlp_has_hidden_activations_and_no_maps(image):
 def test_hooks_removed_even_when_the_forward_pass_fails():
     model = build("simple_cnn").eval()
     with pytest.raises(RuntimeError):
-        featuremaps.compute(model, torch.zeros(5, 5, dtype=torch.uint8))
+        feature_maps.compute(model, torch.zeros(5, 5, dtype=torch.uint8))
     assert hook_count(model) == 0
 
 
@@ -106,7 +106,7 @@ def test_other_threads_forward_passes_are_not_recorded(image):
     worker = threading.Thread(target=hammer)
     worker.start()
     try:
-        results = [featuremaps.compute(model, image) for _ in range(20)]
+        results = [feature_maps.compute(model, image) for _ in range(20)]
     finally:
         stop.set()
         worker.join()
@@ -117,10 +117,10 @@ def test_other_threads_forward_passes_are_not_recorded(image):
 
 def test_grids_are_images(image):
     _, result = maps_of("simple_cnn", image)
-    grid = featuremaps.channel_grid(result.layers[0].activations, columns=3, tile=48, gap=2)
+    grid = feature_maps.channel_grid(result.layers[0].activations, columns=3, tile=48, gap=2)
     assert grid.dtype == np.uint8 and grid.shape == (2 * 48 + 2, 3 * 48 + 2 * 2)
-    filters = featuremaps.filter_grid(result.filters, columns=6, tile=50, gap=2)
+    filters = feature_maps.filter_grid(result.filters, columns=6, tile=50, gap=2)
     assert filters.shape == (50, 6 * 50 + 5 * 2, 3)
-    assert featuremaps.vector_grid(np.arange(10.0), tile=5).shape == (20, 20)
-    np.testing.assert_allclose(featuremaps.diverging(np.array([-1.0, 0.0, 1.0])),
+    assert feature_maps.vector_grid(np.arange(10.0), tile=5).shape == (20, 20)
+    np.testing.assert_allclose(feature_maps.diverging(np.array([-1.0, 0.0, 1.0])),
                                [[0.1, 0.3, 0.8], [1, 1, 1], [0.8, 0.1, 0.1]], atol=1e-6)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.classes import IMAGE_SIZE
+from core.data.classes import IMAGE_SIZE
 from core.errors import ImageError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")

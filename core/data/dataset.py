@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
+from core.data.idx import read_images, read_labels
 from core.errors import DatasetMissing, StudioError
-from core.idx import read_images, read_labels
 
-PROJECT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+PROJECT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -129,7 +129,7 @@ def stratified_split(labels: torch.Tensor, val_fraction: float, seed: int) -> tu
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 28, 28) or float [0,1] images -> normalised float (N, 1, 28, 28)."""
-    from core.classes import MEAN, STD
+    from core.data.classes import MEAN, STD
     x = images.float()
     if images.dtype == torch.uint8:
         x = x / 255.0

@@ -4,8 +4,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.classes import NUM_CLASSES
-from core.data import normalize
+from core.analysis.metrics import confusion_matrix, per_class_accuracy
+from core.data.classes import NUM_CLASSES
+from core.data.dataset import normalize
 
 
 @torch.inference_mode()
@@ -31,19 +32,13 @@ def probabilities(model: nn.Module, images: torch.Tensor, **kw) -> torch.Tensor:
     return F.softmax(logits(model, images, **kw), dim=1)
 
 
-def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:
-    """10x10 counts, rows = true class, columns = predicted class."""
-    flat = labels.cpu() * NUM_CLASSES + predictions.cpu()
-    return torch.bincount(flat, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
-
-
 def metrics(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, flip: bool = False) -> dict:
     """Loss, accuracy, per-class accuracy and the confusion matrix of `model` on a labelled set."""
     z = logits(model, images, flip=flip)
     y = labels.to(z.device)
     predictions = z.argmax(1)
     cm = confusion_matrix(y, predictions)
-    per_class = (cm.diag().float() / cm.sum(1).clamp(min=1).float()).tolist()
+    per_class = per_class_accuracy(cm).tolist()
     return {
         "loss": F.cross_entropy(z, y).item(),
         "accuracy": (predictions == y).float().mean().item(),

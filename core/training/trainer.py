@@ -12,14 +12,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from core import checkpoint, inference, runs
-from core.augment import augment
-from core.classes import MEAN, STD
-from core.config import TrainConfig
-from core.data import FashionMNIST, stratified_split
+from core.analysis import inference
+from core.data.augment import augment
+from core.data.classes import MEAN, STD
+from core.data.dataset import FashionMNIST, stratified_split
 from core.device import configure_threads, describe, pick_device
 from core.errors import StudioError
+from core.io import checkpoint
 from core.models import build, count_parameters, fast_layout
+from core.training import runs
+from core.training.config import TrainConfig
 
 NAN_MESSAGE = ("the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
                "Try a lower learning rate (now {lr:g}).")

@@ -6,8 +6,8 @@ batch norm where the architecture has a setting for it, and enough epochs for th
 anneal. Measured effects are listed in checkpoints/README.md.
 """
 
-from core.config import TrainConfig
 from core.errors import StudioError
+from core.training.config import TrainConfig
 
 _COMMON = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augment=True, weight_decay=5e-4,
                val_fraction=0.1, seed=0)

@@ -14,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from core.classes import CLASS_NAMES, MEAN, STD
+from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.errors import CheckpointError, StudioError
 from core.models import build, fast_layout, get
 

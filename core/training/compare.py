@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core import runs
+from core.training import runs
 
 HYPERPARAMETERS = ("arch", "arch_settings", "optimizer", "lr", "batch_size", "epochs", "weight_decay", "schedule",
                    "label_smoothing", "augment", "ema", "val_fraction", "patience", "seed", "limit")
