@@ -7,7 +7,7 @@ from core.data.classes import CLASS_NAMES
 from core.errors import ImageError
 from core.io import preprocess
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+UPLOAD_TYPES = list(preprocess.EXTENSIONS)
 CANVAS_SIDE = 280
 
 
@@ -44,7 +44,7 @@ def drawing(key: str):
 
 
 def upload(key: str) -> bytes | None:
-    file = st.file_uploader("Upload an image (PNG, JPEG, WebP, BMP or GIF; up to 10 MB)", type=UPLOAD_TYPES,
+    file = st.file_uploader(f"Upload an image ({preprocess.ACCEPTED}; up to 10 MB)", type=UPLOAD_TYPES,
                             key=key, max_upload_size=10)
     return file.getvalue() if file is not None else None
 

@@ -15,7 +15,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core.predict",
                                 description="Classify image files (top 3 classes each), or the whole test set.")
     p.add_argument("checkpoint", help="a .safetensors checkpoint")
-    p.add_argument("images", nargs="*", help="PNG, JPEG, WebP, BMP or GIF files")
+    p.add_argument("images", nargs="*", help=f"image files: {preprocess.ACCEPTED} (up to 10 MB each)")
     p.add_argument("--test-set", action="store_true", help="predict all 10,000 test images")
     p.add_argument("--csv", help="with --test-set: write the predictions here (default: standard output)")
     add_data_flags(p)

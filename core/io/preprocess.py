@@ -16,7 +16,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.data.classes import IMAGE_SIZE
 from core.errors import ImageError
 
-FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+# Pillow's format names; HEIF comes from pillow-heif (registered on the first HEIF file), AVIF is Pillow's own.
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF", "HEIF", "AVIF", "JPEG2000")
+ACCEPTED = "PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000"
+EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff", "heic", "heif", "avif", "jp2", "j2k", "jpf")
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 WORK_SIDE = 1024       # larger images are scaled down first: plenty for a 28x28 result
@@ -25,7 +28,7 @@ MIN_CONTRAST = 0.04    # less than this between darkest and brightest pixel: a b
 # Measured on the test set: 97% of objects touch both edges along their longest side, so no margin.
 MARGIN = 0
 
-NOT_AN_IMAGE = "not an image: upload a PNG, JPEG, WebP, BMP or GIF file."
+NOT_AN_IMAGE = f"not an image in a format the studio reads: upload a {ACCEPTED} file."
 CORRUPT = "the image is corrupt or truncated and cannot be decoded."
 EMPTY_FILE = "the file is empty (0 bytes)."
 BLANK = "the image is blank: there is no object to classify."
@@ -68,10 +71,12 @@ def decode(data: bytes) -> tuple[np.ndarray, list[str]]:
     if len(data) > MAX_BYTES:
         raise ImageError(f"the file is {len(data) / 1024 / 1024:.1f} MB; the limit is 10 MB.")
     notes = []
+    if _is_heif(data):
+        _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            im = Image.open(io.BytesIO(data), formats=FORMATS)
+            im = Image.open(io.BytesIO(data), formats=_openers())
     except Image.DecompressionBombError:  # Pillow's own guard, for images far beyond our limit
         raise ImageError(TOO_MANY_PIXELS.format(size="far over 40 megapixels")) from None
     except UnidentifiedImageError:
@@ -82,8 +87,9 @@ def decode(data: bytes) -> tuple[np.ndarray, list[str]]:
     if width * height > MAX_PIXELS:
         raise ImageError(TOO_MANY_PIXELS.format(size=f"{width}x{height} ({width * height / 1e6:.0f} megapixels)"))
     try:
-        if getattr(im, "is_animated", False):
-            notes.append(f"animated {im.format}: using its first frame.")
+        if getattr(im, "n_frames", 1) > 1:
+            notes.append("multi-page TIFF: using its first page." if im.format == "TIFF"
+                         else f"animated {im.format}: using its first frame.")
             im.seek(0)
         if im.format == "JPEG":
             im.draft(im.mode, (WORK_SIDE, WORK_SIDE))  # decode at reduced scale: fast and small
@@ -92,6 +98,33 @@ def decode(data: bytes) -> tuple[np.ndarray, list[str]]:
         raise ImageError(CORRUPT) from None
     rgba = _to_rgba(_upright(im))
     return rgba, notes
+
+
+def _openers() -> list[str]:
+    """The accepted formats Pillow can open now (HEIF only once pillow-heif is registered)."""
+    Image.init()
+    return [f for f in FORMATS if f in Image.OPEN]
+
+
+def _is_heif(data: bytes) -> bool:
+    """An ISO base media file (HEIC, HEIF, AVIF) starts with an 'ftyp' box."""
+    return data[4:8] == b"ftyp"
+
+
+def _register_heif() -> None:
+    """Teach Pillow to open HEIC/HEIF (phone photos) through pillow-heif; imported only when needed."""
+    global _heif_registered
+    if _heif_registered:
+        return
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageError("HEIC/HEIF images need the pillow-heif package (pip install pillow-heif).") from None
+    pillow_heif.register_heif_opener()
+    _heif_registered = True
+
+
+_heif_registered = False
 
 
 def _upright(im: Image.Image) -> Image.Image:

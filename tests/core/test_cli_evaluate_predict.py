@@ -62,7 +62,8 @@ def test_predict_non_image_fails_with_one_line(ckpt, tmp_path, capsys):
     text.write_text("not a picture")
     assert predict_main([str(ckpt), str(text)]) != 0
     captured = capsys.readouterr()
-    assert captured.err == f"error: {text}: not an image: upload a PNG, JPEG, WebP, BMP or GIF file.\n"
+    assert captured.err == (f"error: {text}: not an image in a format the studio reads: upload a PNG, JPEG, WebP, "
+                            "BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.\n")
     assert captured.out == ""
 
 

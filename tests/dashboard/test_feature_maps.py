@@ -71,4 +71,5 @@ def test_bad_upload_is_one_line(ckpt):
     at = open_page("views/feature_maps.py", maps_source="Upload")
     at.file_uploader(key="maps_upload").set_value(("x.png", b"not really a png", "image/png")).run()
     assert not at.exception
-    assert at.error[0].value == "This file cannot be used: not an image: upload a PNG, JPEG, WebP, BMP or GIF file."
+    assert at.error[0].value == ("This file cannot be used: not an image in a format the studio reads: upload a PNG, "
+                                 "JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.")
