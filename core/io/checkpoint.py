@@ -125,6 +125,24 @@ def load(path, device="cpu") -> LoadedModel:
     return LoadedModel(model, meta["arch"], settings, meta, path)
 
 
+def update_metadata(path, **changes) -> dict:
+    """Rewrite a checkpoint with some metadata fields changed (weights untouched, atomic); returns the metadata."""
+    path = Path(path)
+    meta = {**read_metadata(path), **changes}
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path.name}: weights are corrupt or truncated ({_first_line(e)}).") from None
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        save_file(state, str(tmp), metadata={"studio": json.dumps(meta)})
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise StudioError(f"cannot write checkpoint {path}: {e.strerror or e}.") from None
+    return meta
+
+
 def _check_file(path: Path) -> None:
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}.")

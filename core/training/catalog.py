@@ -1,11 +1,12 @@
-"""The models a user can pick: shipped checkpoints and the best checkpoint of each finished run."""
+"""The models a user can pick: shipped checkpoints, the best checkpoint of each finished run, and imported
+checkpoints."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CheckpointError
 from core.io.checkpoint import read_metadata
-from core.training import runs
+from core.training import imports, runs
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 
@@ -15,7 +16,7 @@ class ModelEntry:
     name: str            # shown to the user
     path: Path
     arch: str
-    source: str          # "shipped" or "run"
+    source: str          # "shipped", "run" or "imported"
     test_accuracy: float | None
     metadata: dict
 
@@ -51,5 +52,11 @@ def run_models(root=None) -> list[ModelEntry]:
     return out
 
 
+def imported_models(root=None) -> list[ModelEntry]:
+    """Checkpoints imported on the Models page, newest first."""
+    entries = (_entry(p, "imported") for p in imports.imported_files(root))
+    return [e for e in entries if e]
+
+
 def all_models(shipped_folder=None, runs_root=None) -> list[ModelEntry]:
-    return shipped_models(shipped_folder) + run_models(runs_root)
+    return shipped_models(shipped_folder) + run_models(runs_root) + imported_models(runs_root)

@@ -3,10 +3,12 @@
 import json
 import os
 import secrets
+import shutil
 from datetime import datetime
 from pathlib import Path
 
 from core.errors import StudioError
+from core.io import checkpoint
 
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
 CONFIG = "config.json"
@@ -76,3 +78,38 @@ def list_runs(root=None) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted((p for p in root.iterdir() if (p / CONFIG).is_file()), key=lambda p: p.name, reverse=True)
+
+
+MAX_NAME = 80
+
+
+def _finished_run(run_dir, root=None) -> Path:
+    """`run_dir` if it is a finished run folder directly inside the runs directory; else a StudioError."""
+    run = Path(run_dir).resolve()
+    if run.parent != runs_dir(root).resolve() or not (run / CONFIG).is_file():
+        raise StudioError(f"{Path(run_dir).name} is not a run in {runs_dir(root)}.")
+    if not (run / SUMMARY).is_file():
+        raise StudioError(f"{run.name} is still training; stop it first.")
+    return run
+
+
+def rename_run(run_dir, new_name: str, root=None) -> str:
+    """Give a finished run a new display name (kept in its checkpoint, so every model picker shows it)."""
+    name = " ".join(str(new_name or "").split())
+    if not name:
+        raise StudioError("the new name is empty.")
+    if len(name) > MAX_NAME:
+        raise StudioError(f"the new name is {len(name)} characters; the limit is {MAX_NAME}.")
+    run = _finished_run(run_dir, root)
+    if (run / BEST).is_file():
+        checkpoint.update_metadata(run / BEST, name=name)
+    return name
+
+
+def delete_run(run_dir, root=None) -> None:
+    """Delete a finished run folder with everything in it (checkpoints, metrics, cached results)."""
+    run = _finished_run(run_dir, root)
+    try:
+        shutil.rmtree(run)
+    except OSError as e:
+        raise StudioError(f"cannot delete {run.name}: {e.strerror or e}.") from None
