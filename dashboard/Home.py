@@ -20,5 +20,6 @@ pages = [
     st.Page(VIEWS / "feature_maps.py", title="Feature maps", icon=":material/layers:"),
     st.Page(VIEWS / "classify.py", title="Classify", icon=":material/draw:"),
     st.Page(VIEWS / "compare.py", title="Compare runs", icon=":material/stacked_line_chart:"),
+    st.Page(VIEWS / "models.py", title="Models", icon=":material/deployed_code:"),
 ]
 st.navigation(pages).run()

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import io
 import json
+import threading
 import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -26,6 +27,7 @@ from core.io import cache, checkpoint
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 23
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
+_lock = threading.Lock()   # the exporters keep global state: one export at a time per process
 METADATA_KEYS = ("class_names", "architecture", "arch_settings", "test_accuracy", "name", "normalization", "input",
                  "source")
 DESCRIPTION = ("input 'pixels': float32 (N, 1, 28, 28) in [0, 1], light garment on black; "
@@ -124,7 +126,8 @@ def export_bytes(path, fmt: str) -> bytes:
         except OSError:
             pass
     loaded = checkpoint.load(path)
-    data = to_onnx(loaded) if fmt == "onnx" else to_torchscript(loaded)
+    with _lock:
+        data = to_onnx(loaded) if fmt == "onnx" else to_torchscript(loaded)
     _write_cache(file, data)
     return data
 

@@ -51,6 +51,8 @@ PAGES = [
      "draw or upload a picture and see what a model thinks it is"),
     ("views/compare.py", "Compare runs", ":material/stacked_line_chart:",
      "overlay the learning curves and settings of several trainings"),
+    ("views/models.py", "Models", ":material/deployed_code:",
+     "every model's recipe and results; download as ONNX or TorchScript; import a checkpoint"),
 ]
 for path, label, icon, what in PAGES:
     left, right = st.columns([1, 4], vertical_alignment="center")

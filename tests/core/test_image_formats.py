@@ -95,11 +95,22 @@ def test_truncated_heic_is_refused_cleanly(twins):
     assert str(e.value) == "the image is corrupt or truncated and cannot be decoded."
 
 
-def test_upload_limit_matches_streamlit_config():
+def test_upload_limits_match_streamlit():
+    """The server refuses anything over the largest upload (a checkpoint) before reading it; every image
+    uploader asks the browser to refuse more than 10 MB."""
+    import re
     import tomllib
     from pathlib import Path
-    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] * 1024 * 1024 == preprocess.MAX_BYTES
+
+    from core.io import checkpoint_import
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == checkpoint_import.MAX_BYTES
+    uploaders = [m for p in (root / "dashboard").rglob("*.py")
+                 for m in re.findall(r"st\.file_uploader\((.*?)\)\n", p.read_text(), re.S)]
+    images = [u for u in uploaders if "UPLOAD_TYPES" in u]
+    assert images and all("max_upload_size=10" in u for u in images)
+    assert preprocess.MAX_BYTES == 10 * 1024 * 1024
 
 
 def test_predict_command_reads_a_phone_photo(twins, tmp_path, capsys):

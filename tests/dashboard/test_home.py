@@ -25,8 +25,9 @@ def test_home_shows_dataset_models_and_links(tmp_path, data_dir):
     assert row["Architecture"] == "MLP (fully connected)" and row["Source"] == "run"
     assert row["Test accuracy"] == pytest.approx(87.65)
     links = [link.proto.label for link in at.get("page_link")]
-    assert links == ["Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs"]
-    assert [link.proto.page for link in at.get("page_link")] == ["data", "train", "evaluate", "feature_maps", "classify", "compare"]
+    assert links == ["Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs", "Models"]
+    assert [link.proto.page for link in at.get("page_link")] == ["data", "train", "evaluate", "feature_maps", "classify", "compare",
+                                                                "models"]
 
 
 def test_home_without_dataset_says_how_to_get_it(monkeypatch, tmp_path):

@@ -1,0 +1,95 @@
+"""Models page: every model with its metadata and four downloads; import with one-line refusals; rename and
+delete only for the session that made the model; shipped models never."""
+
+import shutil
+
+import pytest
+
+from core.io import checkpoint, export
+from core.models import build
+from core.training import catalog, runs
+from core.training.config import TrainConfig
+from dashboard import training
+from tests.dashboard.studio_app import fake_run, forget_caches, open_page
+
+SESSION = "test session id"   # the session id AppTest's script runs have
+OTHER_RUN = "20260101-120000-mlp-aaaaaa"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, tmp_path, data_dir):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copy(catalog.SHIPPED_DIR / "lenet5.safetensors", shipped)
+    monkeypatch.setattr(catalog, "SHIPPED_DIR", shipped)
+    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
+    forget_caches()
+    yield
+    forget_caches()
+
+
+def card_titles(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("#### ")]
+
+
+def download_labels(at) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_lists_every_model_with_metadata_and_downloads(tmp_path):
+    fake_run(tmp_path / "runs", OTHER_RUN, test_accuracy=0.8765)
+    at = open_page("views/models.py")
+    assert at.title[0].value == "Models"
+    assert card_titles(at) == ["#### lenet5  \n:gray[shipped · test 91.55%]",
+                               f"#### {OTHER_RUN}  \n:gray[run · test 87.65%]"]
+    details = dict(at.dataframe[0].value.values.tolist())
+    assert details["architecture"] == "LeNet-5" and details["test accuracy"] == "91.55%"
+    assert details["command"].startswith("python -m core.train --preset lenet5")
+    assert details["hardware"] and details["training time"].endswith(" s") and "optimizer" in details["recipe"]
+    assert download_labels(at) == ["Checkpoint (.safetensors)", "ONNX", "TorchScript", "Test-set predictions (CSV)"] * 2
+    captions = [c.value for c in at.caption]
+    assert "Shipped with the studio: it cannot be renamed or deleted." in captions
+    assert "Only the session that made it can rename or delete it." in captions   # another session's run
+    assert not [b for b in at.button if b.label in ("Rename", "Delete for good")]
+    assert not at.exception and not at.error
+
+
+def test_import_shows_the_model_and_refuses_bad_files(tmp_path):
+    path = checkpoint.save(tmp_path / "gpu.safetensors", build("two_conv"), "two_conv",
+                           {"width": 1, "batch_norm": True, "dropout": 0.25}, {"name": "from the gpu box"})
+    at = open_page("views/models.py")
+    at.file_uploader(key="models_upload").set_value(("bad.safetensors", path.read_bytes()[:-500],
+                                                     "application/octet-stream")).run()
+    at.button(key="models_import").click().run()
+    assert at.error[0].value.startswith("Not imported: bad.safetensors: truncated: the tensors need ")
+    assert "\n" not in at.error[0].value and len(card_titles(at)) == 1
+    at.file_uploader(key="models_upload").set_value(("gpu.safetensors", path.read_bytes(),
+                                                     "application/octet-stream")).run()
+    at.button(key="models_import").click().run()
+    assert at.success[0].value.startswith("Imported gpu.safetensors")
+    assert card_titles(at)[-1] == "#### from the gpu box  \n:gray[imported]"
+    [entry] = catalog.imported_models()
+    assert entry.name == "from the gpu box"
+    # the session that imported it may delete it
+    at.button(key="model_1_delete").click().run()
+    assert catalog.imported_models() == [] and len(card_titles(at)) == 1
+    assert not at.exception
+
+
+def test_owner_renames_and_deletes_a_run(fmnist):
+    jobs = training.manager()
+    job_id = jobs.submit(TrainConfig(arch="mlp", limit=600, epochs=1, batch_size=64, val_fraction=0.2), fmnist,
+                         owner=SESSION, name="first try")
+    assert jobs.wait(job_id, timeout=120).state == "completed"
+    run = catalog.run_models()[0].path.parent
+    at = open_page("views/models.py")
+    assert card_titles(at)[1].startswith("#### first try  \n:gray[run · test ")
+    at.text_input(key="model_1_name").set_value("mlp, one epoch")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert card_titles(at)[1].startswith("#### mlp, one epoch  \n")
+    assert catalog.run_models()[0].name == "mlp, one epoch"
+    assert export.onnx_metadata(export.export_bytes(run / runs.BEST, "onnx"))["name"] == "mlp, one epoch"
+    at.button(key="model_1_delete").click().run()
+    assert not run.exists() and len(card_titles(at)) == 1
+    assert not at.exception and not at.error
