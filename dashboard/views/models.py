@@ -97,9 +97,13 @@ def model_card(entry, index: int, have_data: bool) -> None:
     with st.container(border=True, key=f"{key}_card"):
         st.markdown(f"#### {entry.name}  \n:gray[{entry.source}{accuracy}]")
         info, actions = st.columns([3, 1])
-        rows = model_info.details(entry.metadata, entry.path)
-        info.dataframe(pd.DataFrame(rows, columns=["", "value"]), hide_index=True, width="stretch",
-                       row_height=30, height=36 + 30 * len(rows))
+        rows = dict(model_info.details(entry.metadata, entry.path))
+        command = rows.pop("command", None)
+        info.table(pd.DataFrame({"value": list(rows.values())}, index=list(rows)), border="horizontal",
+                   hide_header=True)
+        if command:
+            info.caption("The command that made it:")
+            info.code(command, language="bash", wrap_lines=True)
         with actions:
             downloads(entry, key, have_data)
             if model_rights.can_manage(entry):

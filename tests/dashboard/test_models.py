@@ -43,9 +43,9 @@ def test_lists_every_model_with_metadata_and_downloads(tmp_path):
     assert at.title[0].value == "Models"
     assert card_titles(at) == ["#### lenet5  \n:gray[shipped · test 91.55%]",
                                f"#### {OTHER_RUN}  \n:gray[run · test 87.65%]"]
-    details = dict(at.dataframe[0].value.values.tolist())
+    details = at.table[0].value["value"].to_dict()
     assert details["architecture"] == "LeNet-5" and details["test accuracy"] == "91.55%"
-    assert details["command"].startswith("python -m core.train --preset lenet5")
+    assert at.code[0].value.startswith("python -m core.train --preset lenet5")
     assert details["hardware"] and details["training time"].endswith(" s") and "optimizer" in details["recipe"]
     assert download_labels(at) == ["Checkpoint (.safetensors)", "ONNX", "TorchScript", "Test-set predictions (CSV)"] * 2
     captions = [c.value for c in at.caption]
