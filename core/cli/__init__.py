@@ -1,3 +1,3 @@
-"""The command lines behind `python -m core.train`, `core.evaluate` and `core.predict`: argument parsing and
-printing only; the work is done by the library. May import every other part of `core`.
+"""The command lines behind `python -m core.train`, `core.evaluate`, `core.predict` and `core.export`: argument
+parsing and printing only; the work is done by the library. May import every other part of `core`.
 """
