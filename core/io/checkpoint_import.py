@@ -142,9 +142,11 @@ def _model(meta: dict, fail):
     if not isinstance(settings, dict):
         fail("invalid settings: arch_settings is not an object.")
     try:
-        return build(arch.name, arch.settings({k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}))
-    except (StudioError, TypeError, ValueError) as e:
-        fail(f"invalid settings: {e}")
+        checked = arch.settings({k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+        with torch.device("meta"):   # shapes and dtypes only: hostile settings cannot allocate memory
+            return build(arch.name, checked)
+    except (StudioError, TypeError, ValueError, RuntimeError) as e:
+        fail(f"invalid settings: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
 
 
 def _check_tensors(entries: dict, expected: dict, arch: str, fail) -> None:

@@ -127,6 +127,8 @@ def test_other_bad_files(tmp_path, good):
         "up.safetensors: invalid settings: two_conv: width must be a positive number, got -1.")
     assert refused(saved(tmp_path, settings={**SETTINGS, "depth": 50})) == (
         "up.safetensors: invalid settings: two_conv has no setting 'depth' (its settings: batch_norm, dropout, width).")
+    huge = refused(saved(tmp_path, arch="resnet18", model=build("resnet18"), settings={"width": 10_000.0}))
+    assert huge.startswith("up.safetensors: weights do not match resnet18: stem.0.weight is [16, 1, 3, 3], expected ")
     nan_model = build("two_conv", SETTINGS)
     with torch.no_grad():
         nan_model.classifier[2].bias[3] = float("nan")
