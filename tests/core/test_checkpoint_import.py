@@ -118,7 +118,8 @@ def test_header_that_lies_about_sizes(good):
 def test_other_bad_files(tmp_path, good):
     assert refused(b"just some text, certainly not weights") == (
         "up.safetensors: not a safetensors file (its first 8 bytes are not a sensible header length).")
-    assert refused(struct.pack("<Q", 6) + b"{oops}") == "up.safetensors: not a safetensors file (its header is not JSON)."
+    assert refused(struct.pack("<Q", 6) + b"{oops}") == (
+        "up.safetensors: not a safetensors file (its header is not JSON).")
     from safetensors.torch import save
     plain = save({"w": torch.zeros(3)})
     assert refused(plain) == ("up.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint "

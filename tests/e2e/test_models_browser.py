@@ -18,7 +18,7 @@ def card(pg, title: str):
         has=pg.get_by_role("heading", name=title, level=4, exact=True))
 
 
-def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):
+def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # noqa: F811 (fixtures)
     open_page(page, server["url"] + "/models", "Models")
     for name in ("mlp", "simple_cnn", "two_conv", "lenet5", "resnet18"):
         card(page, name).wait_for()
