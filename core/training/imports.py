@@ -18,8 +18,12 @@ def imported_dir(root=None) -> Path:
 
 
 def import_checkpoint(data: bytes, filename: str, root=None) -> Path:
-    """Validate `data` and keep it under a new, safe file name; returns the stored path."""
+    """Validate `data` and keep it under a new, safe file name; returns the stored path (the existing one if
+    the very same file was imported before)."""
     meta = checkpoint_import.validate(data, Path(filename or "checkpoint").name)
+    same = next((p for p in imported_files(root) if p.stat().st_size == len(data) and p.read_bytes() == data), None)
+    if same is not None:   # importing the same file twice keeps one copy
+        return same
     stem = _safe(meta.get("name") or Path(filename or "").stem or meta["arch"])
     folder = imported_dir(root)
     path = folder / f"{stem}-{secrets.token_hex(3)}.safetensors"

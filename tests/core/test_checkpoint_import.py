@@ -57,6 +57,7 @@ def test_valid_checkpoint_is_imported_and_listed(good, tmp_path):
     assert entry in catalog.all_models() and entry.label == "gpu-run (imported) — test 91.23%"
     assert checkpoint.load(path).model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
     assert runs.list_runs() == []   # the imported folder is not a run
+    assert imports.import_checkpoint(good, "again.safetensors") == path and len(catalog.imported_models()) == 1
 
 
 @pytest.mark.parametrize("arch", ["mlp", "simple_cnn", "two_conv", "lenet5", "resnet18"])
