@@ -123,6 +123,8 @@ def main(argv=None) -> int:
         trainer = Trainer(config, data, runs_root=args.out, name=f"{experiment.name} · {label}",
                           command=command_line())
         state["trainer"] = trainer
+        if state["interrupted"]:        # Ctrl-C between two runs
+            break
         result = trainer.run()
         if args.json:
             print_json({"event": "run", "index": i, "label": label, "status": result.status,

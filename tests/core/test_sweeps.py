@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,9 @@ def test_ctrl_c_stops_the_current_run_and_keeps_the_finished_ones(data_dir, tmp_
                           "--data-dir", data_dir, "--out", str(tmp_path))
     lines = [proc.stdout.readline(), proc.stdout.readline()]
     assert lines[1].startswith("run 1/3  batch_size=16: completed, test "), lines
+    deadline = time.monotonic() + 60
+    while len(runs.list_runs(tmp_path)) < 2 and time.monotonic() < deadline:   # the second run has started
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
