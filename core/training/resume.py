@@ -56,3 +56,18 @@ def continue_history(run_dir, epochs_done: int) -> list[dict]:
     tmp.replace(run_dir / runs.METRICS)
     (run_dir / runs.SUMMARY).unlink(missing_ok=True)
     return kept
+
+
+def resumable_runs(root=None) -> list[dict]:
+    """Runs that can be continued (stopped or interrupted, with a saved epoch), newest first:
+    {"run_dir", "epochs_done", "epochs_planned", "status"}."""
+    out = []
+    for run in runs.list_runs(root):
+        status = (runs.read_json(run / runs.SUMMARY) or {}).get("status")
+        if status in FINISHED or not (run / runs.STATE).is_file():
+            continue
+        done = len([r for r in runs.read_metrics(run) if not r.get("partial")])
+        planned = (runs.read_json(run / runs.CONFIG) or {}).get("epochs")
+        out.append({"run_dir": run, "epochs_done": done, "epochs_planned": planned,
+                    "status": status or "interrupted"})
+    return out
