@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.training import experiments
 from core.training.jobs import Job
-from dashboard.train_panel import STATE_LABELS, duration
+from dashboard.train_panel import STATE_LABELS
 
 
 def show(experiment: experiments.Experiment, jobs: list[Job], labels: list[str], on_stop) -> None:
@@ -72,10 +72,11 @@ def _results(experiment: experiments.Experiment) -> None:
         "best": "★" if r["best"] else "", **{k: r[k] for k in experiment.swept}, "status": r["status"],
         "test acc": None if r["test_accuracy"] is None else 100 * r["test_accuracy"],
         "best val acc": None if r["best_val_accuracy"] is None else 100 * r["best_val_accuracy"],
-        "epochs": r["epochs_run"], "time": "" if r["seconds"] is None else duration(r["seconds"]),
+        "epochs": r["epochs_run"], "time (s)": r["seconds"],
     } for r in rows])
     st.dataframe(table, hide_index=True, width="stretch", key="experiment_results", column_config={
         "test acc": st.column_config.NumberColumn(format="%.2f %%"),
         "best val acc": st.column_config.NumberColumn(format="%.2f %%"),
+        "time (s)": st.column_config.NumberColumn(format="%.1f"),
     })
     st.info(experiments.summary(experiment, rows))

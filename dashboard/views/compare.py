@@ -70,7 +70,7 @@ st.subheader("Settings and results")
 picked = [rows[r] for r in chosen]
 differ = compare.differing(picked)
 table = pd.DataFrame(picked)
-table = table[["run", *compare.RESULTS, *compare.HYPERPARAMETERS]]
+table = table[["run", *differ, *compare.RESULTS, *(k for k in compare.HYPERPARAMETERS if k not in differ)]]
 for column in ("test_accuracy", "best_val_accuracy"):
     table[column] = table[column].map(lambda v: None if v is None else 100 * v)
 if len(chosen) > 1:
