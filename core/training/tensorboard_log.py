@@ -76,12 +76,14 @@ def confusion_image(matrix: np.ndarray) -> np.ndarray:
     left, top = 4 * CELL, CELL
     image = Image.new("RGB", (left + n * CELL, top + n * CELL), "white")
     draw = ImageDraw.Draw(image)
-    peak = max(int(matrix.max()), 1)
+    # the diagonal (correct) in blue against its largest count, mistakes in red against the largest mistake
+    peak_right = max(int(np.diag(matrix).max()), 1)
+    peak_wrong = max(int((matrix - np.diag(np.diag(matrix))).max()), 1)
     for i in range(n):
         draw.text((4, top + i * CELL + CELL // 3), CLASS_NAMES[i][:11], fill="black")
         draw.text((left + i * CELL + 4, CELL // 3), str(i), fill="black")
         for j in range(n):
-            share = matrix[i, j] / peak
+            share = matrix[i, j] / (peak_right if i == j else peak_wrong)
             shade = int(255 * (1 - share))
             colour = (shade, shade, 255) if i == j else (255, shade, shade)
             x, y = left + j * CELL, top + i * CELL

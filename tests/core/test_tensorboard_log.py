@@ -41,10 +41,13 @@ def test_event_files_hold_the_epoch_metrics_batch_losses_and_test_pictures(fmnis
 
 def test_confusion_picture_is_shaded_by_count():
     matrix = np.diag(np.full(10, 100))
-    matrix[6, 0] = 50
+    matrix[1, 1] = 50
+    matrix[6, 0], matrix[4, 2] = 40, 20
     picture = confusion_image(matrix)
     assert picture.shape == (11 * 36, 14 * 36, 3) and picture.dtype == np.uint8
     cell = lambda i, j: picture[36 + i * 36 + 2, 4 * 36 + j * 36 + 2]   # noqa: E731 (a corner pixel of a cell)
-    assert tuple(cell(0, 0)) == (0, 0, 255)          # the largest count: full blue on the diagonal
-    assert tuple(cell(6, 0)) == (255, 127, 127)      # half of it, off the diagonal: half red
+    assert tuple(cell(0, 0)) == (0, 0, 255)          # the most correct: full blue on the diagonal
+    assert tuple(cell(1, 1)) == (127, 127, 255)      # half of that: half blue
+    assert tuple(cell(6, 0)) == (255, 0, 0)          # the largest mistake: full red
+    assert tuple(cell(4, 2)) == (255, 127, 127)      # half of it: half red
     assert tuple(cell(0, 1)) == (255, 255, 255)      # zero: white
