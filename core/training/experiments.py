@@ -129,11 +129,10 @@ def summary(experiment: Experiment, rows: list[dict]) -> str:
                  f"in {_duration(best['seconds'])}."]
     for row in sorted((r for r in scored if r is not best), key=lambda r: -r["test_accuracy"]):
         gap = 100 * (best["test_accuracy"] - row["test_accuracy"])
-        text = f"{row['label']} reached {row['test_accuracy']:.2%}, {gap:.2f} points below"
+        text = f"{best['label']} was {gap:.2f} points above {row['label']} ({row['test_accuracy']:.2%})"
         if best["seconds"] and row["seconds"]:
-            ratio = best["seconds"] / row["seconds"]
-            text += (f", and the best run took {ratio:.1f}× as long ({_duration(best['seconds'])} against "
-                     f"{_duration(row['seconds'])})")
+            text += (f" and took {best['seconds'] / row['seconds']:.1f}× as long ({_duration(best['seconds'])} "
+                     f"against {_duration(row['seconds'])})")
         sentences.append(text + ".")
     waiting = len(rows) - len(scored)
     if waiting:

@@ -70,8 +70,8 @@ def test_the_summary_states_the_measured_differences():
             {"label": "batch_size=128", "test_accuracy": None, "seconds": None, "best": False}]
     assert experiments.summary(experiment, rows) == (
         "This experiment sweeps batch_size (64, 512) with simple_cnn for 5 epochs. batch_size=64 reached the best "
-        "test accuracy, 92.10%, in 3 min 50 s. batch_size=512 reached 91.30%, 0.80 points below, and the best run "
-        "took 2.3× as long (3 min 50 s against 1 min 40 s). 1 run of 3 has no test result yet.")
+        "test accuracy, 92.10%, in 3 min 50 s. batch_size=64 was 0.80 points above batch_size=512 (91.30%) and took "
+        "2.3× as long (3 min 50 s against 1 min 40 s). 1 run of 3 has no test result yet.")
 
 
 def test_a_sweep_of_three_batch_sizes_runs_three_grouped_runs_and_tabulates_them(data_dir, tmp_path, capsys):

@@ -59,7 +59,7 @@ def test_a_two_value_sweep_draws_two_curves(server, page):  # noqa: F811
     assert sorted(set(legends)) == ["batch_size=256", "batch_size=32"]
     assert main(page).get_by_test_id("stVegaLiteChart").count() == 2
     text = main(page).inner_text()
-    assert "points below, and the best run took" in text
+    assert re.search(r"batch_size=\d+ was \d+\.\d\d points above batch_size=\d+", text)
     check_clean(page)
 
     nav(page, "Compare runs").click()
