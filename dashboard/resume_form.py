@@ -16,8 +16,11 @@ def show(jobs: JobManager, owner: str) -> None:
             st.info("No run to continue: stopped runs and runs whose server stopped mid-training appear here.")
             return
         by_name = {c["run_dir"].name: c for c in candidates}
-        name = st.selectbox("Run", list(by_name), key="train_resume_run", format_func=lambda n: (
-            f"{n} — {by_name[n]['status']} after {by_name[n]['epochs_done']} of {by_name[n]['epochs_planned']} epochs"))
+        def describe(n: str) -> str:
+            c = by_name[n]
+            return f"{n} — {c['status']} after {c['epochs_done']} of {c['epochs_planned']} epochs"
+
+        name = st.selectbox("Run", list(by_name), key="train_resume_run", format_func=describe)
         chosen = by_name[name]
         epochs = int(st.number_input("Epochs in all", chosen["epochs_done"] + 1, 500,
                                      value=max(chosen["epochs_planned"] or 1, chosen["epochs_done"] + 1),

@@ -70,7 +70,8 @@ def plan(argv: list[str]):
     if args.resume:
         raise StudioError("--resume continues one run; use python -m core.train --resume.")
     if not swept:
-        raise StudioError("nothing to sweep: give at least one setting a comma list of values, e.g. --batch-size 64,256.")
+        raise StudioError("nothing to sweep: give at least one setting a comma list of values, "
+                          "e.g. --batch-size 64,256.")
     base = train.config_from_args(args)
     experiment, configs = experiments.plan(base, swept, name=args.name)
     return args, experiment, configs

@@ -119,7 +119,8 @@ def summary(experiment: Experiment, rows: list[dict]) -> str:
     """One paragraph with the measured differences, e.g. "batch_size=64 reached 92.10%, 0.80 points above
     batch_size=512, and took 2.3× as long"."""
     scored = [r for r in rows if r["test_accuracy"] is not None]
-    swept = ", ".join(f"{k} ({', '.join(sweeps.show_value(v) for v in values)})" for k, values in experiment.swept.items())
+    swept = ", ".join(f"{k} ({', '.join(sweeps.show_value(v) for v in values)})"
+                      for k, values in experiment.swept.items())
     if not scored:
         return f"This experiment sweeps {swept}; no run has finished yet."
     best = next(r for r in scored if r["best"])

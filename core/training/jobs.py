@@ -136,7 +136,8 @@ class JobManager:
                 raise StudioError(f"{run_dir.name} is already training.")
             job = Job(id=f"job-{secrets.token_hex(4)}", owner=owner, config=config, run_dir=str(run_dir),
                       name=f"{run_dir.name} (continued)")
-            job.epochs = [r for r in runs.read_metrics(run_dir) if not r.get("partial") and r["epoch"] <= state["epoch"]]
+            job.epochs = [r for r in runs.read_metrics(run_dir)
+                          if not r.get("partial") and r["epoch"] <= state["epoch"]]
             self._jobs[job.id] = job
             self._resuming[job.id] = (run_dir, epochs)
             self._queue.append(job.id)
