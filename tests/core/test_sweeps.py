@@ -121,10 +121,10 @@ def test_bad_command_lines_are_one_line(args, message, tmp_path, capsys):
 
 
 def test_ctrl_c_stops_the_current_run_and_keeps_the_finished_ones(data_dir, tmp_path):
-    proc = _sweep_process("--arch", "mlp", "--batch-size", "16,32,64", "--epochs", "3", "--limit", "20000",
+    proc = _sweep_process("--arch", "mlp", "--batch-size", "64,16,32", "--epochs", "2", "--limit", "10000",
                           "--data-dir", data_dir, "--out", str(tmp_path))
     lines = [proc.stdout.readline(), proc.stdout.readline()]
-    assert lines[1].startswith("run 1/3  batch_size=16: completed, test "), lines
+    assert lines[1].startswith("run 1/3  batch_size=64: completed, test "), lines
     deadline = time.monotonic() + 60
     while len(runs.list_runs(tmp_path)) < 2 and time.monotonic() < deadline:   # the second run has started
         time.sleep(0.05)
@@ -132,7 +132,7 @@ def test_ctrl_c_stops_the_current_run_and_keeps_the_finished_ones(data_dir, tmp_
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    assert out.startswith("run 2/3  batch_size=32: stopped, ")
+    assert out.startswith("run 2/3  batch_size=16: stopped, ")
     assert "interrupted: 2 of 3 runs kept" in out
     [exp] = experiments.list_experiments(tmp_path)
     statuses = [runs.read_json(f / runs.SUMMARY)["status"] for f in experiments.run_folders(exp.id, tmp_path)]
