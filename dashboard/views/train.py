@@ -67,12 +67,23 @@ st.subheader("3 · Sweep (optional)")
 swept = sweep_form.sweep_choice()
 
 
+def stop_experiment(job_ids: list[str]) -> None:
+    """The waiting runs are cancelled first, so none of them starts when the running one stops."""
+    for job_id in reversed(job_ids):
+        stop(job_id)
+
+
 def start_experiment(config: TrainConfig, swept: dict, name: str | None) -> None:
     """Every run of the sweep queued at once under the server's cap; the page then follows the experiment."""
     experiment, configs = experiments.plan(config, swept, name=name)
     experiments.save(experiment)
-    ids = [jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}")
-           for c, label in zip(configs, experiment.labels)]
+    ids = []
+    try:
+        for c, label in zip(configs, experiment.labels):
+            ids.append(jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}"))
+    except StudioError:
+        stop_experiment(ids)          # all or nothing: one request
+        raise
     st.session_state.train_experiment = {"id": experiment.id, "jobs": ids, "labels": experiment.labels}
     st.session_state.pop("train_job", None)
 
@@ -116,11 +127,6 @@ def live(job_id: str) -> None:
     train_panel.show(current, stop)
     if not current.active:
         st.rerun()
-
-
-def stop_experiment(job_ids: list[str]) -> None:
-    for job_id in job_ids:
-        stop(job_id)
 
 
 def show_experiment(info: dict) -> bool:
