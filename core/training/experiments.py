@@ -124,8 +124,9 @@ def summary(experiment: Experiment, rows: list[dict]) -> str:
     if not scored:
         return f"This experiment sweeps {swept}; no run has finished yet."
     best = next(r for r in scored if r["best"])
+    epochs = experiment.base["epochs"]
     sentences = [f"This experiment sweeps {swept} with {experiment.base['arch']} for "
-                 f"{experiment.base['epochs']} epochs.",
+                 f"{epochs} epoch{'' if epochs == 1 else 's'}.",
                  f"{best['label']} reached the best test accuracy, {best['test_accuracy']:.2%}, "
                  f"in {_duration(best['seconds'])}."]
     for row in sorted((r for r in scored if r is not best), key=lambda r: -r["test_accuracy"]):

@@ -11,6 +11,10 @@ from core.training import runs
 FINISHED = {"completed": "it completed", "early_stopped": "it stopped early", "diverged": "its loss diverged"}
 
 
+def epochs_text(n) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def run_folder(run_dir) -> Path:
     run_dir = Path(run_dir)
     return run_dir.parent if run_dir.name == runs.STATE else run_dir
@@ -24,7 +28,7 @@ def load_state(run_dir, epochs: int | None = None) -> dict:
     summary = runs.read_json(run_dir / runs.SUMMARY) or {}
     if summary.get("status") in FINISHED:
         raise StudioError(f"cannot resume {run_dir.name}: {FINISHED[summary['status']]} after "
-                          f"{summary.get('epochs_run')} epochs; start a new run instead.")
+                          f"{epochs_text(summary.get('epochs_run'))}; start a new run instead.")
     state_path = run_dir / runs.STATE
     if not state_path.is_file():
         raise StudioError(f"cannot resume {run_dir.name}: {runs.STATE} is missing (no epoch was completed).")
@@ -35,7 +39,7 @@ def load_state(run_dir, epochs: int | None = None) -> dict:
     done, planned = state["epoch"], state["config"]["epochs"]
     if epochs is not None:
         if not isinstance(epochs, int) or epochs <= done:
-            raise StudioError(f"cannot resume {run_dir.name}: it has {done} epochs; ask for more than {done}.")
+            raise StudioError(f"cannot resume {run_dir.name}: it has {epochs_text(done)}; ask for more than {done}.")
         schedule = state["config"].get("schedule", "none")
         if schedule != "none" and epochs != planned:
             raise StudioError(f"cannot resume {run_dir.name} to {epochs} epochs: its {schedule} learning-rate "

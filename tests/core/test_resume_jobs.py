@@ -48,3 +48,14 @@ def test_missing_files_are_refused_before_anything_is_queued(tmp_path):
     with pytest.raises(StudioError, match=r"^cannot resume: no run folder at "):
         manager.resume(tmp_path / "gone", owner="alice")
     assert manager.jobs() == []
+
+
+def test_the_command_line_refuses_to_resume_a_finished_run_in_one_line(fmnist, data_dir, tmp_path, capsys):
+    from core.cli import train
+    from core.training.trainer import Trainer
+    done = Trainer(TrainConfig(arch="linear", epochs=1, limit=500, device="cpu"), fmnist, runs_root=tmp_path).run()
+    assert train.main(["--resume", str(done.run_dir), "--epochs", "3", "--data-dir", data_dir]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: cannot resume {done.run_dir.name}: it completed after 1 epoch; start a new run instead.\n"
+    assert train.main(["--resume", str(tmp_path / "missing"), "--data-dir", data_dir]) == 2
+    assert capsys.readouterr().err == f"error: cannot resume: no run folder at {tmp_path / 'missing'}.\n"

@@ -93,7 +93,7 @@ def test_a_sweep_of_three_batch_sizes_runs_three_grouped_runs_and_tabulates_them
         assert row["test_accuracy"] == runs.read_json(folder / runs.SUMMARY)["test_accuracy"] > 0.5
     best = max(table, key=lambda r: r["test_accuracy"])
     assert [r["best"] for r in table] == [r is best for r in table]
-    assert events[-1]["summary"].startswith(f"This experiment sweeps batch_size (32, 64, 128) with mlp for 1 epochs. "
+    assert events[-1]["summary"].startswith(f"This experiment sweeps batch_size (32, 64, 128) with mlp for 1 epoch. "
                                             f"{best['label']} reached the best test accuracy, "
                                             f"{best['test_accuracy']:.2%}")
     assert experiments.load(exp_id, tmp_path).swept == {"batch_size": [32, 64, 128]}

@@ -119,14 +119,14 @@ def test_a_run_stopped_after_epoch_1_and_resumed_to_3_equals_an_uninterrupted_ru
 def test_resume_refuses_finished_and_missing_runs_in_one_line(fmnist, tmp_path):
     from core.errors import StudioError
     _, done = _train(fmnist, arch="linear", limit=500, epochs=1)
-    with pytest.raises(StudioError, match=r"^cannot resume .*: it completed after 1 epochs; start a new run instead\.$"):
+    with pytest.raises(StudioError, match=r"^cannot resume .*: it completed after 1 epoch; start a new run instead\.$"):
         Trainer.resume(done.run_dir, fmnist, epochs=3)
     with pytest.raises(StudioError, match=r"^cannot resume: no run folder at .*nowhere\.$"):
         Trainer.resume(tmp_path / "nowhere", fmnist)
     stopped = _stopped_after_first_epoch(fmnist, arch="linear", limit=500, epochs=3, schedule="cosine")
     with pytest.raises(StudioError, match="its cosine learning-rate schedule was planned for 3; resume it to 3.$"):
         Trainer.resume(stopped.run_dir, fmnist, epochs=5)
-    with pytest.raises(StudioError, match="it has 1 epochs; ask for more than 1.$"):
+    with pytest.raises(StudioError, match="it has 1 epoch; ask for more than 1.$"):
         Trainer.resume(stopped.run_dir, fmnist, epochs=1)
     (stopped.run_dir / runs.STATE).unlink()
     with pytest.raises(StudioError, match=r"last.pt is missing \(no epoch was completed\)\.$"):
