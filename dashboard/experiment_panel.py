@@ -34,7 +34,8 @@ def show(experiment: experiments.Experiment, jobs: list[Job], labels: list[str],
 
 def _curves(jobs: list[Job], labels: list[str]) -> None:
     rows = [{"run": label, "epoch": e["epoch"], "metric": metric, "value": e[f"val_{metric}"]}
-            for label, job in zip(labels, jobs) for e in job.epochs for metric in ("loss", "accuracy")]
+            for label, job in zip(labels, jobs) for e in job.epochs if not e.get("partial")
+            for metric in ("loss", "accuracy")]
     if not rows:
         st.caption("The validation curves of every run appear here, overlaid, as their epochs end.")
         return

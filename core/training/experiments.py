@@ -109,7 +109,7 @@ def table(experiment: Experiment, root=None) -> list[dict]:
             "epochs_run": summary.get("epochs_run", len(history)), "seconds": summary.get("seconds"),
             "best": False,
         })
-    scored = [r for r in rows if r["test_accuracy"] is not None]
+    scored = [r for r in rows if _finished(r)]
     if scored:
         max(scored, key=lambda r: r["test_accuracy"])["best"] = True
     return rows
@@ -118,7 +118,7 @@ def table(experiment: Experiment, root=None) -> list[dict]:
 def summary(experiment: Experiment, rows: list[dict]) -> str:
     """One paragraph with the measured differences, e.g. "batch_size=64 reached 92.10%, 0.80 points above
     batch_size=512, and took 2.3× as long"."""
-    scored = [r for r in rows if r["test_accuracy"] is not None]
+    scored = [r for r in rows if _finished(r)]
     swept = ", ".join(f"{k} ({', '.join(sweeps.show_value(v) for v in values)})"
                       for k, values in experiment.swept.items())
     if not scored:
@@ -136,11 +136,23 @@ def summary(experiment: Experiment, rows: list[dict]) -> str:
             text += (f" and took {best['seconds'] / row['seconds']:.1f}× as long ({_duration(best['seconds'])} "
                      f"against {_duration(row['seconds'])})")
         sentences.append(text + ".")
-    waiting = len(rows) - len(scored)
+    for row in rows:
+        if row in scored:
+            continue
+        if row.get("status") in ("stopped", "diverged"):
+            result = f" ({row['test_accuracy']:.2%})" if row.get("test_accuracy") is not None else ""
+            sentences.append(f"{row['label']} {row['status']} after {row['epochs_run']} "
+                             f"epoch{'' if row['epochs_run'] == 1 else 's'}{result} and is not compared.")
+    waiting = len([r for r in rows if r not in scored and r.get("status") not in ("stopped", "diverged")])
     if waiting:
         sentences.append(f"{waiting} run{'s' if waiting > 1 else ''} of {len(rows)} "
                          f"{'have' if waiting > 1 else 'has'} no test result yet.")
     return " ".join(sentences)
+
+
+def _finished(row: dict) -> bool:
+    """A run that trained its course (completed or stopped early by patience) and has a test result."""
+    return row.get("test_accuracy") is not None and row.get("status", "completed") in ("completed", "early_stopped")
 
 
 def _duration(seconds) -> str:

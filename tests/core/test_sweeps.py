@@ -67,11 +67,14 @@ def test_the_summary_states_the_measured_differences():
     experiment = experiments.Experiment("e", "e", {"batch_size": [64, 512]}, TrainConfig(epochs=5).to_dict())
     rows = [{"label": "batch_size=64", "test_accuracy": 0.921, "seconds": 230.0, "best": True},
             {"label": "batch_size=512", "test_accuracy": 0.913, "seconds": 100.0, "best": False},
-            {"label": "batch_size=128", "test_accuracy": None, "seconds": None, "best": False}]
+            {"label": "batch_size=128", "test_accuracy": None, "seconds": None, "best": False},
+            {"label": "batch_size=32", "test_accuracy": 0.5, "seconds": 9.0, "best": False, "status": "stopped",
+             "epochs_run": 1}]
     assert experiments.summary(experiment, rows) == (
         "This experiment sweeps batch_size (64, 512) with simple_cnn for 5 epochs. batch_size=64 reached the best "
         "test accuracy, 92.10%, in 3 min 50 s. batch_size=64 was 0.80 points above batch_size=512 (91.30%) and took "
-        "2.3× as long (3 min 50 s against 1 min 40 s). 1 run of 3 has no test result yet.")
+        "2.3× as long (3 min 50 s against 1 min 40 s). batch_size=32 stopped after 1 epoch (50.00%) and is not "
+        "compared. 1 run of 4 has no test result yet.")
 
 
 def test_a_sweep_of_three_batch_sizes_runs_three_grouped_runs_and_tabulates_them(data_dir, tmp_path, capsys):
