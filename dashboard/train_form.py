@@ -50,7 +50,9 @@ def recipe_picker() -> None:
                         format_func=lambda n: get_recipe(n).title,
                         help="A recipe fills every setting below; change any of them afterwards.")
     recipe = get_recipe(name)
-    st.caption(f"{recipe.shows} Takes {recipe.cpu_time} on a 2-core CPU.")
+    edited = [k for k, v in form_values(name).items() if k in st.session_state and st.session_state[k] != v]
+    st.caption(f"{recipe.shows} Takes {recipe.cpu_time} on a 2-core CPU."
+               + (" *Some settings below differ from this recipe.*" if edited else ""))
 
 
 def _default(key: str, value) -> None:

@@ -57,8 +57,10 @@ def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():
     assert at.number_input(key="train_limit").value == 0
     assert "stops when the validation loss has not improved for 5 epochs" in at.caption[0].value
 
+    assert not at.caption[0].value.endswith("*Some settings below differ from this recipe.*")
     at.number_input(key="train_epochs").set_value(7).run()          # still editable after the recipe
     assert at.number_input(key="train_epochs").value == 7
+    assert at.caption[0].value.endswith("*Some settings below differ from this recipe.*")
     at.selectbox(key="train_recipe").set_value("linear").run()
     assert at.selectbox(key="train_arch").value == "linear"
     assert any(c.value == "**7,850** trainable parameters with these settings." for c in at.caption)
