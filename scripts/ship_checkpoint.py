@@ -7,6 +7,7 @@
 import argparse
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from core.io import checkpoint  # noqa: E402
 from core.models import get  # noqa: E402
 from core.training import runs  # noqa: E402
 from core.training.catalog import SHIPPED_DIR, shipped_models  # noqa: E402
+from core.training.compare import shipped_history_path  # noqa: E402
 from core.training.recipes import PRESET_TARGETS  # noqa: E402
 
 TABLE_START, TABLE_END = "<!-- table:start -->", "<!-- table:end -->"
@@ -45,6 +47,9 @@ def ship(run_dir: Path, name: str | None) -> Path:
                                                       "class_names", "dtype", "versions", "created_at")}
     target = SHIPPED_DIR / f"{name}.safetensors"
     checkpoint.save(target, loaded.model, loaded.arch, loaded.settings, kept, half=meta.get("dtype") == "float16")
+    history = run_dir / runs.METRICS           # the per-epoch history ships beside the weights (Compare runs)
+    if history.is_file():
+        shutil.copyfile(history, shipped_history_path(target))
     return target
 
 

@@ -10,13 +10,14 @@ from core.errors import StudioError
 from core.io.checkpoint import command_line
 from core.models import REGISTRY
 from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
-from core.training.recipes import PRESETS, preset_config
+from core.training.recipes import DEFAULT_RECIPE, PRESETS, preset_config
 from core.training.trainer import Trainer
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core.train", description="Train a Fashion-MNIST classifier.")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tuned recipe (flags below override it)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help=f"start from a recipe (flags below override it); without --preset and --arch: {DEFAULT_RECIPE}")
     p.add_argument("--arch", choices=list(REGISTRY), help="architecture (default simple_cnn)")
     p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18)")
     p.add_argument("--hidden", help="MLP hidden sizes, comma separated, e.g. 512,256")
@@ -51,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> TrainConfig:
-    base = preset_config(args.preset) if args.preset else TrainConfig()
+    preset = args.preset or (DEFAULT_RECIPE if args.arch is None else None)
+    base = preset_config(preset) if preset else TrainConfig()
     if args.arch and args.preset and args.arch != base.arch:
         raise StudioError(f"preset {args.preset!r} is for {base.arch}, not {args.arch}.")
     cfg = base

@@ -1,12 +1,22 @@
-"""Side-by-side views of training runs: one row of settings and results per run, curves in long form."""
+"""Side-by-side views of training runs: one row of settings and results per run, any recorded metric in long form.
 
+A "source" is a run folder or a shipped checkpoint. A shipped checkpoint's per-epoch history, when it was
+recorded, lies beside it as `<name>.metrics.jsonl` (the metrics log of the run it came from).
+"""
+
+import json
 from pathlib import Path
 
-from core.training import runs
+from core.training import catalog, experiments, runs
 
 HYPERPARAMETERS = ("arch", "arch_settings", "optimizer", "lr", "batch_size", "epochs", "weight_decay", "schedule",
                    "label_smoothing", "augment", "ema", "val_fraction", "patience", "seed", "limit")
 RESULTS = ("status", "test_accuracy", "best_val_accuracy", "best_val_loss", "best_epoch", "epochs_run", "seconds")
+METRICS = {"val_accuracy": "validation accuracy", "val_loss": "validation loss", "train_accuracy": "training accuracy",
+           "train_loss": "training loss", "lr": "learning rate", "images_per_s": "images per second",
+           "seconds": "seconds per epoch"}
+X_AXES = {"epoch": "epoch", "elapsed": "training time (s)"}
+SHIPPED_GROUP = "shipped"
 
 
 def describe(run_dir) -> dict:
@@ -14,33 +24,106 @@ def describe(run_dir) -> dict:
     run_dir = Path(run_dir)
     config = runs.read_json(run_dir / runs.CONFIG) or {}
     summary = runs.read_json(run_dir / runs.SUMMARY) or {}
-    row = {"run": run_dir.name}
-    for key in HYPERPARAMETERS:
-        value = config.get(key)
-        if key == "arch_settings":
-            value = ", ".join(f"{k}={_short(v)}" for k, v in (value or {}).items())
-        row[key] = value
+    row = {"run": run_dir.name, **_settings(config)}
     for key in RESULTS:
         row[key] = summary.get(key)
     row["status"] = summary.get("status") or "running or interrupted"
     if row["epochs_run"] is None:
         row["epochs_run"] = len(runs.read_metrics(run_dir))
+    row["experiment"] = config.get("experiment")
     return row
 
 
-def curves(run_dirs) -> list[dict]:
-    """Per-epoch loss and accuracy of each run as rows {run, epoch, metric, split, value}."""
+def describe_shipped(entry: "catalog.ModelEntry") -> dict:
+    """A shipped checkpoint as a row: the settings and results recorded in its metadata."""
+    meta = entry.metadata
+    metrics = meta.get("metrics", {})
+    row = {"run": f"shipped: {entry.name}", **_settings({**meta.get("config", {}), "arch": entry.arch,
+                                                         "arch_settings": meta.get("arch_settings", {})})}
+    row.update(status="shipped", test_accuracy=metrics.get("test_accuracy"),
+               best_val_accuracy=metrics.get("val_accuracy"), best_val_loss=metrics.get("val_loss"),
+               best_epoch=metrics.get("best_epoch"), epochs_run=meta.get("epochs_run"),
+               seconds=meta.get("training_seconds"), experiment=SHIPPED_GROUP)
+    return row
+
+
+def shipped_history_path(checkpoint_path) -> Path:
+    path = Path(checkpoint_path)
+    return path.with_name(path.stem + ".metrics.jsonl")
+
+
+def history(source) -> list[dict]:
+    """Per-epoch records of a run folder, or of a shipped checkpoint (empty when none was recorded)."""
+    source = Path(source)
+    if source.is_dir():
+        return runs.read_metrics(source)
+    out = []
+    try:
+        lines = shipped_history_path(source).read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def sources(runs_root=None, shipped_folder=None) -> dict[str, dict]:
+    """Every comparable source by its row label: {"path", "row", "group"}; groups are experiment ids,
+    "shipped", or None (a single run). Runs newest first, then the shipped models."""
+    out = {}
+    for run in runs.list_runs(runs_root):
+        row = describe(run)
+        out[row["run"]] = {"path": run, "row": row, "group": row["experiment"]}
+    for entry in catalog.shipped_models(shipped_folder):
+        row = describe_shipped(entry)
+        out[row["run"]] = {"path": entry.path, "row": row, "group": SHIPPED_GROUP}
+    return out
+
+
+def groups(found: dict[str, dict], runs_root=None) -> dict[str, str]:
+    """Group id -> display name: each recorded experiment with runs, then the shipped models."""
+    present = {s["group"] for s in found.values()}
+    out = {e.id: f"Experiment: {e.name}" for e in experiments.list_experiments(runs_root) if e.id in present}
+    if SHIPPED_GROUP in present:
+        out[SHIPPED_GROUP] = "Shipped models"
+    return out
+
+
+def curves(sources_by_label: dict, metric: str | None = None, x: str = "epoch") -> list[dict]:
+    """Rows {run, epoch, x, metric, split, value} of each source's history. Without `metric`: loss and
+    accuracy, train and validation (metric "loss"/"accuracy", split "train"/"val"); with one: that metric."""
     rows = []
-    for run_dir in run_dirs:
-        label = Path(run_dir).name
-        for record in runs.read_metrics(Path(run_dir)):
-            for metric in ("loss", "accuracy"):
-                for split in ("train", "val"):
-                    value = record.get(f"{split}_{metric}")
-                    if value is not None:
-                        rows.append({"run": label, "epoch": record["epoch"], "metric": metric,
-                                     "split": split, "value": value})
+    for label, source in sources_by_label.items():
+        for record in history(source):
+            position = record.get(x, record["epoch"]) if x != "epoch" else record["epoch"]
+            if metric is None:
+                pairs = [(f"{split}_{m}", m, split) for m in ("loss", "accuracy") for split in ("train", "val")]
+            else:
+                pairs = [(metric, metric, None)]
+            for key, name, split in pairs:
+                value = record.get(key)
+                if value is not None and not record.get("partial"):
+                    rows.append({"run": label, "epoch": record["epoch"], "x": position, "metric": name,
+                                 "split": split, "value": value})
     return rows
+
+
+def differing(rows: list[dict], keys=HYPERPARAMETERS) -> list[str]:
+    """The hyperparameters whose values are not all the same across `rows`."""
+    return [k for k in keys if len({json.dumps(r.get(k), sort_keys=True, default=str) for r in rows}) > 1]
+
+
+def _settings(config: dict) -> dict:
+    row = {}
+    for key in HYPERPARAMETERS:
+        value = config.get(key)
+        if key == "arch_settings":
+            value = ", ".join(f"{k}={_short(v)}" for k, v in (value or {}).items())
+        row[key] = value
+    return row
 
 
 def _short(value) -> str:

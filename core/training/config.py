@@ -33,6 +33,7 @@ class TrainConfig:
     amp: bool = True           # mixed precision (bfloat16) on CUDA; ignored elsewhere
     limit: int | None = None   # train on the first N training images only
     half_checkpoint: bool = False  # store checkpoint weights as float16
+    experiment: str | None = None  # id of the experiment (sweep) this run belongs to
 
     def validate(self) -> "TrainConfig":
         """Raise StudioError with one clear line for the first bad value; returns self."""
@@ -58,6 +59,9 @@ class TrainConfig:
         _check(self.device in DEVICES, f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}.")
         _check(self.limit is None or (isinstance(self.limit, int) and self.limit >= 20),
                f"limit must be a whole number >= 20, got {self.limit!r}.")
+        _check(self.experiment is None or (isinstance(self.experiment, str) and self.experiment.isprintable()
+                                           and 0 < len(self.experiment) <= 80),
+               f"experiment must be a short name, got {self.experiment!r}.")
         return self
 
     def to_dict(self) -> dict:

@@ -12,9 +12,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
+from core.data import dataset
 from core.errors import StudioError
+from core.training import resume as resuming
+from core.training import runs
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer
 
@@ -103,6 +107,7 @@ class JobManager:
         self._trainers: dict[str, Trainer] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._stop_requested: set[str] = set()
+        self._resuming: dict[str, tuple] = {}     # job id -> (run folder, epochs) for continued runs
 
     # ---- requests ---------------------------------------------------------------------------
 
@@ -119,6 +124,28 @@ class JobManager:
             self._prune()
         return job.id
 
+    def resume(self, run_dir, owner: str, epochs: int | None = None) -> str:
+        """Queue the continuation of a stopped or interrupted run (to `epochs`, default its plan); returns the
+        job id. StudioError (one line) for a finished run, missing files, or a run already training."""
+        state = resuming.load_state(run_dir, epochs)
+        run_dir = resuming.run_folder(run_dir).resolve()
+        config = TrainConfig.from_dict(state["config"])
+        config.epochs = epochs or config.epochs
+        with self._lock:
+            if any(j.active and j.run_dir and Path(j.run_dir).resolve() == run_dir for j in self._jobs.values()):
+                raise StudioError(f"{run_dir.name} is already training.")
+            job = Job(id=f"job-{secrets.token_hex(4)}", owner=owner, config=config, run_dir=str(run_dir),
+                      name=f"{run_dir.name} (continued)")
+            job.epochs = [r for r in runs.read_metrics(run_dir)
+                          if not r.get("partial") and r["epoch"] <= state["epoch"]]
+            self._jobs[job.id] = job
+            self._resuming[job.id] = (run_dir, epochs)
+            self._queue.append(job.id)
+            self._renumber()
+            self._pump()
+            self._prune()
+        return job.id
+
     def stop(self, job_id: str, owner: str | None = None) -> bool:
         """Stop a running job (ends within one batch, best checkpoint kept) or cancel a queued one.
 
@@ -129,6 +156,7 @@ class JobManager:
             if job.state == "queued":
                 self._queue.remove(job_id)
                 self._data.pop(job_id, None)
+                self._resuming.pop(job_id, None)
                 job.state, job.message, job.finished = "stopped", "cancelled before it started", time.time()
                 job.queue_position = None
                 self._renumber()
@@ -213,10 +241,17 @@ class JobManager:
     def _work(self, job_id: str) -> None:
         with self._lock:
             job = self._jobs[job_id]
-            config, data, name = job.config, self._data.pop(job_id), job.name
+            config, data, name = job.config, self._data.pop(job_id, None), job.name
+            continued = self._resuming.pop(job_id, None)
         try:
-            trainer = self._trainer_factory(config, data, runs_root=self.runs_root, name=name,
-                                            on_event=lambda event: self._on_event(job_id, event))
+            on_event = lambda event: self._on_event(job_id, event)  # noqa: E731
+            if continued:
+                resume = getattr(self._trainer_factory, "resume", Trainer.resume)
+                trainer = resume(continued[0], data or dataset.load(allow_download=False), continued[1],
+                                 on_event=on_event)
+            else:
+                trainer = self._trainer_factory(config, data, runs_root=self.runs_root, name=name,
+                                                on_event=on_event)
             with self._lock:
                 self._trainers[job_id] = trainer
                 if job_id in self._stop_requested:

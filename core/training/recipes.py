@@ -1,43 +1,137 @@
-"""Tuned training recipes, one per architecture; the shipped checkpoints were trained with these.
+"""Training recipes: named, complete settings for one run, each with what it shows and how long it takes.
 
-Each recipe combines what measurably helps on Fashion-MNIST: batched on-device augmentation
-(2-pixel shifts and horizontal flips), label smoothing 0.1, a one-cycle learning-rate schedule,
-batch norm where the architecture has a setting for it, and enough epochs for the schedule to
-anneal. Measured effects are listed in checkpoints/README.md.
+The tuned recipes (one per shipped checkpoint) combine what measurably helps on Fashion-MNIST: batched
+on-device augmentation (2-pixel shifts and horizontal flips), label smoothing 0.1, a one-cycle
+learning-rate schedule and batch norm; their measured effects are listed in checkpoints/README.md. The
+classic recipes are the settings of the well-known notebooks people compare against.
+
+`cpu_time` is measured on a 2-core AVX-512 CPU shared with other work (`python -m bench.recipe_times`: a few
+timed batches of the real training loop scaled to every epoch, the faster of two measurements; the
+shipped recipes also by their full recorded runs); early-stopping recipes may end sooner. Rough figures.
 """
+
+from dataclasses import dataclass
 
 from core.errors import StudioError
 from core.training.config import TrainConfig
 
-_COMMON = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augment=True, weight_decay=5e-4,
-               val_fraction=0.1, seed=0)
+_TUNED = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augment=True, weight_decay=5e-4,
+              val_fraction=0.1, seed=0)
+_CLASSIC = dict(optimizer="adam", lr=1e-3, schedule="none", label_smoothing=0.0, augment=False, weight_decay=0.0,
+                val_fraction=0.1, seed=0)
 
-PRESETS: dict[str, dict] = {
-    # Shifts hurt an MLP (it has no translation invariance): 88.9% with shift+flip, 89.6% flips only
-    # (15 epochs), 90.5% without augmentation (15 epochs), 91.3% without (30 epochs).
-    "mlp": dict(_COMMON, arch="mlp", arch_settings={"hidden": (1024, 512), "dropout": 0.3, "batch_norm": True},
-                epochs=30, batch_size=256, lr=2e-3, augment=False),
-    "simple_cnn": dict(_COMMON, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
-                       epochs=25, batch_size=128, lr=3e-3),
-    # With augmentation, 15 epochs: 91.11% (still underfitting); without, 10 epochs: 92.31%.
-    "two_conv": dict(_COMMON, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
-                     epochs=10, batch_size=128, lr=4e-3, augment=False),
-    "lenet5": dict(_COMMON, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3),
-    "resnet18": dict(_COMMON, arch="resnet18", arch_settings={"width": 0.25}, epochs=8, batch_size=128, lr=3e-3),
-    # The quickest way to 91%: no augmentation (it slows early progress), 6 epochs; 91.77% test.
-    "simple_cnn_fast": dict(_COMMON, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.2},
-                            epochs=6, batch_size=128, lr=4e-3, augment=False),
-}
 
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    title: str
+    shows: str          # one line: what the recipe teaches
+    cpu_time: str       # measured, rough: the whole recipe on a 2-core CPU
+    settings: dict      # TrainConfig fields
+
+    def config(self) -> TrainConfig:
+        values = dict(self.settings)
+        values["arch_settings"] = dict(values.get("arch_settings", {}))
+        return TrainConfig(**values)
+
+
+RECIPES: list[Recipe] = [
+    Recipe("quick_demo", "Quick demo",
+           "The fastest recipe to 91% test accuracy on a CPU: a wide simple CNN with batch norm, one-cycle, 6 epochs.",
+           "≈ 2–3 min",
+           # No augmentation (it slows early progress); 91.77% test.
+           dict(_TUNED, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.2},
+                epochs=6, batch_size=128, lr=4e-3, augment=False)),
+    Recipe("linear", "Linear baseline",
+           "Softmax regression on the pixels (about 84%): what a model without hidden layers can do.",
+           "≈ 10 s",
+           dict(_CLASSIC, arch="linear", arch_settings={}, epochs=10, batch_size=128)),
+    Recipe("classic_cnn", "Classic CNN (2 conv + 2 pool + 3 FC)",
+           "The tutorial CNN with Adam 1e-3 at batch 64 (about 90%): the baseline most notebooks report.",
+           "≈ 4 min",
+           dict(_CLASSIC, arch="simple_cnn", arch_settings={"width": 1, "batch_norm": False, "dropout": 0.0},
+                epochs=10, batch_size=64)),
+    Recipe("mlp_early_stop", "MLP with early stopping",
+           "A 256-128 MLP that stops when the validation loss has not improved for 5 epochs (20% held out).",
+           "≤ 2 min",
+           dict(_CLASSIC, arch="mlp", arch_settings={"hidden": (256, 128), "dropout": 0.2, "batch_norm": False},
+                epochs=50, batch_size=64, val_fraction=0.2, patience=5)),
+    Recipe("cnn_early_stop", "CNN with early stopping",
+           "The classic CNN with dropout, stopped when the validation loss stalls: compare where it stops "
+           "with the MLP.",
+           "≤ 17 min",
+           dict(_CLASSIC, arch="simple_cnn", arch_settings={"width": 2, "batch_norm": False, "dropout": 0.25},
+                epochs=50, batch_size=64, val_fraction=0.2, patience=5)),
+    Recipe("fc_max", "Fully connected, tuned",
+           "A 512-256-128 fully connected net with batch norm, dropout and a cosine schedule: how far an MLP gets.",
+           "≈ 2 min",
+           dict(_CLASSIC, arch="mlp", arch_settings={"hidden": (512, 256, 128), "dropout": 0.3, "batch_norm": True},
+                optimizer="adamw", weight_decay=1e-4, schedule="cosine", epochs=40, batch_size=128)),
+    Recipe("two_conv_25", "2-conv CNN, 25 epochs",
+           "Two 3x3 conv blocks and one linear layer for 25 epochs on a 90/10 split: training against "
+           "validation loss over a long run.",
+           "≈ 13 min",
+           dict(_CLASSIC, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
+                epochs=25, batch_size=128)),
+    Recipe("lenet5_classic", "LeNet-5 (1998)",
+           "LeCun's network as published: tanh and average pooling, Adam 1e-3, batch 64.",
+           "≈ 4 min",
+           dict(_CLASSIC, arch="lenet5", arch_settings={"activation": "tanh"}, epochs=10, batch_size=64)),
+    Recipe("resnet18_sgd", "ResNet-18 with SGD",
+           "Full-width ResNet-18, SGD lr 0.01 for 50 epochs at batch 64; sweep the batch size over 64, 256, 512. "
+           "Needs a GPU.",
+           "≈ 2.6 days",
+           dict(_CLASSIC, arch="resnet18", arch_settings={"width": 1.0}, optimizer="sgd", lr=0.01, momentum=0.9,
+                epochs=50, batch_size=64)),
+    # The recipes of the shipped checkpoints (checkpoints/README.md).
+    Recipe("mlp", "Shipped MLP",
+           "The shipped MLP (91.3%): 1024-512 with batch norm, no augmentation (shifts hurt an MLP), 30 epochs.",
+           "≈ 8 min",
+           # 88.9% with shift+flip, 89.6% flips only (15 epochs), 90.5% without (15 epochs), 91.3% without (30).
+           dict(_TUNED, arch="mlp", arch_settings={"hidden": (1024, 512), "dropout": 0.3, "batch_norm": True},
+                epochs=30, batch_size=256, lr=2e-3, augment=False)),
+    Recipe("simple_cnn", "Shipped simple CNN",
+           "The shipped simple CNN (92.3%): width 4, batch norm, augmentation, 25 epochs.",
+           "≈ 14 min",
+           dict(_TUNED, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
+                epochs=25, batch_size=128, lr=3e-3)),
+    Recipe("two_conv", "Shipped 2-conv CNN",
+           "The shipped 2-conv CNN (92.3%): batch norm, no augmentation, 10 epochs at lr 4e-3.",
+           "≈ 10 min",
+           # With augmentation, 15 epochs: 91.11% (still underfitting); without, 10 epochs: 92.31%.
+           dict(_TUNED, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
+                epochs=10, batch_size=128, lr=4e-3, augment=False)),
+    Recipe("lenet5", "Shipped LeNet-5",
+           "The shipped LeNet-5 (91.6%): ReLU instead of tanh, augmentation, 40 epochs.",
+           "≈ 18 min",
+           dict(_TUNED, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3)),
+    Recipe("resnet18", "Shipped ResNet-18",
+           "The shipped ResNet-18 at width 0.25 (93.0%): augmentation, 8 epochs.",
+           "≈ 32 min",
+           dict(_TUNED, arch="resnet18", arch_settings={"width": 0.25}, epochs=8, batch_size=128, lr=3e-3)),
+]
+
+RECIPE_NAMES = [r.name for r in RECIPES]
+DEFAULT_RECIPE = "quick_demo"
+
+# Every recipe as plain settings, for `--preset`; simple_cnn_fast is the benchmark's name for the quick demo.
+PRESETS: dict[str, dict] = {r.name: r.settings for r in RECIPES}
+PRESETS["simple_cnn_fast"] = PRESETS["quick_demo"]
 
 # Test-set accuracy each shipped checkpoint must reach (the project's bar; see checkpoints/README.md).
 PRESET_TARGETS = {"mlp": 0.905, "simple_cnn": 0.935, "two_conv": 0.925, "lenet5": 0.915, "resnet18": 0.945}
 
 
+def get_recipe(name: str) -> Recipe:
+    for recipe in RECIPES:
+        if recipe.name == name:
+            return recipe
+    if name in PRESETS:
+        return Recipe(name, name, "", "", PRESETS[name])
+    raise StudioError(f"unknown recipe {name!r}; choose one of: {', '.join(sorted(PRESETS))}.")
+
+
 def preset_config(name: str) -> TrainConfig:
-    try:
-        values = dict(PRESETS[name])
-    except KeyError:
-        raise StudioError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}.") from None
-    values["arch_settings"] = dict(values.get("arch_settings", {}))
-    return TrainConfig(**values)
+    if name not in PRESETS:
+        raise StudioError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}.")
+    return get_recipe(name).config()

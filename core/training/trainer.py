@@ -17,11 +17,11 @@ from core.data.augment import augment
 from core.data.classes import MEAN, STD
 from core.data.dataset import FashionMNIST, stratified_split
 from core.device import configure_threads, describe, pick_device
-from core.errors import StudioError
 from core.io import checkpoint
 from core.models import build, count_parameters, fast_layout
-from core.training import runs
+from core.training import resume, runs
 from core.training.config import TrainConfig
+from core.training.tensorboard_log import TensorBoardLog
 
 NAN_MESSAGE = ("the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
                "Try a lower learning rate (now {lr:g}).")
@@ -51,8 +51,10 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: FashionMNIST, runs_root=None,
                  on_event: Callable[[dict], None] | None = None, run_dir: Path | None = None,
-                 name: str | None = None, command: str | None = None):
+                 name: str | None = None, command: str | None = None, tensorboard: bool = True):
         self.config = config.validate()
+        self.tensorboard = tensorboard
+        self._tb: TensorBoardLog | None = None
         self.data = data
         self.on_event = on_event or (lambda event: None)
         self.stop_event = threading.Event()
@@ -72,24 +74,18 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir, data: FashionMNIST, epochs: int | None = None, **kw) -> "Trainer":
-        """Continue a run from its last completed epoch (its last.pt), in the same folder."""
-        run_dir = Path(run_dir)
-        if run_dir.is_file():
-            run_dir = run_dir.parent
-        state_path = run_dir / runs.STATE
-        if not state_path.is_file():
-            raise StudioError(f"cannot resume: {state_path} not found.")
-        try:
-            state = torch.load(state_path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise StudioError(f"cannot resume from {state_path}: {str(e).splitlines()[0][:120]}") from None
+        """Continue a stopped or interrupted run from its last completed epoch (its last.pt), in the same folder."""
+        state = resume.load_state(run_dir, epochs)
+        run_dir = resume.run_folder(run_dir)
         config = TrainConfig.from_dict(state["config"])
         if epochs is not None:
             config.epochs = epochs
+            recorded = runs.read_json(run_dir / runs.CONFIG) or config.to_dict()
+            runs.write_json(run_dir / runs.CONFIG, {**recorded, "epochs": epochs})
         trainer = cls(config, data, run_dir=run_dir, **kw)
         trainer._resume_state = state
         trainer.start_epoch = state["epoch"] + 1
-        trainer.history = runs.read_metrics(run_dir)[: state["epoch"]]
+        trainer.history = resume.continue_history(run_dir, state["epoch"])
         trainer.best = dict(state["best"])
         trainer.bad_epochs = state["bad_epochs"]
         trainer.elapsed_before = state["elapsed"]
@@ -131,6 +127,8 @@ class Trainer:
         if self.run_dir is None:
             self.run_dir = runs.create_run(self.runs_root, cfg.arch, cfg.to_dict())
         eval_model = ema.module if ema is not None else model
+        if self.tensorboard:
+            self._tb = TensorBoardLog.open(self.run_dir)
         amp = cfg.amp and device.type == "cuda"
 
         self._emit("start", run_dir=str(self.run_dir), arch=cfg.arch, device=describe(device), train_size=n,
@@ -204,7 +202,10 @@ class Trainer:
     # ---- pieces -----------------------------------------------------------------------------
 
     def _emit(self, kind: str, **payload) -> None:
-        self.on_event({"event": kind, **payload})
+        event = {"event": kind, **payload}
+        if self._tb is not None:
+            self._tb.on_event(event)
+        self.on_event(event)
 
     def _flush_batches(self, pending, epoch, last_batch, steps, optimizer) -> float | None:
         """One host sync for several batches: emit their losses, return a non-finite value if any."""
@@ -280,6 +281,9 @@ class Trainer:
         if best_path.is_file():
             best = checkpoint.load(best_path, device)
             test = inference.metrics(best.model, self.data.test_images, self.data.test_labels)
+            if self._tb is not None:
+                self._tb.test_results(best.model, self.data.test_images, self.data.test_labels,
+                                      test["confusion_matrix"], len(self.history))
             test_accuracy = test["accuracy"]
             shirt = test["per_class_accuracy"][6]
             meta = best.metadata
@@ -300,6 +304,8 @@ class Trainer:
                    "test_accuracy": test_accuracy, "epochs_run": result.epochs_run, "seconds": round(seconds, 2)}
         runs.write_json(self.run_dir / runs.SUMMARY, summary)
         self._emit("end", **summary, run_dir=str(self.run_dir))
+        if self._tb is not None:
+            self._tb.close()
         return result
 
 

@@ -8,8 +8,9 @@ import streamlit as st
 
 from core.errors import StudioError
 from core.models import REGISTRY
+from core.training import experiments, sweeps
 from core.training.config import TrainConfig
-from dashboard import common, train_form, train_panel, training
+from dashboard import common, experiment_panel, resume_form, sweep_form, train_form, train_panel, training
 
 common.intro(
     "Train a model",
@@ -42,9 +43,10 @@ def stop(job_id: str) -> None:
 
 # ---- settings ---------------------------------------------------------------------------------
 
+train_form.recipe_picker()
+
 st.subheader("1 · Architecture")
-arch_name = st.selectbox("Architecture", list(REGISTRY), index=list(REGISTRY).index(TrainConfig.arch),
-                         format_func=lambda n: REGISTRY[n].display_name, key="train_arch")
+arch_name = train_form.architecture_choice()
 arch = REGISTRY[arch_name]
 st.markdown(arch.description)
 settings = train_form.arch_settings(arch)
@@ -61,12 +63,43 @@ hyper = train_form.hyperparameters()
 name = st.columns(2)[0].text_input("Model name (optional)", key="train_name", placeholder="e.g. my first CNN",
                      help="How the model is listed on the other pages; by default the run's folder name.")
 
+st.subheader("3 · Sweep (optional)")
+swept = sweep_form.sweep_choice()
+
+
+def stop_experiment(job_ids: list[str]) -> None:
+    """The waiting runs are cancelled first, so none of them starts when the running one stops."""
+    for job_id in reversed(job_ids):
+        stop(job_id)
+
+
+def start_experiment(config: TrainConfig, swept: dict, name: str | None) -> None:
+    """Every run of the sweep queued at once under the server's cap; the page then follows the experiment."""
+    experiment, configs = experiments.plan(config, swept, name=name)
+    experiments.save(experiment)
+    ids = []
+    try:
+        for c, label in zip(configs, experiment.labels):
+            ids.append(jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}"))
+    except StudioError:
+        stop_experiment(ids)          # all or nothing: one request
+        raise
+    st.session_state.train_experiment = {"id": experiment.id, "jobs": ids, "labels": experiment.labels}
+    st.session_state.pop("train_job", None)
+
+
 mine = jobs.jobs(owner=me)
 busy = [j for j in mine if j.active]
-if st.button("Start training", icon=":material/play_arrow:", type="primary", disabled=settings is None, key="train_start"):
+label = f"Start sweep ({len(sweeps.grid(swept))} runs)" if swept else "Start training"
+if st.button(label, icon=":material/play_arrow:", type="primary", disabled=settings is None or swept is None,
+             key="train_start"):
     try:
         config = TrainConfig(arch=arch_name, arch_settings=settings, **hyper)
-        st.session_state.train_job = jobs.submit(config, data, owner=me, name=name.strip() or None)
+        if swept:
+            start_experiment(config, swept, name.strip() or None)
+        else:
+            st.session_state.train_job = jobs.submit(config, data, owner=me, name=name.strip() or None)
+            st.session_state.pop("train_experiment", None)
         st.session_state.pop("train_error", None)
         mine = jobs.jobs(owner=me)
     except StudioError as e:
@@ -78,7 +111,7 @@ if st.session_state.get("train_error"):
 
 # ---- progress -------------------------------------------------------------------------------
 
-st.subheader("3 · Progress")
+st.subheader("4 · Progress")
 watched = st.session_state.get("train_job")
 job = jobs.snapshot(watched) if watched else None
 if job is None or job.owner != me:
@@ -96,12 +129,39 @@ def live(job_id: str) -> None:
         st.rerun()
 
 
-if job is None:
+def show_experiment(info: dict) -> bool:
+    """Draw the experiment's panel; True while any of its runs is queued or running."""
+    experiment = experiments.load(info["id"])
+    snapshots = [jobs.snapshot(i) for i in info["jobs"]]
+    pairs = [(j, label) for j, label in zip(snapshots, info["labels"]) if j is not None]
+    if experiment is None or not pairs:
+        st.info("This experiment is no longer on this server; its runs are on the Compare runs page.")
+        return False
+    experiment_panel.show(experiment, [j for j, _ in pairs], [label for _, label in pairs],
+                          lambda: stop_experiment(info["jobs"]))
+    return any(j.active for j, _ in pairs)
+
+
+@st.fragment(run_every=1)
+def live_experiment(info: dict) -> None:
+    if not show_experiment(info):
+        st.rerun()
+
+
+experiment_info = st.session_state.get("train_experiment")
+if experiment_info:
+    if any(j.active for j in (jobs.snapshot(i) for i in experiment_info["jobs"]) if j is not None):
+        live_experiment(experiment_info)
+    else:
+        show_experiment(experiment_info)
+elif job is None:
     st.info("Nothing is training in this session yet: choose settings above and press Start.")
 elif job.active:
     live(job.id)
 else:
     train_panel.show(job, stop)
+
+resume_form.show(jobs, me)
 
 # ---- every job on this server ----------------------------------------------------------------
 

@@ -83,11 +83,51 @@ def test_nan_loss_stops_with_a_learning_rate_hint(fmnist):
     assert result.epochs_run == 0
 
 
-def test_resume_continues_the_same_run(fmnist):
-    _, first = _train(fmnist, arch="mlp", limit=1000, epochs=1, batch_size=50, seed=5)
-    trainer = Trainer.resume(first.run_dir, fmnist, epochs=3)
-    assert trainer.start_epoch == 2
-    result = trainer.run()
-    assert result.run_dir == first.run_dir
-    assert [r["epoch"] for r in runs.read_metrics(first.run_dir)] == [1, 2, 3]
-    assert result.epochs_run == 3
+def _stopped_after_first_epoch(fmnist, **changes):
+    holder = {}
+
+    def stop_after_epoch_1(event):
+        if event["event"] == "epoch" and event["epoch"] == 1:
+            holder["trainer"].stop()
+
+    trainer = Trainer(TrainConfig(device="cpu", **changes), fmnist, on_event=stop_after_epoch_1)
+    holder["trainer"] = trainer
+    return trainer.run()
+
+
+def test_a_run_stopped_after_epoch_1_and_resumed_to_3_equals_an_uninterrupted_run(fmnist):
+    """Same seed, same batches, same dropout masks: the CPU loop is bit-reproducible, so the weights are equal."""
+    import torch
+    settings = dict(arch="mlp", limit=2000, epochs=3, batch_size=50, seed=5, schedule="onecycle", lr=3e-3)
+    _, straight = _train(fmnist, **settings)
+    stopped = _stopped_after_first_epoch(fmnist, **settings)
+    assert stopped.status == "stopped" and stopped.epochs_run == 1
+    trainer = Trainer.resume(stopped.run_dir, fmnist)
+    assert trainer.start_epoch == 2 and trainer.config.epochs == 3
+    resumed = trainer.run()
+    assert resumed.status == "completed" and resumed.run_dir == stopped.run_dir
+    assert [r["epoch"] for r in runs.read_metrics(resumed.run_dir)] == [1, 2, 3]
+    assert resumed.epochs_run == 3
+    a = torch.load(straight.run_dir / runs.STATE, weights_only=True)["model"]
+    b = torch.load(resumed.run_dir / runs.STATE, weights_only=True)["model"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert resumed.test_accuracy == straight.test_accuracy
+
+
+def test_resume_refuses_finished_and_missing_runs_in_one_line(fmnist, tmp_path):
+    from core.errors import StudioError
+    _, done = _train(fmnist, arch="linear", limit=500, epochs=1)
+    with pytest.raises(StudioError, match=r"^cannot resume .*: it completed after 1 epoch; start a new run instead\.$"):
+        Trainer.resume(done.run_dir, fmnist, epochs=3)
+    with pytest.raises(StudioError, match=r"^cannot resume: no run folder at .*nowhere\.$"):
+        Trainer.resume(tmp_path / "nowhere", fmnist)
+    stopped = _stopped_after_first_epoch(fmnist, arch="linear", limit=500, epochs=3, schedule="cosine")
+    with pytest.raises(StudioError, match="its cosine learning-rate schedule was planned for 3; resume it to 3.$"):
+        Trainer.resume(stopped.run_dir, fmnist, epochs=5)
+    with pytest.raises(StudioError, match="it has 1 epoch; ask for more than 1.$"):
+        Trainer.resume(stopped.run_dir, fmnist, epochs=1)
+    (stopped.run_dir / runs.STATE).unlink()
+    with pytest.raises(StudioError, match=r"last.pt is missing \(no epoch was completed\)\.$"):
+        Trainer.resume(stopped.run_dir, fmnist)

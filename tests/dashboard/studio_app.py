@@ -32,15 +32,16 @@ def forget_caches() -> None:
 
 
 def fake_run(root: Path, run_id: str, arch: str = "mlp", losses=(1.0, 0.7, 0.6), test_accuracy=0.81,
-             finished: bool = True, lr: float = 1e-3) -> Path:
+             finished: bool = True, lr: float = 1e-3, config: TrainConfig | None = None) -> Path:
     """A run folder as the trainer leaves it: config, per-epoch metrics and (if finished) summary and best checkpoint."""
     run = Path(root) / run_id
     run.mkdir(parents=True)
-    config = TrainConfig(arch=arch, epochs=len(losses), lr=lr).validate()
+    config = (config or TrainConfig(arch=arch, epochs=len(losses), lr=lr)).validate()
     runs.write_json(run / runs.CONFIG, config.to_dict())
     for epoch, loss in enumerate(losses, start=1):
         runs.append_metrics(run, {"epoch": epoch, "train_loss": loss, "train_accuracy": 1 - loss / 2,
-                                  "val_loss": loss + 0.05, "val_accuracy": 0.95 - loss / 2, "lr": lr, "best": True})
+                                  "val_loss": loss + 0.05, "val_accuracy": 0.95 - loss / 2, "lr": lr, "best": True,
+                                  "elapsed": 6.0 * epoch})
     if finished:
         runs.write_json(run / runs.SUMMARY, {
             "status": "completed", "message": f"completed {len(losses)} epochs", "best_epoch": len(losses),
@@ -53,3 +54,11 @@ def fake_run(root: Path, run_id: str, arch: str = "mlp", losses=(1.0, 0.7, 0.6),
 
 def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_data(at: AppTest, index: int = 0):
+    """The rows a chart draws (its first dataset, decoded from Arrow) as a DataFrame."""
+    import pyarrow as pa
+    chart = at.get("vega_lite_chart")[index]
+    raw = chart.proto.datasets[0].data.data if chart.proto.datasets else chart.proto.data.data
+    return pa.ipc.open_stream(raw).read_all().to_pandas()

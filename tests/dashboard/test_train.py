@@ -39,18 +39,23 @@ def panel_heading(at) -> str:
     return next(m.value for m in at.markdown if " — " in m.value and m.value.startswith("**"))
 
 
+def parameters_caption(at) -> str:
+    return next(c.value for c in at.caption if "trainable parameters" in c.value)
+
+
 def test_settings_follow_the_architecture():
     at = open_page("views/train.py")
     assert at.title[0].value == "Train a model"
+    assert at.selectbox(key="train_recipe").value == "quick_demo"          # the default recipe fills the form
     assert at.selectbox(key="train_arch").value == "simple_cnn"
     assert "Two 5x5 convolutions" in at.markdown[1].value
-    assert at.caption[0].value == "**44,426** trainable parameters with these settings."
+    assert parameters_caption(at) == "**173,190** trainable parameters with these settings."   # width 4, batch norm
     assert at.info[0].value.startswith("Nothing is training in this session yet")
 
     at.selectbox(key="train_arch").set_value("mlp").run()
-    assert at.caption[0].value == "**235,146** trainable parameters with these settings."
+    assert parameters_caption(at) == "**235,146** trainable parameters with these settings."
     at.text_input(key="train_mlp_hidden").set_value("64").run()
-    assert at.caption[0].value == f"**{784 * 64 + 64 + 64 * 10 + 10:,}** trainable parameters with these settings."
+    assert parameters_caption(at) == f"**{784 * 64 + 64 + 64 * 10 + 10:,}** trainable parameters with these settings."
     at.text_input(key="train_mlp_hidden").set_value("64,x").run()
     assert "whole numbers separated by commas" in at.error[0].value
     assert at.button(key="train_start").disabled

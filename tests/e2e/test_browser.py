@@ -340,12 +340,14 @@ def test_classify_a_drawing_and_an_uploaded_test_image(server, page, fmnist):
     check_clean(page)
 
 
-def test_compare_without_runs(server, page):
+def test_compare_on_a_fresh_install_lists_the_shipped_models(server, page):
     open_page(page, f"{server['url']}/compare", "Compare runs")
-    main(page).get_by_text("No runs yet in").wait_for()
-    assert str(server["runs"]) in main(page).inner_text()
-    main(page).get_by_role("link", name="Train a model").wait_for()
+    page.get_by_role("heading", name="Settings and results").wait_for()
+    main(page).get_by_text("No per-epoch history recorded for").wait_for()
     wait_idle(page)
+    chosen = main(page).get_by_test_id("stMultiSelect").inner_text()
+    assert "shipped: lenet5 (shipped) — test 91.55%" in chosen
+    main(page).get_by_role("button", name="Download this table (CSV)").wait_for()
     shoot(page, "compare")
     check_clean(page)
 
@@ -357,6 +359,10 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     limit = page.get_by_role("spinbutton", name="Images to train on")
     limit.fill("20000")
     limit.press("Enter")
+    wait_idle(page)
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("3")
+    epochs.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Start training").click()
 
@@ -402,8 +408,8 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     page.get_by_role("heading", name="Settings and results").wait_for()
     main(page).get_by_test_id("stMultiSelect").filter(has_text=run.name).wait_for()
     page.wait_for_function(
-        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 2")
+        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 1")
     wait_idle(page)
     assert run.name in main(page).get_by_test_id("stMultiSelect").inner_text()
-    assert main(page).get_by_test_id("stVegaLiteChart").count() == 2
+    assert main(page).get_by_test_id("stVegaLiteChart").count() == 1
     shoot(page, "compare_with_run")
