@@ -90,6 +90,7 @@ class Trainer:
         trainer._resume_state = state
         trainer.start_epoch = state["epoch"] + 1
         trainer.history = runs.read_metrics(run_dir)[: state["epoch"]]
+        runs.write_metrics(run_dir, trainer.history)   # drop any epoch logged after the last saved state
         trainer.best = dict(state["best"])
         trainer.bad_epochs = state["bad_epochs"]
         trainer.elapsed_before = state["elapsed"]
