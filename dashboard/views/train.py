@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import StudioError
 from core.models import REGISTRY
 from core.training.config import TrainConfig
-from dashboard import common, train_form, train_panel, training
+from dashboard import classroom, common, job_controls, train_form, train_panel, training
 
 common.intro(
     "Train a model",
@@ -24,7 +24,8 @@ if data is None:
     st.stop()
 
 jobs = training.manager()
-me = training.session_id()
+me = classroom.owner_secret()
+teacher = classroom.is_teacher()
 
 
 @st.cache_data(show_spinner=False)
@@ -34,10 +35,7 @@ def parameter_count(arch: str, settings_json: str) -> int:
 
 
 def stop(job_id: str) -> None:
-    try:
-        jobs.stop(job_id, owner=me)
-    except StudioError as e:
-        st.session_state.train_error = str(e)
+    job_controls.act(jobs.stop, job_id, None if teacher else me)
 
 
 # ---- settings ---------------------------------------------------------------------------------
@@ -66,62 +64,69 @@ busy = [j for j in mine if j.active]
 if st.button("Start training", icon=":material/play_arrow:", type="primary", disabled=settings is None, key="train_start"):
     try:
         config = TrainConfig(arch=arch_name, arch_settings=settings, **hyper)
-        st.session_state.train_job = jobs.submit(config, data, owner=me, name=name.strip() or None)
+        st.session_state.train_show = jobs.submit(config, data, owner=me, name=name.strip() or None, teacher=teacher)
         st.session_state.pop("train_error", None)
         mine = jobs.jobs(owner=me)
     except StudioError as e:
         st.session_state.train_error = str(e)
 if busy:
-    st.caption("Another start waits in the queue until this session's training ends.")
+    st.caption("Another start waits in the queue until your training ends.")
 if st.session_state.get("train_error"):
     st.error(st.session_state.train_error)
 
-# ---- progress -------------------------------------------------------------------------------
+# ---- progress: any training on this server, with controls only for its owner and the teacher ------------
 
 st.subheader("3 · Progress")
-watched = st.session_state.get("train_job")
-job = jobs.snapshot(watched) if watched else None
-if job is None or job.owner != me:
-    job = mine[0] if mine else None
+everything = jobs.jobs()
+labels = {j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}" + (" (yours)" if jobs.owns(j, me) else "")
+          for j in everything}
+if st.session_state.get("train_show") not in labels:
+    default = mine or [j for j in everything if j.active] or everything
+    st.session_state.train_show = default[0].id if default else None
 
 
 @st.fragment(run_every=1)
-def live(job_id: str) -> None:
+def live(job_id: str, controls: bool) -> None:
     """Polls the job each second; when it ends, one full rerun refreshes the page (and the model lists)."""
     current = jobs.snapshot(job_id)
     if current is None:
         return
-    train_panel.show(current, stop)
+    train_panel.show(current, stop if controls else None)
     if not current.active:
         st.rerun()
 
 
-if job is None:
-    st.info("Nothing is training in this session yet: choose settings above and press Start.")
-elif job.active:
-    live(job.id)
+if not everything:
+    st.info("Nothing is training on this server yet: choose settings above and press Start.")
 else:
-    train_panel.show(job, stop)
+    shown = st.selectbox("Training shown", list(labels), key="train_show", format_func=labels.get,
+                         help="Every training on this server. You can stop, resume or delete only your own.")
+    job = jobs.snapshot(shown)
+    if job is not None:
+        controls = teacher or jobs.owns(job, me)
+        if not controls:
+            st.caption("Someone else's training: you can watch it, not change it.")
+        if job.active:
+            live(job.id, controls)
+        else:
+            train_panel.show(job)
+            if controls:
+                job_controls.finished_controls(jobs, job, None if teacher else me)
 
 # ---- every job on this server ----------------------------------------------------------------
 
-others = [j for j in jobs.jobs() if j.owner != me]
-with st.expander(f"All trainings on this server ({len(jobs.jobs())})", expanded=job is None and any(j.active for j in others)):
-    st.caption("Reloading the browser starts a new session. Trainings keep running: pick yours here to watch "
-               "(and stop) it again. Finished runs are also on the Compare runs page.")
-    everything = jobs.jobs()
+with st.expander(f"All trainings on this server ({len(everything)})", expanded=teacher):
+    st.caption("Your trainings stay yours after a reload or in a new tab of this browser. Finished runs are "
+               "also on the Compare runs page.")
     if everything:
         st.dataframe(pd.DataFrame([{
             "job": j.id, "model": train_panel.title(j), "state": train_panel.STATE_LABELS[j.state],
             "progress": 100 * j.progress, "queue": j.queue_position,
             "started": time.strftime("%H:%M:%S", time.localtime(j.started)) if j.started else "",
-            "this session": "yes" if j.owner == me else "",
+            "yours": "yes" if jobs.owns(j, me) else "",
         } for j in everything]), hide_index=True, width="stretch",
             column_config={"progress": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100)})
-    if others:
-        pick = st.selectbox("Training", [j.id for j in others], key="train_reattach_pick",
-                            format_func=lambda i: f"{i} — " + next(train_panel.title(j) for j in others if j.id == i))
-        if st.button("Watch this training here", key="train_reattach"):
-            jobs.claim(pick, me)
-            st.session_state.train_job = pick
-            st.rerun()
+    if teacher:
+        job_controls.teacher_tools(jobs)
+        if st.session_state.get("train_notice"):
+            st.info(st.session_state.pop("train_notice"))
