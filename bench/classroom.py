@@ -7,7 +7,9 @@ teacher's demo), and the server process is measured on its own: peak RSS, CPU, a
 before and during the class. Reports p50/p95 seconds until each page's result is on screen (the script run
 finished and its images fetched) and every error. Loopback only; everything is bounded and stops by itself.
 
-Without --url it starts its own server on a free port with a temporary runs folder and stops it at the end.
+Before the class, one visit warms the server up (dataset, models, cached evaluations), as a teacher trying
+the pages first would. Without --url it starts its own server on a free port with a temporary runs folder
+and stops it at the end.
 `--users 10,20,30` runs several class sizes one after another (where does p95 pass 10 s?).
 """
 
@@ -232,7 +234,9 @@ class EpochWatch:
         self.rates: dict[str, list[float]] = {"alone": [], "class": []}
 
     def poll(self) -> int:
-        runs = sorted(p for p in self.runs_dir.iterdir() if (p / "metrics.jsonl").is_file()) if self.runs_dir.is_dir() else []
+        if not self.runs_dir.is_dir():
+            return 0
+        runs = sorted(p for p in self.runs_dir.iterdir() if (p / "metrics.jsonl").is_file())
         if not runs:
             return 0
         lines = (runs[0] / "metrics.jsonl").read_text().splitlines()
@@ -321,7 +325,8 @@ def cpu_line() -> str:
     except OSError:
         pass
     shown = sorted(f for f in flags if f == "avx2" or f.startswith(("avx512", "amx")))
-    return f"{os.cpu_count()} cores, CPU features: {', '.join(shown) or 'no avx2/avx512/amx'}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, CPU features: {', '.join(shown) or 'no avx2/avx512/amx'}; load average {load}"
 
 
 async def main_async(args) -> int:
@@ -339,6 +344,10 @@ async def main_async(args) -> int:
     print(f"# classroom load test: {url}, {cpu_line()}")
     teacher = watch = follower = None
     try:
+        warm = Tally()      # the teacher looks at every page once before the class (loads data, models, caches)
+        await student(-1, url, warm, random.Random(args.seed), test_image_png(), drawing_state(), False, 0)
+        if warm.errors:
+            raise SystemExit(f"error: the app does not work: {warm.errors}")
         if args.train_images:
             teacher = await start_demo_training(url, args.train_images, args.train_epochs)
             if runs_dir:

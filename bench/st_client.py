@@ -94,7 +94,8 @@ class Browser:
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], origin=self.url,
                                            additional_headers={"Cookie": cookie} if cookie else None,
-                                           max_size=64 * 2**20, open_timeout=self.timeout)
+                                           max_size=64 * 2**20, open_timeout=self.timeout,
+                                           ping_interval=None)   # a browser sends no pings of its own
         return await self.rerun()
 
     async def close(self) -> None:

@@ -49,7 +49,8 @@ class JobStore:
         out = []
         for path in self.dir.glob("job-*.json") if self.dir.is_dir() else []:
             record = runs.read_json(path)
-            if isinstance(record, dict) and isinstance(record.get("id"), str) and isinstance(record.get("config"), dict):
+            if (isinstance(record, dict) and isinstance(record.get("id"), str)
+                    and isinstance(record.get("config"), dict)):
                 out.append(record)
         return sorted(out, key=lambda r: r.get("created") or 0)
 

@@ -135,19 +135,20 @@ class JobManager:
             self._enqueue(job)
         return job.id
 
-    def resume(self, run_dir, owner: str, epochs: int | None = None) -> str:
+    def resume(self, run_dir, owner: str | None, epochs: int | None = None) -> str:
         """Queue the continuation of a stopped or interrupted run in its own folder; returns the job id.
 
-        The run's job (if the server knows it) must belong to `owner`; its settings come from the run.
+        The run's job (if the server knows it) must belong to `owner`; `owner=None` is the teacher. The
+        settings come from the run; `epochs` (the new total) may extend it.
         """
         run_dir = Path(run_dir).resolve()
         if not job_store.resumable(run_dir):
             raise StudioError(f"cannot resume {run_dir.name}: no epoch of it was saved; start it again.")
-        digest = ownership.digest(owner)
+        digest = ownership.digest(owner) if owner is not None else None
         with self._lock:
             job = next((j for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
                         if j.run_dir and Path(j.run_dir).resolve() == run_dir), None)
-            if job is not None and job.owner != digest:
+            if job is not None and digest is not None and job.owner != digest:
                 raise StudioError(f"training {job.id} belongs to another session.")
             if job is not None and job.active:
                 raise StudioError(f"training {job.id} is already {job.state}.")
@@ -160,11 +161,12 @@ class JobManager:
             raise StudioError(f"{run_dir.name} has already run {done} epochs: ask for more than {done} to continue it.")
         remaining = copy.deepcopy(config)
         remaining.epochs = total - done
-        teacher = job.teacher if job is not None else False
-        self._admit(remaining.validate(), digest, teacher)
+        teacher = owner is None or (job is not None and job.teacher)
+        self._admit(remaining.validate(), digest or "", teacher)
         with self._lock:
-            if job is None:
-                job = Job(id=f"job-{secrets.token_hex(4)}", owner=digest, config=config, run_dir=str(run_dir))
+            if job is None:   # a run the server has no job for (e.g. from the command line)
+                job = Job(id=f"job-{secrets.token_hex(4)}", owner=digest or ownership.digest(ownership.new_secret()),
+                          config=config, run_dir=str(run_dir), teacher=teacher)
                 self._jobs[job.id] = job
             job.config.epochs = total
             job.state, job.started, job.finished, job.result, job.error = "queued", None, None, None, None

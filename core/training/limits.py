@@ -114,3 +114,4 @@ def make_room(limits: Limits, root: Path, removable: list[Path], remove) -> list
         raise StudioError(f"the runs folder is full ({megabytes(used):,.1f} MB of its {limits.runs_budget_mb:,.1f} MB "
                           "budget) and no student run is left to remove: ask the teacher to delete runs.")
     return removed
+

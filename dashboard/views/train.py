@@ -78,8 +78,8 @@ if st.session_state.get("train_error"):
 
 st.subheader("3 · Progress")
 everything = jobs.jobs()
-labels = {j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}" + (" (yours)" if jobs.owns(j, me) else "")
-          for j in everything}
+labels = {j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}"
+                + (" (yours)" if jobs.owns(j, me) else "") for j in everything}
 if st.session_state.get("train_show") not in labels:
     default = mine or [j for j in everything if j.active] or everything
     st.session_state.train_show = default[0].id if default else None

@@ -120,9 +120,14 @@ def test_a_restarted_server_lists_the_run_as_interrupted_and_its_owner_resumes_i
     assert [m["epoch"] for m in runs.read_metrics(run)] == [1, 2, 3]
     assert done.result["test_accuracy"] > 0.5
 
-    again = JobManager(runs_root=tmp_path, persist=True)     # and once more: finished runs as they were
+    again = JobManager(runs_root=tmp_path, persist=True, data_loader=lambda: fmnist)   # finished runs as they were
     assert {j.id: j.state for j in again.jobs()} == {interrupted.id: "completed", dropped.id: "dropped"}
     assert again.snapshot(job_id).result["test_accuracy"] == done.result["test_accuracy"]
+    with pytest.raises(StudioError, match="has already run 3 epochs: ask for more than 3 to continue it"):
+        again.resume(run, owner=ALICE)
+    longer = again.wait(again.resume(run, owner=None, epochs=4), timeout=180)     # the teacher may, too
+    assert longer.state == "completed" and [e["epoch"] for e in longer.epochs] == [1, 2, 3, 4]
+    assert longer.owner == ownership.digest(ALICE)                                 # still Alice's
 
 
 def test_metrics_log_is_replaced_whole_so_a_torn_write_never_shows(tmp_path):
@@ -199,7 +204,8 @@ def _records(root: Path, *jobs):
 def test_disk_budget_prunes_the_oldest_student_runs_only(tmp_path):
     old, teachers, newer, cli = (fake_run(tmp_path, name) for name in
                                  ("20260101-old-student", "20260102-teacher", "20260103-newer-student", "20260104-cli"))
-    _records(tmp_path, ("job-00000001", old.name, False, "completed"), ("job-00000002", teachers.name, True, "completed"),
+    _records(tmp_path, ("job-00000001", old.name, False, "completed"),
+             ("job-00000002", teachers.name, True, "completed"),
              ("job-00000003", newer.name, False, "interrupted"))
     per_run = folder_bytes(old)
     budget_mb = (folder_bytes(tmp_path) - per_run // 2) / 1e6             # one run has to go
@@ -223,7 +229,7 @@ def test_disk_budget_can_refuse_instead(tmp_path):
     student = fake_run(tmp_path, "20260101-student")
     _records(tmp_path, ("job-00000001", student.name, False, "completed"))
     manager = JobManager(runs_root=tmp_path, persist=True, limit=Limits(runs_budget_mb=0.001, when_full="refuse"))
-    with pytest.raises(StudioError, match=r"^the runs folder is full \(0\.9 MB of its 0\.0 MB budget\): ask the teacher to "
-                                          r"delete old runs before starting a new one\.$"):
+    with pytest.raises(StudioError, match=r"^the runs folder is full \(0\.9 MB of its 0\.0 MB budget\): "
+                                          r"ask the teacher to delete old runs before starting a new one\.$"):
         manager.submit(quick(), None, owner=BOB)
     assert student.exists() and manager.jobs()[0].id == "job-00000001"
