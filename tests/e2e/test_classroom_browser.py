@@ -130,6 +130,8 @@ def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):
     key.press("Enter")
     bob.get_by_text("Teacher mode: you can stop any training").wait_for()
     main(bob).get_by_role("button", name="Stop").wait_for()
+    teacher_field(bob).wait_for(state="detached")             # the field (and what was typed into it) is gone
+    wait_idle(bob)
     assert TEACHER_KEY not in bob.content()
     shoot(bob, "classroom_b_teacher")
     main(bob).get_by_role("button", name="Stop").click()
