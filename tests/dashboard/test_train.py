@@ -135,3 +135,26 @@ def test_my_finished_training_can_be_deleted_and_the_teacher_deletes_anyones(fmn
     delete.click().run()
     assert jobs.snapshot(theirs.id) is None and not tmp_path.joinpath(theirs.run_dir.split("/")[-1]).exists()
     assert at.info[0].value.startswith("Nothing is training on this server yet")
+
+
+def test_the_owner_resumes_a_stopped_training_from_the_page(fmnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    forget_caches()
+    at = open_page("views/train.py")
+    me = at.session_state["owner_secret"]
+    assert me in str(at.query_params["owner"])              # the secret is in the page's address
+    jobs = training.manager()
+    job_id = jobs.submit(TrainConfig(arch="mlp", limit=6000, batch_size=32, epochs=3), fmnist, owner=me)
+    deadline = time.monotonic() + 120
+    while not [e for e in jobs.snapshot(job_id).epochs if not e.get("partial")] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    jobs.stop(job_id, owner=me)
+    assert jobs.wait(job_id, timeout=60).state == "stopped"
+    at.run()
+    assert panel_heading(at).endswith("— stopped")
+    next(b for b in at.button if b.label == "Resume").click().run()
+    assert not at.error, [e.value for e in at.error]
+    done = jobs.wait(job_id, timeout=180)
+    assert done.state == "completed" and [e["epoch"] for e in done.epochs] == [1, 2, 3]
+    poll(at, lambda at: at.success)
+    assert "Finished after" in at.success[0].value
