@@ -23,7 +23,11 @@ data = common.get_dataset()
 if data is None:
     st.stop()
 
-jobs = training.manager()
+try:
+    jobs = training.manager()
+except StudioError as e:    # e.g. a limit set to something that is not a number
+    st.error(f"The server's training settings are wrong: {e}")
+    st.stop()
 me = classroom.owner_secret()
 teacher = classroom.is_teacher()
 

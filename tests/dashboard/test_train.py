@@ -158,3 +158,13 @@ def test_the_owner_resumes_a_stopped_training_from_the_page(fmnist, tmp_path, mo
     assert done.state == "completed" and [e["epoch"] for e in done.epochs] == [1, 2, 3]
     poll(at, lambda at: at.success)
     assert "Finished after" in at.success[0].value
+
+
+def test_a_wrong_limit_setting_is_one_line_on_the_page(monkeypatch):
+    monkeypatch.setenv("FMNIST_MAX_IMAGES", "ten minutes")
+    forget_caches()
+    at = open_page("views/train.py")
+    shown = at.error[0].value
+    monkeypatch.delenv("FMNIST_MAX_IMAGES")
+    forget_caches()
+    assert shown == "The server's training settings are wrong: FMNIST_MAX_IMAGES must be a number, got 'ten minutes'."
