@@ -137,7 +137,11 @@ def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):
     main(bob).get_by_role("button", name="Stop").click()
     main(bob).get_by_text("Stopped after").wait_for(timeout=120_000)
     main(alice).get_by_text("Stopped after").wait_for(timeout=120_000)
+    main(alice).get_by_role("link", name="Evaluate").wait_for()         # the full rerun after the end is drawn
+    wait_idle(alice)
     assert "stopped by request during epoch" in main(alice).inner_text()
+    main(alice).get_by_role("button", name="Delete").wait_for()
+    assert controls(alice) == ["Delete"]     # the owner may delete it; stopped in epoch 1, no epoch to resume from
     shoot(alice, "classroom_a_stopped_by_teacher")
     for pg in (alice, bob):
         assert pg.get_by_test_id("stException").count() == 0 and "Traceback" not in main(pg).inner_text()
