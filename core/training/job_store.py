@@ -69,7 +69,7 @@ def revive(record: dict) -> dict:
     elif state == "running" and summary:   # it ended, but the record was not updated before the stop
         fields.update(state=summary.get("status", "completed"), message=summary.get("message", ""))
     elif state == "running":
-        epoch = _last_saved_epoch(run_dir)
+        epoch = saved_epochs(run_dir)
         message = INTERRUPTED.format(epoch=epoch + 1) if epoch else INTERRUPTED_EARLY
         fields.update(state="interrupted", message=message, finished=fields["finished"] or _mtime(run_dir))
     fields["queue_position"] = None
@@ -85,7 +85,8 @@ def resumable(run_dir) -> bool:
     return bool(run_dir) and (Path(run_dir) / runs.STATE).is_file()
 
 
-def _last_saved_epoch(run_dir: Path | None) -> int:
+def saved_epochs(run_dir: Path | None) -> int:
+    """How many epochs of a run its last.pt holds (by its metrics log); 0 if it cannot be resumed."""
     if not resumable(run_dir):
         return 0
     done = [m.get("epoch", 0) for m in runs.read_metrics(run_dir) if not m.get("partial")]

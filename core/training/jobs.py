@@ -155,7 +155,7 @@ class JobManager:
         config = TrainConfig.from_dict(runs.read_json(run_dir / runs.CONFIG) or {})
         if job is not None:
             config = copy.deepcopy(job.config)
-        done = job_store._last_saved_epoch(run_dir)
+        done = job_store.saved_epochs(run_dir)
         total = epochs or config.epochs
         if total <= done:
             raise StudioError(f"{run_dir.name} has already run {done} epochs: ask for more than {done} to continue it.")
@@ -164,6 +164,8 @@ class JobManager:
         teacher = owner is None or (job is not None and job.teacher)
         self._admit(remaining.validate(), digest or "", teacher)
         with self._lock:
+            if job is not None and job.active:     # a second click while this one was being checked
+                raise StudioError(f"training {job.id} is already {job.state}.")
             if job is None:   # a run the server has no job for (e.g. from the command line)
                 job = Job(id=f"job-{secrets.token_hex(4)}", owner=digest or ownership.digest(ownership.new_secret()),
                           config=config, run_dir=str(run_dir), teacher=teacher)
