@@ -9,7 +9,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import classroom  # noqa: E402
+
 st.set_page_config(page_title="Fashion-MNIST Studio", page_icon=":material/checkroom:", layout="wide")
+st.set_option("client.showErrorDetails", "none")   # a user never sees a traceback
 
 VIEWS = Path(__file__).resolve().parent / "views"
 pages = [
@@ -22,4 +25,7 @@ pages = [
     st.Page(VIEWS / "compare.py", title="Compare runs", icon=":material/stacked_line_chart:"),
     st.Page(VIEWS / "models.py", title="Models", icon=":material/deployed_code:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+classroom.owner_secret()
+classroom.teacher_sidebar()
+page.run()

@@ -25,6 +25,11 @@ def _load_dataset():
     return dataset.load(allow_download=False)
 
 
+def load_dataset_or_fail():
+    """The cached dataset, raising StudioError if it is missing (for background work)."""
+    return _load_dataset()
+
+
 def get_dataset():
     """The dataset, or None after showing how to get it (never a traceback)."""
     try:

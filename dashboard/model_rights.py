@@ -5,16 +5,20 @@ from pathlib import Path
 import streamlit as st
 
 from core.training import catalog
-from dashboard import training
+from dashboard import classroom, training
 
 IMPORTED_HERE = "models_imported_here"   # session state: paths this browser session imported
 
 
 def can_manage(entry: "catalog.ModelEntry") -> bool:
-    """Shipped models: nobody. A run: the session whose training job made it. An import: the session
-    that imported it."""
+    """Shipped models: nobody. A run: the browser whose training job made it, or the teacher. An import: the
+    session that imported it, or the teacher."""
+    if entry.source == "shipped":
+        return False
+    if classroom.is_teacher():
+        return True
     if entry.source == "run":
-        mine = {Path(job.run_dir).resolve() for job in training.manager().jobs(owner=training.session_id())
+        mine = {Path(job.run_dir).resolve() for job in training.manager().jobs(owner=classroom.owner_secret())
                 if job.run_dir}
         return entry.path.parent.resolve() in mine
     if entry.source == "imported":

@@ -1,5 +1,7 @@
 """The Train page's Resume: continue a stopped run, or one whose server died mid-training, for more epochs."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.errors import StudioError
@@ -7,8 +9,9 @@ from core.training import resume
 from core.training.jobs import JobManager
 
 
-def show(jobs: JobManager, owner: str) -> None:
-    candidates = resume.resumable_runs()
+def show(jobs: JobManager, owner: str, teacher: bool = False) -> None:
+    """Runs this browser may continue (its own; every run for the teacher), with a new number of epochs."""
+    candidates = [c for c in resume.resumable_runs() if teacher or _owned(jobs, c["run_dir"], owner)]
     with st.expander(f"Continue a stopped or interrupted run ({len(candidates)})"):
         st.caption("A run keeps its state after every epoch. Resume goes on from the last finished epoch, in the "
                    "same run folder, so its curves continue where they stopped.")
@@ -28,7 +31,8 @@ def show(jobs: JobManager, owner: str) -> None:
                                      help="The run's total number of epochs after resuming."))
         if st.button("Resume", icon=":material/resume:", key="train_resume"):
             try:
-                st.session_state.train_job = jobs.resume(chosen["run_dir"], owner=owner, epochs=epochs)
+                st.session_state.train_show = jobs.resume(chosen["run_dir"], owner=None if teacher else owner,
+                                                          epochs=epochs)
                 st.session_state.pop("train_experiment", None)
                 st.session_state.pop("train_resume_error", None)
                 st.rerun()
@@ -36,3 +40,10 @@ def show(jobs: JobManager, owner: str) -> None:
                 st.session_state.train_resume_error = str(e)
         if st.session_state.get("train_resume_error"):
             st.error(st.session_state.train_resume_error)
+
+
+def _owned(jobs: JobManager, run_dir, owner: str) -> bool:
+    """Whether the server's job for this run folder belongs to `owner` (runs it has no job for are the teacher's)."""
+    folder = str(run_dir)
+    return any(j.run_dir and Path(j.run_dir).resolve() == Path(folder).resolve() and jobs.owns(j, owner)
+               for j in jobs.jobs())

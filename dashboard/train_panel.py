@@ -8,7 +8,8 @@ from core.models import get as get_arch
 from core.training.jobs import Job
 
 STATE_LABELS = {"queued": "queued", "running": "running", "completed": "completed",
-                "early_stopped": "stopped early", "stopped": "stopped", "diverged": "diverged", "failed": "failed"}
+                "early_stopped": "stopped early", "stopped": "stopped", "diverged": "diverged", "failed": "failed",
+                "interrupted": "interrupted", "dropped": "dropped"}
 ON_EVERY_PAGE = (
     ("views/evaluate.py", "Evaluate", ":material/analytics:"),
     ("views/feature_maps.py", "Feature maps", ":material/layers:"),
@@ -27,13 +28,13 @@ def title(job: Job) -> str:
     return job.name or f"{get_arch(job.config.arch).display_name} · {job.id}"
 
 
-def show(job: Job, on_stop) -> None:
-    """The whole panel for `job`; `on_stop` is the Stop button's callback."""
+def show(job: Job, on_stop=None) -> None:
+    """The whole panel for `job`; `on_stop` is the Stop button's callback (None: read only, no button)."""
     st.markdown(f"**{title(job)}** — {STATE_LABELS[job.state]}")
     if job.state == "queued":
         st.info(f"Waiting in the queue: position **{job.queue_position}**. It starts as soon as the training "
                 "ahead of it finishes.")
-    if job.active:
+    if job.active and on_stop is not None:
         st.button("Stop" if job.state == "running" else "Cancel", key=f"stop_{job.id}", on_click=on_stop,
                   icon=":material/stop_circle:",
                   args=(job.id,), help="Ends within one batch; the best checkpoint so far is kept.")
@@ -63,7 +64,7 @@ def _outcome(job: Job) -> None:
     result = job.result or {}
     if job.state == "failed":
         st.error(f"Training failed: {job.error}")
-    elif job.state == "diverged":
+    elif job.state in ("diverged", "interrupted", "dropped"):
         st.warning(job.message)
     elif job.state in ("completed", "early_stopped", "stopped") and result.get("test_accuracy") is not None:
         ended = {"completed": "Finished", "early_stopped": "Stopped early", "stopped": "Stopped"}[job.state]

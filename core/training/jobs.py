@@ -1,13 +1,17 @@
 """Background training: one JobManager per process runs Trainers in worker threads, capped, FIFO queue.
 
 No Streamlit here. A page submits a job and reads `snapshot()` copies; the worker writes plain state
-under a lock. Every job belongs to an owner (a session id) so sessions never mix runs.
+under a lock. Every job belongs to an owner: a browser's secret, kept only as a digest (core.training.ownership).
+Only the owner may stop or resume it; the teacher acts by calling without an owner. With `persist=True` the
+list is kept in the runs folder and rebuilt when a new manager starts (core.training.job_store), and
+students' requests are held to the server's limits (core.training.limits).
 """
 
 import copy
 import logging
 import os
 import secrets
+import shutil
 import threading
 import time
 from collections import deque
@@ -15,17 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from core.data import dataset
 from core.errors import StudioError
+from core.training import job_store, limits, ownership, runs
 from core.training import resume as resuming
-from core.training import runs
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
-FINISHED = ("completed", "early_stopped", "stopped", "diverged", "failed")
+FINISHED = ("completed", "early_stopped", "stopped", "diverged", "failed", "interrupted", "dropped")
 MAX_BATCH_POINTS = 2000   # per-batch losses kept per job; older ones are thinned to every 2nd, 4th, ...
 MAX_FINISHED_JOBS = 50    # finished jobs remembered per manager
 
@@ -51,8 +54,9 @@ def summarize_error(error: BaseException) -> str:
 class Job:
     """One training request and everything its Trainer has reported so far."""
     id: str
-    owner: str
+    owner: str                                      # digest of the owner's secret
     config: TrainConfig
+    teacher: bool = False                           # started by the teacher: no limits, never pruned
     name: str | None = None
     state: str = "queued"
     created: float = field(default_factory=time.time)
@@ -96,10 +100,14 @@ class JobManager:
     """Runs at most `max_concurrent` trainings at once in daemon threads; the rest wait in FIFO order."""
 
     def __init__(self, max_concurrent: int | None = None, runs_root=None,
-                 trainer_factory: Callable[..., Trainer] = Trainer):
+                 trainer_factory: Callable[..., Trainer] = Trainer, persist: bool = False,
+                 limit: "limits.Limits | None" = None, data_loader: Callable[[], object] | None = None):
         self.max_concurrent = max(1, max_concurrent or default_cap())
         self.runs_root = runs_root
+        self.limits = limit if limit is not None else limits.Limits.from_env()
         self._trainer_factory = trainer_factory
+        self._data_loader = data_loader or _load_dataset
+        self._store = job_store.JobStore(runs_root) if persist else None
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._queue: deque[str] = deque()
@@ -107,43 +115,70 @@ class JobManager:
         self._trainers: dict[str, Trainer] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._stop_requested: set[str] = set()
-        self._resuming: dict[str, tuple] = {}     # job id -> (run folder, epochs) for continued runs
+        self._resume_epochs: dict[str, int | None] = {}
+        if self._store:
+            self._restore()
 
     # ---- requests ---------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig, data, owner: str, name: str | None = None) -> str:
-        """Queue a training of `config` on `data` for `owner`; returns the job id. Bad configs raise StudioError."""
+    def submit(self, config: TrainConfig, data, owner: str, name: str | None = None, *, teacher: bool = False) -> str:
+        """Queue a training of `config` on `data` for `owner`; returns the job id.
+
+        Bad configs and (unless `teacher`) requests over the server's limits raise StudioError.
+        """
         config = copy.deepcopy(config).validate()
-        job = Job(id=f"job-{secrets.token_hex(4)}", owner=owner, config=config, name=name or None)
+        owner = ownership.digest(owner)
+        self._admit(config, owner, teacher)
+        job = Job(id=f"job-{secrets.token_hex(4)}", owner=owner, config=config, name=name or None, teacher=teacher)
         with self._lock:
             self._jobs[job.id] = job
             self._data[job.id] = data
-            self._queue.append(job.id)
-            self._renumber()
-            self._pump()
-            self._prune()
+            self._enqueue(job)
         return job.id
 
-    def resume(self, run_dir, owner: str, epochs: int | None = None) -> str:
-        """Queue the continuation of a stopped or interrupted run (to `epochs`, default its plan); returns the
-        job id. StudioError (one line) for a finished run, missing files, or a run already training."""
-        state = resuming.load_state(run_dir, epochs)
+    def resume(self, run_dir, owner: str | None, epochs: int | None = None) -> str:
+        """Queue the continuation of a stopped or interrupted run in its own folder; returns the job id.
+
+        The run's job (if the server knows it) must belong to `owner`; `owner=None` is the teacher. The
+        settings come from the run; `epochs` (the new total) may extend it.
+        """
+        resuming.load_state(run_dir, epochs)   # one line if it finished, lacks files or cannot go to `epochs`
         run_dir = resuming.run_folder(run_dir).resolve()
-        config = TrainConfig.from_dict(state["config"])
-        config.epochs = epochs or config.epochs
+        if not job_store.resumable(run_dir):
+            raise StudioError(f"cannot resume {run_dir.name}: no epoch of it was saved; start it again.")
+        digest = ownership.digest(owner) if owner is not None else None
         with self._lock:
-            if any(j.active and j.run_dir and Path(j.run_dir).resolve() == run_dir for j in self._jobs.values()):
-                raise StudioError(f"{run_dir.name} is already training.")
-            job = Job(id=f"job-{secrets.token_hex(4)}", owner=owner, config=config, run_dir=str(run_dir),
-                      name=f"{run_dir.name} (continued)")
-            job.epochs = [r for r in runs.read_metrics(run_dir)
-                          if not r.get("partial") and r["epoch"] <= state["epoch"]]
-            self._jobs[job.id] = job
-            self._resuming[job.id] = (run_dir, epochs)
-            self._queue.append(job.id)
-            self._renumber()
-            self._pump()
-            self._prune()
+            job = next((j for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+                        if j.run_dir and Path(j.run_dir).resolve() == run_dir), None)
+            if job is not None and digest is not None and job.owner != digest:
+                raise StudioError(f"training {job.id} belongs to another session.")
+            if job is not None and job.active:
+                raise StudioError(f"training {job.id} is already {job.state}.")
+        config = TrainConfig.from_dict(runs.read_json(run_dir / runs.CONFIG) or {})
+        if job is not None:
+            config = copy.deepcopy(job.config)
+        done = job_store.saved_epochs(run_dir)
+        total = epochs or config.epochs
+        if total <= done:
+            raise StudioError(f"{run_dir.name} has already run {done} epochs: ask for more than {done} to continue it.")
+        remaining = copy.deepcopy(config)
+        remaining.epochs = total - done
+        teacher = owner is None or (job is not None and job.teacher)
+        self._admit(remaining.validate(), digest or "", teacher)
+        with self._lock:
+            if job is not None and job.active:     # a second click while this one was being checked
+                raise StudioError(f"training {job.id} is already {job.state}.")
+            if job is None:   # a run the server has no job for (e.g. from the command line)
+                job = Job(id=f"job-{secrets.token_hex(4)}", owner=digest or ownership.digest(ownership.new_secret()),
+                          config=config, run_dir=str(run_dir), teacher=teacher)
+                self._jobs[job.id] = job
+            job.config.epochs = total
+            job.state, job.started, job.finished, job.result, job.error = "queued", None, None, None, None
+            job.message = f"resuming from epoch {done + 1}"
+            job.epochs = [m for m in runs.read_metrics(run_dir) if not m.get("partial")][:done]
+            job.batches, job.last_batch, job.batch_stride = [], None, 1
+            self._resume_epochs[job.id] = total
+            self._enqueue(job)
         return job.id
 
     def stop(self, job_id: str, owner: str | None = None) -> bool:
@@ -154,11 +189,7 @@ class JobManager:
         with self._lock:
             job = self._get(job_id, owner)
             if job.state == "queued":
-                self._queue.remove(job_id)
-                self._data.pop(job_id, None)
-                self._resuming.pop(job_id, None)
-                job.state, job.message, job.finished = "stopped", "cancelled before it started", time.time()
-                job.queue_position = None
+                self._cancel(job)
                 self._renumber()
                 return True
             if job.state == "running":
@@ -169,10 +200,26 @@ class JobManager:
                 return True
             return False
 
-    def claim(self, job_id: str, owner: str) -> None:
-        """Make `owner` the job's owner (a reloaded browser gets a new session id)."""
+    def clear_queue(self) -> int:
+        """Cancel every queued request (the teacher's action); returns how many."""
         with self._lock:
-            self._get(job_id).owner = owner
+            queued = [self._jobs[i] for i in list(self._queue)]
+            for job in queued:
+                self._cancel(job)
+            self._renumber()
+            return len(queued)
+
+    def delete(self, job_id: str, owner: str | None = None) -> None:
+        """Forget a finished job and delete its run folder. With `owner`, only that owner's job."""
+        with self._lock:
+            job = self._get(job_id, owner)
+            if job.active:
+                raise StudioError(f"training {job_id} is {job.state}: stop it before deleting it.")
+            self._forget(job)
+
+    def owns(self, job: Job, owner: str) -> bool:
+        """Whether `owner` (a secret) is the owner of `job`."""
+        return job.owner == ownership.digest(owner)
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -185,7 +232,8 @@ class JobManager:
     def jobs(self, owner: str | None = None) -> list[Job]:
         """Copies of the jobs (of one owner, if given), newest first."""
         with self._lock:
-            chosen = [j for j in self._jobs.values() if owner is None or j.owner == owner]
+            digest = ownership.digest(owner) if owner is not None else None
+            chosen = [j for j in self._jobs.values() if owner is None or j.owner == digest]
             return [copy.deepcopy(j) for j in sorted(chosen, key=lambda j: j.created, reverse=True)]
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
@@ -211,7 +259,7 @@ class JobManager:
         job = self._jobs.get(job_id)
         if job is None:
             raise StudioError(f"no training job {job_id!r} (the server may have restarted).")
-        if owner is not None and job.owner != owner:
+        if owner is not None and job.owner != ownership.digest(owner):
             raise StudioError(f"training {job_id} belongs to another session.")
         return job
 
@@ -226,6 +274,7 @@ class JobManager:
             job = self._jobs[job_id]
             job.queue_position = None
             job.state, job.started = "running", time.time()
+            self._save(job)
             thread = threading.Thread(target=self._work, args=(job_id,), name=f"train-{job_id}", daemon=True)
             self._threads[job_id] = thread
             thread.start()
@@ -234,7 +283,86 @@ class JobManager:
     def _prune(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.state in FINISHED), key=lambda j: j.created)
         for job in finished[:max(0, len(finished) - MAX_FINISHED_JOBS)]:
-            del self._jobs[job.id]
+            del self._jobs[job.id]   # its record stays on disk
+
+    def _enqueue(self, job: Job) -> None:
+        self._queue.append(job.id)
+        self._save(job)
+        self._renumber()
+        self._pump()
+        self._prune()
+
+    def _cancel(self, job: Job) -> None:
+        self._queue.remove(job.id)
+        self._data.pop(job.id, None)
+        self._resume_epochs.pop(job.id, None)
+        job.state, job.message, job.finished = "stopped", "cancelled before it started", time.time()
+        job.queue_position = None
+        self._save(job)
+
+    def _forget(self, job: Job) -> None:
+        self._jobs.pop(job.id, None)
+        if self._store:
+            self._store.remove(job.id)
+        run = self._inside_runs(job.run_dir)
+        if run is not None:
+            shutil.rmtree(run, ignore_errors=True)
+
+    def _inside_runs(self, run_dir) -> Path | None:
+        """The run folder if it really is one inside this server's runs folder (never anything else)."""
+        if not run_dir:
+            return None
+        run, root = Path(run_dir).resolve(), runs.runs_dir(self.runs_root).resolve()
+        return run if run.parent == root and (run / runs.CONFIG).is_file() else None
+
+    def _save(self, job: Job) -> None:
+        if self._store:
+            self._store.save(job)
+
+    def _restore(self) -> None:
+        for record in self._store.records():
+            try:
+                job = Job(**job_store.revive(record))
+            except (TypeError, ValueError, StudioError) as e:
+                log.warning("skipping unreadable job record %s: %s", record.get("id"), e)
+                continue
+            self._jobs[job.id] = job
+            self._save(job)
+        self._prune()
+
+    # ---- limits ------------------------------------------------------------------------------------
+
+    def _admit(self, config: TrainConfig, owner: str, teacher: bool) -> None:
+        """Refuse a request over a limit (StudioError); make room on disk by pruning student runs if allowed."""
+        if not teacher:
+            with self._lock:
+                queued = sum(1 for i in self._queue if self._jobs[i].owner == owner)
+            limits.check_request(self.limits, config, queued)
+        if self.limits.runs_budget_mb is not None:
+            limits.make_room(self.limits, runs.runs_dir(self.runs_root), self._removable_runs(), self._remove_run)
+
+    def _removable_runs(self) -> list[Path]:
+        """Finished student runs, oldest first (from the jobs in memory and on disk)."""
+        with self._lock:
+            records = {j.id: (j.created, j.state, j.teacher, j.run_dir) for j in self._jobs.values()}
+        for r in self._store.records() if self._store else []:
+            records.setdefault(r["id"], (r.get("created") or 0, r.get("state"), r.get("teacher"), r.get("run_dir")))
+        out = []
+        for created, state, teacher, run_dir in sorted(records.values(), key=lambda r: r[0] or 0):
+            run = self._inside_runs(run_dir)
+            if state in FINISHED and not teacher and run is not None:
+                out.append(run)
+        return out
+
+    def _remove_run(self, run: Path) -> None:
+        with self._lock:
+            for job in [j for j in self._jobs.values() if self._inside_runs(j.run_dir) == run]:
+                self._forget(job)
+        for r in self._store.records() if self._store else []:
+            if self._inside_runs(r.get("run_dir")) == run:
+                self._store.remove(r["id"])
+        shutil.rmtree(run, ignore_errors=True)
+        log.info("disk budget: removed %s", run.name)
 
     # ---- the worker thread --------------------------------------------------------------------
 
@@ -242,16 +370,18 @@ class JobManager:
         with self._lock:
             job = self._jobs[job_id]
             config, data, name = job.config, self._data.pop(job_id, None), job.name
-            continued = self._resuming.pop(job_id, None)
+            resuming = job_id in self._resume_epochs
+            resume_epochs = self._resume_epochs.pop(job_id, None)
+            run_dir = job.run_dir
         try:
             on_event = lambda event: self._on_event(job_id, event)  # noqa: E731
-            if continued:
+            if resuming:
+                data = self._data_loader()
                 resume = getattr(self._trainer_factory, "resume", Trainer.resume)
-                trainer = resume(continued[0], data or dataset.load(allow_download=False), continued[1],
+                trainer = resume(run_dir, data, epochs=resume_epochs, runs_root=self.runs_root, name=name,
                                  on_event=on_event)
             else:
-                trainer = self._trainer_factory(config, data, runs_root=self.runs_root, name=name,
-                                                on_event=on_event)
+                trainer = self._trainer_factory(config, data, runs_root=self.runs_root, name=name, on_event=on_event)
             with self._lock:
                 self._trainers[job_id] = trainer
                 if job_id in self._stop_requested:
@@ -271,6 +401,7 @@ class JobManager:
                 self._trainers.pop(job_id, None)
                 self._threads.pop(job_id, None)
                 self._stop_requested.discard(job_id)
+                self._save(job)
                 self._pump()
                 self._prune()
 
@@ -293,5 +424,11 @@ class JobManager:
             elif kind == "start":
                 job.info = {k: v for k, v in event.items() if k != "event"}
                 job.run_dir = event.get("run_dir")
+                self._save(job)
             elif kind == "end":
                 job.result = {k: v for k, v in event.items() if k != "event"}
+
+
+def _load_dataset():
+    from core.data.dataset import load
+    return load(allow_download=False)

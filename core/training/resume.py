@@ -1,6 +1,5 @@
 """Whether a run can be continued, and the saved state it continues from (its last.pt, weights only)."""
 
-import json
 from pathlib import Path
 
 import torch
@@ -55,9 +54,7 @@ def continue_history(run_dir, epochs_done: int) -> list[dict]:
     partial record and a stale summary go), so the continued run appends to a clean history."""
     run_dir = run_folder(run_dir)
     kept = [r for r in runs.read_metrics(run_dir) if not r.get("partial") and r["epoch"] <= epochs_done]
-    tmp = run_dir / (runs.METRICS + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    tmp.replace(run_dir / runs.METRICS)
+    runs.write_metrics(run_dir, kept)
     (run_dir / runs.SUMMARY).unlink(missing_ok=True)
     return kept
 

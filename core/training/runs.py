@@ -40,9 +40,20 @@ def create_run(root, arch: str, config: dict) -> Path:
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    """Atomically: a crash leaves either the old file or the new one, never half of one."""
+    _write_atomic(Path(path), json.dumps(data, indent=2))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_json(path: Path) -> dict | None:
@@ -53,8 +64,12 @@ def read_json(path: Path) -> dict | None:
 
 
 def append_metrics(run: Path, record: dict) -> None:
-    with open(run / METRICS, "a") as f:
-        f.write(json.dumps(record) + "\n")
+    """Add one epoch's record. The log is rewritten atomically (it has one short line per epoch)."""
+    write_metrics(run, read_metrics(run) + [record])
+
+
+def write_metrics(run: Path, records: list[dict]) -> None:
+    _write_atomic(Path(run) / METRICS, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def read_metrics(run: Path) -> list[dict]:

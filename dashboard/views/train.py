@@ -10,7 +10,8 @@ from core.errors import StudioError
 from core.models import REGISTRY
 from core.training import experiments, sweeps
 from core.training.config import TrainConfig
-from dashboard import common, experiment_panel, resume_form, sweep_form, train_form, train_panel, training
+from dashboard import (classroom, common, experiment_panel, job_controls, resume_form, sweep_form, train_form,
+                       train_panel, training)
 
 common.intro(
     "Train a model",
@@ -24,8 +25,13 @@ data = common.get_dataset()
 if data is None:
     st.stop()
 
-jobs = training.manager()
-me = training.session_id()
+try:
+    jobs = training.manager()
+except StudioError as e:    # e.g. a limit set to something that is not a number
+    st.error(f"The server's training settings are wrong: {e}")
+    st.stop()
+me = classroom.owner_secret()
+teacher = classroom.is_teacher()
 
 
 @st.cache_data(show_spinner=False)
@@ -35,10 +41,7 @@ def parameter_count(arch: str, settings_json: str) -> int:
 
 
 def stop(job_id: str) -> None:
-    try:
-        jobs.stop(job_id, owner=me)
-    except StudioError as e:
-        st.session_state.train_error = str(e)
+    job_controls.act(jobs.stop, job_id, None if teacher else me)
 
 
 # ---- settings ---------------------------------------------------------------------------------
@@ -80,12 +83,12 @@ def start_experiment(config: TrainConfig, swept: dict, name: str | None) -> None
     ids = []
     try:
         for c, label in zip(configs, experiment.labels):
-            ids.append(jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}"))
+            ids.append(jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}", teacher=teacher))
     except StudioError:
         stop_experiment(ids)          # all or nothing: one request
         raise
     st.session_state.train_experiment = {"id": experiment.id, "jobs": ids, "labels": experiment.labels}
-    st.session_state.pop("train_job", None)
+    st.session_state.pop("train_show", None)
 
 
 mine = jobs.jobs(owner=me)
@@ -98,33 +101,36 @@ if st.button(label, icon=":material/play_arrow:", type="primary", disabled=setti
         if swept:
             start_experiment(config, swept, name.strip() or None)
         else:
-            st.session_state.train_job = jobs.submit(config, data, owner=me, name=name.strip() or None)
+            st.session_state.train_show = jobs.submit(config, data, owner=me, name=name.strip() or None,
+                                                      teacher=teacher)
             st.session_state.pop("train_experiment", None)
         st.session_state.pop("train_error", None)
         mine = jobs.jobs(owner=me)
     except StudioError as e:
         st.session_state.train_error = str(e)
 if busy:
-    st.caption("Another start waits in the queue until this session's training ends.")
+    st.caption("Another start waits in the queue until your training ends.")
 if st.session_state.get("train_error"):
     st.error(st.session_state.train_error)
 
-# ---- progress -------------------------------------------------------------------------------
+# ---- progress: any training on this server, with controls only for its owner and the teacher ------------
 
 st.subheader("4 · Progress")
-watched = st.session_state.get("train_job")
-job = jobs.snapshot(watched) if watched else None
-if job is None or job.owner != me:
-    job = mine[0] if mine else None
+everything = jobs.jobs()
+labels = {j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}"
+                + (" (yours)" if jobs.owns(j, me) else "") for j in everything}
+if st.session_state.get("train_show") not in labels:
+    default = mine or [j for j in everything if j.active] or everything
+    st.session_state.train_show = default[0].id if default else None
 
 
 @st.fragment(run_every=1)
-def live(job_id: str) -> None:
+def live(job_id: str, controls: bool) -> None:
     """Polls the job each second; when it ends, one full rerun refreshes the page (and the model lists)."""
     current = jobs.snapshot(job_id)
     if current is None:
         return
-    train_panel.show(current, stop)
+    train_panel.show(current, stop if controls else None)
     if not current.active:
         st.rerun()
 
@@ -150,38 +156,46 @@ def live_experiment(info: dict) -> None:
 
 experiment_info = st.session_state.get("train_experiment")
 if experiment_info:
+    if st.button("Show single trainings", key="train_leave_experiment", icon=":material/list:"):
+        st.session_state.pop("train_experiment", None)
+        st.rerun()
     if any(j.active for j in (jobs.snapshot(i) for i in experiment_info["jobs"]) if j is not None):
         live_experiment(experiment_info)
     else:
         show_experiment(experiment_info)
-elif job is None:
-    st.info("Nothing is training in this session yet: choose settings above and press Start.")
-elif job.active:
-    live(job.id)
+elif not everything:
+    st.info("Nothing is training on this server yet: choose settings above and press Start.")
 else:
-    train_panel.show(job, stop)
+    shown = st.selectbox("Training shown", list(labels), key="train_show", format_func=labels.get,
+                         help="Every training on this server. You can stop, resume or delete only your own.")
+    job = jobs.snapshot(shown)
+    if job is not None:
+        controls = teacher or jobs.owns(job, me)
+        if not controls:
+            st.caption("Someone else's training: you can watch it, not change it.")
+        if job.active:
+            live(job.id, controls)
+        else:
+            train_panel.show(job)
+            if controls:
+                job_controls.finished_controls(jobs, job, None if teacher else me)
 
-resume_form.show(jobs, me)
+resume_form.show(jobs, me, teacher)
 
 # ---- every job on this server ----------------------------------------------------------------
 
-others = [j for j in jobs.jobs() if j.owner != me]
-with st.expander(f"All trainings on this server ({len(jobs.jobs())})", expanded=job is None and any(j.active for j in others)):
-    st.caption("Reloading the browser starts a new session. Trainings keep running: pick yours here to watch "
-               "(and stop) it again. Finished runs are also on the Compare runs page.")
-    everything = jobs.jobs()
+with st.expander(f"All trainings on this server ({len(everything)})", expanded=teacher):
+    st.caption("Your trainings stay yours after a reload or in a new tab of this browser. Finished runs are "
+               "also on the Compare runs page.")
     if everything:
         st.dataframe(pd.DataFrame([{
             "job": j.id, "model": train_panel.title(j), "state": train_panel.STATE_LABELS[j.state],
             "progress": 100 * j.progress, "queue": j.queue_position,
             "started": time.strftime("%H:%M:%S", time.localtime(j.started)) if j.started else "",
-            "this session": "yes" if j.owner == me else "",
+            "yours": "yes" if jobs.owns(j, me) else "",
         } for j in everything]), hide_index=True, width="stretch",
             column_config={"progress": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100)})
-    if others:
-        pick = st.selectbox("Training", [j.id for j in others], key="train_reattach_pick",
-                            format_func=lambda i: f"{i} — " + next(train_panel.title(j) for j in others if j.id == i))
-        if st.button("Watch this training here", key="train_reattach"):
-            jobs.claim(pick, me)
-            st.session_state.train_job = pick
-            st.rerun()
+    if teacher:
+        job_controls.teacher_tools(jobs)
+        if st.session_state.get("train_notice"):
+            st.info(st.session_state.pop("train_notice"))

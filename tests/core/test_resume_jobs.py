@@ -26,18 +26,20 @@ def test_a_stopped_run_continues_to_its_planned_epochs(fmnist, tmp_path):
     manager = JobManager(runs_root=tmp_path)
     stopped = _stopped_run(manager, fmnist)
     done = len(runs.read_metrics(stopped.run_dir))
-    job_id = manager.resume(stopped.run_dir, owner="bob")
+    with pytest.raises(StudioError, match=r"^training \S+ belongs to another session\.$"):
+        manager.resume(stopped.run_dir, owner="bob")                  # only its owner (or the teacher)
+    job_id = manager.resume(stopped.run_dir, owner="alice")
     queued = manager.snapshot(job_id)
-    assert queued.owner == "bob" and queued.config.epochs == 3 and len(queued.epochs) == done
-    with pytest.raises(StudioError, match=r"^\S+ is already training\.$"):
-        manager.resume(stopped.run_dir, owner="bob")
+    assert manager.owns(queued, "alice") and queued.config.epochs == 3 and len(queued.epochs) == done
+    with pytest.raises(StudioError, match=r"^training \S+ is already (queued|running)\.$"):
+        manager.resume(stopped.run_dir, owner="alice")
     job = manager.wait(job_id, timeout=120)
     assert job.state == "completed", job.error
     assert [e["epoch"] for e in job.epochs] == [1, 2, 3]             # the curves go on where they stopped
     assert [r["epoch"] for r in runs.read_metrics(stopped.run_dir)] == [1, 2, 3]
     assert runs.read_json(stopped.run_dir + "/" + runs.SUMMARY)["status"] == "completed"
     with pytest.raises(StudioError, match=r"^cannot resume \S+: it completed after 3 epochs; start a new run instead\.$"):
-        manager.resume(stopped.run_dir, owner="bob")
+        manager.resume(stopped.run_dir, owner="alice")
 
 
 def test_missing_files_are_refused_before_anything_is_queued(tmp_path):

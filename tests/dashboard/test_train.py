@@ -50,7 +50,7 @@ def test_settings_follow_the_architecture():
     assert at.selectbox(key="train_arch").value == "simple_cnn"
     assert "Two 5x5 convolutions" in at.markdown[1].value
     assert parameters_caption(at) == "**173,190** trainable parameters with these settings."   # width 4, batch norm
-    assert at.info[0].value.startswith("Nothing is training in this session yet")
+    assert at.info[0].value.startswith("Nothing is training on this server yet")
 
     at.selectbox(key="train_arch").set_value("mlp").run()
     assert parameters_caption(at) == "**235,146** trainable parameters with these settings."
@@ -106,16 +106,70 @@ def test_a_queued_start_shows_its_position_and_can_be_cancelled(fmnist):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_reattach_to_a_job_from_another_session_and_see_why_it_failed(fmnist):
+def test_another_browsers_training_is_shown_read_only_with_why_it_failed(fmnist):
     jobs = training.manager()
-    lost = jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1, device="cuda"), fmnist, owner="before reload")
+    lost = jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1, device="cuda"), fmnist,
+                       owner="another-browser-secret-0123")
     assert jobs.wait(lost, timeout=30).state == "failed"
     at = open_page("views/train.py")
-    assert at.info[0].value.startswith("Nothing is training in this session yet")
-    table = at.dataframe[0].value
-    assert list(table["job"]) == [lost] and list(table["state"]) == ["failed"] and list(table["this session"]) == [""]
-    at.selectbox(key="train_reattach_pick").set_value(lost)
-    at.button(key="train_reattach").click().run()
+    assert at.selectbox(key="train_show").value == lost
+    assert "Someone else's training: you can watch it, not change it." in [c.value for c in at.caption]
     assert at.error[0].value.startswith("Training failed: device 'cuda' requested but no CUDA GPU is available")
     assert "Traceback" not in at.error[0].value
-    assert list(at.dataframe[0].value["this session"]) == ["yes"]
+    assert not [b for b in at.button if b.label in ("Stop", "Cancel", "Resume", "Delete")]
+    table = at.dataframe[0].value
+    assert list(table["job"]) == [lost] and list(table["state"]) == ["failed"] and list(table["yours"]) == [""]
+    assert not hasattr(jobs, "claim")
+
+
+def test_my_finished_training_can_be_deleted_and_the_teacher_deletes_anyones(fmnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("FMNIST_TEACHER_KEY", "let-me-in")
+    forget_caches()
+    jobs = training.manager()
+    theirs = jobs.wait(jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1), fmnist,
+                                   owner="another-browser-secret-0123"), timeout=120)
+    at = open_page("views/train.py")
+    assert not [b for b in at.button if b.label == "Delete"]
+    at.sidebar.text_input(key="teacher_key").set_value("wrong").run()
+    assert "That is not the teacher key." in [c.value for c in at.sidebar.caption]
+    at.sidebar.text_input(key="teacher_key").set_value("let-me-in").run()
+    assert at.sidebar.success[0].value.startswith("Teacher mode")
+    assert at.session_state["teacher_key"] == ""                 # the key is not kept
+    delete = next(b for b in at.button if b.label == "Delete")
+    delete.click().run()
+    assert jobs.snapshot(theirs.id) is None and not tmp_path.joinpath(theirs.run_dir.split("/")[-1]).exists()
+    assert at.info[0].value.startswith("Nothing is training on this server yet")
+
+
+def test_the_owner_resumes_a_stopped_training_from_the_page(fmnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    forget_caches()
+    at = open_page("views/train.py")
+    me = at.session_state["owner_secret"]
+    assert me in str(at.query_params["owner"])              # the secret is in the page's address
+    jobs = training.manager()
+    job_id = jobs.submit(TrainConfig(arch="mlp", limit=6000, batch_size=32, epochs=3), fmnist, owner=me)
+    deadline = time.monotonic() + 120
+    while not [e for e in jobs.snapshot(job_id).epochs if not e.get("partial")] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    jobs.stop(job_id, owner=me)
+    assert jobs.wait(job_id, timeout=60).state == "stopped"
+    at.run()
+    assert panel_heading(at).endswith("— stopped")
+    next(b for b in at.button if b.label == "Resume").click().run()
+    assert not at.error, [e.value for e in at.error]
+    done = jobs.wait(job_id, timeout=180)
+    assert done.state == "completed" and [e["epoch"] for e in done.epochs] == [1, 2, 3]
+    poll(at, lambda at: at.success)
+    assert "Finished after" in at.success[0].value
+
+
+def test_a_wrong_limit_setting_is_one_line_on_the_page(monkeypatch):
+    monkeypatch.setenv("FMNIST_MAX_IMAGES", "ten minutes")
+    forget_caches()
+    at = open_page("views/train.py")
+    shown = at.error[0].value
+    monkeypatch.delenv("FMNIST_MAX_IMAGES")
+    forget_caches()
+    assert shown == "The server's training settings are wrong: FMNIST_MAX_IMAGES must be a number, got 'ten minutes'."

@@ -1,0 +1,25 @@
+"""The classroom load test on one simulated student: every page's result arrives over the websocket protocol."""
+
+import re
+
+import pytest
+
+from bench import classroom
+
+
+def test_one_student_sees_every_result_and_nothing_fails(data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
+    assert classroom.main(["--users", "1", "--train-images", "0", "--ramp", "0", "--watch", "2", "--pause", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "- errors: **0**" in out, out
+    for page in ("Home", "Evaluate", "Classify (drawing)", "Classify (upload)", "Feature maps", "Train (open)",
+                 "Train (start)", "Train (live update)"):
+        row = re.search(rf"^\| {re.escape(page)} \| (\d+) \| ([\d.]+) \|", out, re.M)
+        assert row and int(row[1]) >= 1 and float(row[2]) > 0, (page, out)
+    peak = re.search(r"peak RSS \*\*([\d,]+) MiB\*\*", out)
+    assert peak and 100 < int(peak[1].replace(",", "")) < 4000
+
+
+def test_only_loopback_servers():
+    with pytest.raises(classroom.ClientError, match="only talks to this machine"):
+        classroom.Browser("http://example.com:8501")

@@ -1,0 +1,149 @@
+"""Two browsers on one server, in headless Chromium: B sees A's training but cannot stop it or take it over;
+A reloads (and opens a new tab) and still can stop it; B types the teacher's key and stops it."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.test_browser import ARGS, CHROMIUM, ROOT, WIDTH, free_port, main, shoot, wait_idle
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
+
+TEACHER_KEY = "blackboard-4711"
+ONLY_WATCH = "Someone else's training: you can watch it, not change it."
+
+
+@pytest.fixture(scope="module")
+def server(data_dir, tmp_path_factory):
+    port = free_port()
+    runs = tmp_path_factory.mktemp("classroom-runs")
+    env = {**os.environ, "FMNIST_DATA_DIR": data_dir, "FMNIST_RUNS_DIR": str(runs), "FMNIST_TEACHER_KEY": TEACHER_KEY}
+    env.pop("FMNIST_MAX_TRAININGS", None)
+    log = open(tmp_path_factory.mktemp("classroom-log") / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start; see {log.name}")
+        time.sleep(0.3)
+    yield {"url": url, "runs": runs, "log": log.name}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    assert TEACHER_KEY not in open(log.name).read()          # the key is never logged
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def context(browser):
+    ctx = browser.new_context(viewport={"width": WIDTH, "height": 1000})
+    ctx.set_default_timeout(90_000)
+    return ctx
+
+
+def open_train(pg, url):
+    pg.goto(url)
+    pg.get_by_role("heading", name="Train a model", level=1).wait_for()
+    main(pg).get_by_role("button", name="Start training").wait_for()
+    wait_idle(pg)
+
+
+def teacher_field(pg):
+    return pg.get_by_test_id("stSidebar").locator("input[type=password]")
+
+
+def controls(pg) -> list[str]:
+    """Labels of the buttons that act on a training, as drawn in the main area."""
+    names = ("Stop", "Cancel", "Resume", "Delete", "Watch this training here")
+    return [n for n in names if main(pg).get_by_role("button", name=n, exact=True).count()]
+
+
+def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):
+    alice_ctx, bob_ctx = context(browser), context(browser)
+    alice, bob = alice_ctx.new_page(), bob_ctx.new_page()
+
+    open_train(alice, f"{server['url']}/train")
+    for label, value in (("Images to train on", "30000"), ("Epochs", "5")):
+        box = alice.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Enter")
+        wait_idle(alice)
+    alice.get_by_role("button", name="Start training").click()
+    main(alice).get_by_test_id("stProgress").wait_for()
+    main(alice).get_by_role("button", name="Stop").wait_for()
+    secret = parse_qs(urlparse(alice.url).query)["owner"][0]
+    assert len(secret) >= 32
+    shoot(alice, "classroom_a_started")
+
+    # B: sees the training, read only; no way to stop it or take it over
+    open_train(bob, f"{server['url']}/train")
+    main(bob).get_by_text(ONLY_WATCH).wait_for()
+    main(bob).get_by_test_id("stProgress").wait_for()
+    assert controls(bob) == []
+    assert parse_qs(urlparse(bob.url).query)["owner"][0] != secret
+    assert teacher_field(bob).count() == 1
+    shoot(bob, "classroom_b_read_only")
+
+    # A reloads: still the owner; a new tab of the same browser (no secret in its address) too
+    alice.reload()
+    main(alice).get_by_role("button", name="Stop").wait_for()
+    assert main(alice).get_by_text(ONLY_WATCH).count() == 0
+    tab = alice_ctx.new_page()
+    open_train(tab, f"{server['url']}/train")
+    main(tab).get_by_role("button", name="Stop").wait_for()
+    assert parse_qs(urlparse(tab.url).query)["owner"][0] == secret
+    tab.close()
+    shoot(alice, "classroom_a_reloaded")
+
+    # B with a wrong key: nothing; with the teacher's key: Stop, and it works
+    key = teacher_field(bob)
+    key.fill("guess")
+    key.press("Enter")
+    bob.get_by_text("That is not the teacher key.").wait_for()
+    assert controls(bob) == []
+    key.fill(TEACHER_KEY)
+    key.press("Enter")
+    bob.get_by_text("Teacher mode: you can stop any training").wait_for()
+    main(bob).get_by_role("button", name="Stop").wait_for()
+    teacher_field(bob).wait_for(state="detached")             # the field (and what was typed into it) is gone
+    wait_idle(bob)
+    assert TEACHER_KEY not in bob.content()
+    shoot(bob, "classroom_b_teacher")
+    main(bob).get_by_role("button", name="Stop").click()
+    main(bob).get_by_text("Stopped after").wait_for(timeout=120_000)
+    main(alice).get_by_text("Stopped after").wait_for(timeout=120_000)
+    main(alice).get_by_role("link", name="Evaluate").wait_for()         # the full rerun after the end is drawn
+    wait_idle(alice)
+    assert "stopped by request during epoch" in main(alice).inner_text()
+    main(alice).get_by_role("button", name="Delete").wait_for()
+    assert controls(alice) == ["Delete"]     # the owner may delete it; stopped in epoch 1, no epoch to resume from
+    shoot(alice, "classroom_a_stopped_by_teacher")
+    for pg in (alice, bob):
+        assert pg.get_by_test_id("stException").count() == 0 and "Traceback" not in main(pg).inner_text()
+    alice_ctx.close()
+    bob_ctx.close()
