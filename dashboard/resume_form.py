@@ -31,7 +31,7 @@ def show(jobs: JobManager, owner: str, teacher: bool = False) -> None:
                                      help="The run's total number of epochs after resuming."))
         if st.button("Resume", icon=":material/resume:", key="train_resume"):
             try:
-                st.session_state.train_show = jobs.resume(chosen["run_dir"], owner=None if teacher else owner,
+                st.session_state.train_show_next = jobs.resume(chosen["run_dir"], owner=None if teacher else owner,
                                                           epochs=epochs)
                 st.session_state.pop("train_experiment", None)
                 st.session_state.pop("train_resume_error", None)

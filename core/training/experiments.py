@@ -81,7 +81,7 @@ def list_experiments(root=None) -> list[Experiment]:
 def run_folders(exp_id: str, root=None) -> list[Path]:
     """The runs of one experiment, oldest first (the order they were started)."""
     out = [r for r in runs.list_runs(root) if (runs.read_json(r / runs.CONFIG) or {}).get("experiment") == exp_id]
-    return sorted(out, key=lambda p: p.name)
+    return sorted(out, key=lambda p: (p / runs.CONFIG).stat().st_mtime_ns)   # names share a second
 
 
 def changes_of(config: dict, swept: dict) -> dict:

@@ -117,6 +117,8 @@ if st.session_state.get("train_error"):
 
 st.subheader("4 · Progress")
 everything = jobs.jobs()
+if "train_show_next" in st.session_state:             # set by Resume below, applied before the picker is drawn
+    st.session_state.train_show = st.session_state.pop("train_show_next")
 labels = {j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}"
                 + (" (yours)" if jobs.owns(j, me) else "") for j in everything}
 if st.session_state.get("train_show") not in labels:

@@ -12,7 +12,6 @@ from core.training.config import TrainConfig
 from dashboard import training
 from tests.dashboard.studio_app import fake_run, forget_caches, open_page
 
-SESSION = "test session id"   # the session id AppTest's script runs have
 OTHER_RUN = "20260101-120000-mlp-aaaaaa"
 
 
@@ -78,12 +77,14 @@ def test_import_shows_the_model_and_refuses_bad_files(tmp_path):
 
 
 def test_owner_renames_and_deletes_a_run(fmnist):
+    at = open_page("views/models.py")
+    me = at.session_state["owner_secret"]                  # this browser's owner secret
     jobs = training.manager()
     job_id = jobs.submit(TrainConfig(arch="mlp", limit=600, epochs=1, batch_size=64, val_fraction=0.2), fmnist,
-                         owner=SESSION, name="first try")
+                         owner=me, name="first try")
     assert jobs.wait(job_id, timeout=120).state == "completed"
     run = catalog.run_models()[0].path.parent
-    at = open_page("views/models.py")
+    at.run()
     assert card_titles(at)[1].startswith("#### first try  \n:gray[run · test ")
     at.text_input(key="model_1_name").set_value("mlp, one epoch")
     next(b for b in at.button if b.label == "Rename").click().run()

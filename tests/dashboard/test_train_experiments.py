@@ -116,21 +116,23 @@ def test_a_grid_over_24_runs_is_refused():
 
 
 def test_a_stopped_run_is_resumed_from_the_page(fmnist):
+    at = open_page("views/train.py")
+    me = at.session_state["owner_secret"]                     # this browser's runs are the ones it may resume
     manager = training.manager()
-    job_id = manager.submit(TrainConfig(arch="mlp", epochs=3, limit=3000, batch_size=50), fmnist, owner="before")
+    job_id = manager.submit(TrainConfig(arch="mlp", epochs=3, limit=3000, batch_size=50), fmnist, owner=me)
     deadline = time.monotonic() + 60
     while not manager.snapshot(job_id).epochs and time.monotonic() < deadline:
         time.sleep(0.05)
-    manager.stop(job_id)
+    manager.stop(job_id, owner=me)
     stopped = manager.wait(job_id, timeout=60)
     assert stopped.state == "stopped"
-    at = open_page("views/train.py")
+    at.run()
     name = at.selectbox(key="train_resume_run").value
     assert name == runs.list_runs()[0].name
     assert at.number_input(key=f"train_resume_epochs_{name}").value == 3
     at.button(key="train_resume").click().run()
     assert not at.exception
-    resumed = [j for j in manager.jobs() if j.id != job_id][0]
+    resumed = manager.snapshot(job_id)                       # the same training goes on
     assert resumed.run_dir.endswith(name) and resumed.config.epochs == 3
     poll(at, lambda at: at.success)
     assert [e["epoch"] for e in manager.snapshot(resumed.id).epochs] == [1, 2, 3]
