@@ -245,3 +245,21 @@ def _attribute(forward: nn.Module, twin: nn.Module, x: torch.Tensor, method: str
         attr = Occlusion(forward).attribute(x, sliding_window_shapes=(1, window, window), strides=(1, stride, stride),
                                             baselines=0.0, target=target, perturbations_per_eval=256)
     return attr.detach().float().cpu().numpy()[0, 0].astype(np.float32)
+
+
+def peak(*found: Explanation) -> float:
+    """A common scale for several heatmaps of one method (the largest magnitude among them)."""
+    return max([float(np.abs(e.heatmap).max()) for e in found] + [1e-12])
+
+
+def picture(e: Explanation, scale: float | None = None, zoom: int = 4) -> np.ndarray:
+    """The heatmap over the input as uint8 RGB (28*zoom square): red where the map is positive, blue where a
+    signed map is negative, stronger colour for larger values; the input shows through in gray."""
+    gray = np.repeat(e.input[..., None], 3, axis=2) * 0.8
+    value = e.heatmap / (scale or peak(e))
+    alpha = np.clip(np.abs(value), 0, 1)[..., None] ** 0.7
+    red, blue = np.array([0.95, 0.15, 0.1]), np.array([0.15, 0.4, 0.95])
+    colour = np.where(value[..., None] >= 0, red, blue)
+    rgb = gray * (1 - alpha) + colour * alpha
+    rgb = rgb.repeat(zoom, axis=0).repeat(zoom, axis=1)
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.analysis.explanations import private_copy
+from core.analysis.explanations import layer_grid, private_copy, upsample
 from core.data import dataset
 from core.data.dataset import normalize
 from core.io import cache
@@ -35,6 +35,7 @@ class LayerTop:
     indices: np.ndarray       # (C, TOP) int64 test-set indices, most exciting first
     scores: np.ndarray        # (C, TOP) float32 mean activation of the channel on each
     maps: np.ndarray          # (C, TOP, h, w) float16: the channel's map on each of its top images
+    grid: tuple = (0.0, 1.0)  # (offset, step): map cell j is centred on input pixel offset + step * j
 
     @property
     def channels(self) -> int:
@@ -96,7 +97,7 @@ def compute(model: nn.Module, images: torch.Tensor, top: int = TOP, batch_size: 
                 channel = torch.arange(len(index))[:, None].expand_as(rows)
                 maps = outputs[n].cpu()[rows, channel]                 # (C, k, h, w)
                 layers.append(LayerTop(n, index.numpy().astype(np.int64), value.numpy().astype(np.float32),
-                                       maps.numpy().astype(np.float16)))
+                                       maps.numpy().astype(np.float16), layer_grid(twin, n)))
     finally:
         for h in handles:
             h.remove()
@@ -154,7 +155,7 @@ def _read(path: Path, key: tuple) -> "TopImages | None":
             if (int(z["mtime_ns"]), int(z["size"])) != key[1:]:
                 return None
             names = [str(n) for n in z["names"]]
-            return TopImages([LayerTop(n, z[f"indices_{i}"], z[f"scores_{i}"], z[f"maps_{i}"])
+            return TopImages([LayerTop(n, z[f"indices_{i}"], z[f"scores_{i}"], z[f"maps_{i}"], tuple(z[f"grid_{i}"]))
                               for i, n in enumerate(names)])
     except (OSError, ValueError, KeyError):
         return None
@@ -166,7 +167,8 @@ def _write(path: Path, key: tuple, result: TopImages) -> None:
     tmp = file.with_name(file.name + ".tmp")
     arrays = {"mtime_ns": key[1], "size": key[2], "names": np.array([layer.name for layer in result.layers])}
     for i, layer in enumerate(result.layers):
-        arrays.update({f"indices_{i}": layer.indices, f"scores_{i}": layer.scores, f"maps_{i}": layer.maps})
+        arrays.update({f"indices_{i}": layer.indices, f"scores_{i}": layer.scores, f"maps_{i}": layer.maps,
+                       f"grid_{i}": np.array(layer.grid)})
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
@@ -174,3 +176,27 @@ def _write(path: Path, key: tuple, result: TopImages) -> None:
         tmp.replace(file)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+def channel_picture(images: np.ndarray, maps: np.ndarray, grid: tuple = (0.0, 1.0), columns: int = 3, zoom: int = 2,
+                    gap: int = 2) -> np.ndarray:
+    """One channel's top images (k, 28, 28) uint8, each tinted by the channel's own map on it (k, h, w),
+    aligned with the pixels (`grid` as in LayerTop) and scaled together: a uint8 RGB grid, strongest first."""
+    k = len(images)
+    maps = maps.astype(np.float32)
+    low, high = float(maps.min()), float(maps.max())
+    strength = (maps - low) / (high - low) if high > low else np.zeros_like(maps)
+    tiles = []
+    for image, m in zip(images, strength):
+        m28 = upsample(m, *grid)
+        gray = image.astype(np.float32)[..., None] / 255.0
+        tint = np.stack([m28, 0.55 * m28, 0.1 * m28], axis=-1)          # orange where the channel responds
+        tiles.append(np.clip(0.55 * gray + 0.75 * tint, 0, 1))
+    side = 28 * zoom
+    rows = -(-k // columns)
+    grid = np.full((rows * (side + gap) - gap, columns * (side + gap) - gap, 3), 0.35, dtype=np.float32)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        grid[r * (side + gap):r * (side + gap) + side, c * (side + gap):c * (side + gap) + side] = \
+            tile.repeat(zoom, 0).repeat(zoom, 1)
+    return (grid * 255 + 0.5).astype(np.uint8)
