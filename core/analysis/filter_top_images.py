@@ -181,11 +181,11 @@ def _write(path: Path, key: tuple, result: TopImages) -> None:
 def channel_picture(images: np.ndarray, maps: np.ndarray, grid: tuple = (0.0, 1.0), columns: int = 3, zoom: int = 2,
                     gap: int = 2) -> np.ndarray:
     """One channel's top images (k, 28, 28) uint8, each tinted by the channel's own map on it (k, h, w),
-    aligned with the pixels (`grid` as in LayerTop) and scaled together: a uint8 RGB grid, strongest first."""
+    aligned with the pixels (`grid` as in LayerTop), above its median and scaled together: a uint8 RGB grid, strongest first."""
     k = len(images)
     maps = maps.astype(np.float32)
-    low, high = float(maps.min()), float(maps.max())
-    strength = (maps - low) / (high - low) if high > low else np.zeros_like(maps)
+    low, high = float(np.median(maps)), float(maps.max())      # the median: mostly background, often not zero
+    strength = np.clip((maps - low) / (high - low), 0, 1) if high > low else np.zeros_like(maps)
     tiles = []
     for image, m in zip(images, strength):
         m28 = upsample(m, *grid)

@@ -102,7 +102,7 @@ def _chart(frame: pd.DataFrame) -> alt.Chart:
         color=alt.Color("true:N", scale=alt.Scale(domain=list(CLASS_NAMES), scheme="tableau10"),
                         legend=alt.Legend(title="true class", orient="bottom", columns=5)),
         shape=alt.Shape("result:N", scale=alt.Scale(domain=["right", "mistake"], range=["circle", "cross"]),
-                        legend=alt.Legend(title=None, orient="bottom")),
+                        legend=None),
         size=alt.condition("datum.result == 'mistake'", alt.value(40), alt.value(14)),
         tooltip=tooltip,
     ).add_params(region).properties(height=460)
@@ -122,7 +122,7 @@ for column, space in zip(columns, embeddings.SPACES[::-1]):
             continue
         frame = _frame(e)
         score = _agreement(str(entry.path), entry.path.stat().st_mtime, method, space, limit)
-        st.caption(f"{len(frame):,} points · {int((frame.result == 'mistake').sum()):,} mistakes · the class of "
+        st.caption(f"{len(frame):,} points · {int((frame.result == 'mistake').sum()):,} mistakes (crosses) · the class of "
                    f"a point agrees with most of its 10 nearest neighbours for **{score:.1%}** of them")
         event = st.altair_chart(_chart(frame), width="stretch", key=f"embedding_{space}", on_select="rerun",
                                 selection_mode="region")
