@@ -8,7 +8,10 @@ explanations running at once cannot mix.
 """
 
 import copy
+import threading
+import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,6 +120,9 @@ def map_sizes(model: nn.Module, names: list[str]) -> dict[str, int]:
     """The side of each named layer's output map on a 28x28 input: a dry run with hooks, so give it a
     private copy (`private_copy`), never a shared model."""
     twin = model
+    known = getattr(twin, "_studio_map_sizes", None)
+    if known is not None and set(names) <= set(known):
+        return known
     modules = dict(twin.named_modules())
     sizes = {}
 
@@ -130,20 +136,60 @@ def map_sizes(model: nn.Module, names: list[str]) -> dict[str, int]:
         twin(torch.zeros(1, 1, 28, 28, device=next(twin.parameters()).device))
     for h in handles:
         h.remove()
+    twin._studio_map_sizes = sizes
     return sizes
 
 
 def private_copy(model: nn.Module) -> nn.Module:
     """A copy in eval mode, with gradients on and no hooks: the shared model is never touched."""
     twin = copy.deepcopy(model).eval()
-    for module in twin.modules():
-        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-                      "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs"):
-            if isinstance(getattr(module, hooks, None), dict):
-                setattr(module, hooks, OrderedDict())
+    _clear_hooks(twin)
     for p in twin.parameters():
         p.requires_grad_(True)
     return twin
+
+
+def _clear_hooks(model: nn.Module) -> None:
+    for module in model.modules():
+        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
+                      "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs"):
+            if isinstance(getattr(module, hooks, None), dict) and getattr(module, hooks):
+                setattr(module, hooks, OrderedDict())
+
+
+_pools: dict[int, tuple] = {}      # id(model) -> (weak reference, weights stamp, free private copies)
+_pools_lock = threading.Lock()
+POOL_SIZE = 4
+
+
+def _stamp(model: nn.Module) -> tuple:
+    """Changes whenever a parameter or buffer of `model` is modified in place (or replaced)."""
+    return tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
+
+
+@contextmanager
+def borrowed_copy(model: nn.Module):
+    """A private copy of `model` for one caller at a time; copies are reused while the model's weights stay
+    the same (a deep copy costs about a forward pass), and a copy of changed weights is never handed out."""
+    stamp = _stamp(model)
+    with _pools_lock:
+        for key in [k for k, (ref, _, _) in _pools.items() if ref() is None]:
+            del _pools[key]
+        entry = _pools.get(id(model))
+        if entry is None or entry[0]() is not model or entry[1] != stamp:
+            entry = _pools[id(model)] = (weakref.ref(model), stamp, [])
+        twin = entry[2].pop() if entry[2] else None
+    if twin is None:
+        twin = private_copy(model)
+    try:
+        yield twin
+    finally:
+        _clear_hooks(twin)
+        for p in twin.parameters():
+            p.grad = None
+        with _pools_lock:
+            if _pools.get(id(model)) is entry and len(entry[2]) < POOL_SIZE:
+                entry[2].append(twin)
 
 
 def layer_grid(model: nn.Module, layer: str) -> tuple[float, float]:
@@ -203,18 +249,18 @@ def explain(model: nn.Module, image: torch.Tensor, method: str = "gradcam", targ
     if method != "gradcam" and layer is not None:
         raise StudioError(f"a layer goes with gradcam only, not {method}.")
     chosen = None if target is None else class_index(target)
-    twin = private_copy(model)
-    if method == "gradcam":
-        layer = check_layer(twin, layer, private=True)
-    device = next(twin.parameters()).device
-    forward = _FromPixels(twin)
-    x = _as_input(image).to(device)
-    with torch.enable_grad():
-        with torch.no_grad():
-            probs = F.softmax(forward(x), dim=1)[0].cpu().numpy()
-        prediction = int(probs.argmax())
-        target = prediction if chosen is None else chosen
-        heat = _attribute(forward, twin, x, method, target, layer)
+    with borrowed_copy(model) as twin:
+        if method == "gradcam":
+            layer = check_layer(twin, layer, private=True)
+        device = next(twin.parameters()).device
+        forward = _FromPixels(twin)
+        x = _as_input(image).to(device)
+        with torch.enable_grad():
+            with torch.no_grad():
+                probs = F.softmax(forward(x), dim=1)[0].cpu().numpy()
+            prediction = int(probs.argmax())
+            target = prediction if chosen is None else chosen
+            heat = _attribute(forward, twin, x, method, target, layer)
     return Explanation(method, target, prediction, layer, x[0, 0].cpu().numpy().astype(np.float32),
                        heat, probs.astype(np.float32))
 

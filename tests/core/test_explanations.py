@@ -178,3 +178,18 @@ def test_bad_requests_are_one_line(fmnist):
         explanations.explain(build("simple_cnn"), image, "lime")
     assert explanations.class_index("shirt") == explanations.class_index("6") == explanations.class_index(6) == 6
     assert explanations.explain(build("mlp"), image, "saliency").heatmap.shape == (28, 28)
+
+
+def test_a_model_changed_in_place_is_explained_with_its_new_weights(fmnist):
+    model = build("simple_cnn").eval()
+    image = fmnist.test_images[0]
+    before = explanations.explain(model, image, "saliency", "Shirt").heatmap   # leaves a reusable private copy
+    with torch.no_grad():
+        model.conv1[0].weight.mul_(-2)
+    after = explanations.explain(model, image, "saliency", "Shirt").heatmap
+    fresh = explanations.explain(build("simple_cnn").eval().requires_grad_(False), image, "saliency", "Shirt")
+    assert not np.allclose(before, after)
+    clone = build("simple_cnn").eval()
+    clone.load_state_dict(model.state_dict())
+    assert np.allclose(after, explanations.explain(clone, image, "saliency", "Shirt").heatmap, atol=1e-6)
+    assert fresh.heatmap.shape == (28, 28)
