@@ -104,7 +104,7 @@ def main(argv=None) -> None:
     threads = configure_threads()
     print(f"# bench.explain — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__}, {threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
-    print(f"CPU features: {cpu_features()}")
+    print(f"CPU features: {cpu_features()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     data = dataset.load()
     models = CNNS if args.quick else CNNS + ("resnet18", "mlp")
     bench_methods(data, 10 if args.quick else 30, models)
