@@ -39,10 +39,17 @@ common.intro(
 
 state = st.session_state
 query = st.query_params
-asked = (query.get("model"), query.get("index"))
+asked = (query.get("model"), query.get("index"), query.get("target"), query.get("layer"))
 models = common.available_models()
-if asked[0] is not None and state.get("explain_applied") != asked:
+fresh_link = any(a is not None for a in asked) and state.get("explain_applied") != asked
+if fresh_link:
     state.explain_applied = asked
+if fresh_link and asked[2] is not None:
+    try:
+        state.explain_asked_target = CLASS_NAMES[explanations.class_index(asked[2])]
+    except StudioError as e:
+        st.error(f"Cannot explain that class: {e}")
+if fresh_link and asked[0] is not None:
     match = [m for m in models if m.name == asked[0] or m.label == asked[0]]
     if not match:
         st.error(f"No model named {asked[0]!r}: pick one below.")
@@ -104,10 +111,17 @@ with right:
     st.markdown(f"**{entry.name}** says **{CLASS_NAMES[predicted]}** ({probs[predicted]:.1%}); runner-up "
                 f"**{CLASS_NAMES[runner_up]}** ({probs[runner_up]:.1%}).")
     first, second = st.columns(2)
+    if "explain_asked_target" in state:
+        state[f"explain_a_{ident}"] = state.pop("explain_asked_target")
     class_a = first.selectbox("Explain the class", CLASS_NAMES, index=predicted, key=f"explain_a_{ident}")
     class_b = second.selectbox("Beside the class", CLASS_NAMES, index=runner_up, key=f"explain_b_{ident}")
     layers = explanations.gradcam_layers(loaded.model)
     layer = None
+    if fresh_link and asked[3] is not None:
+        try:
+            state[f"explain_layer_{entry.name}"] = explanations.check_layer(loaded.model, asked[3])
+        except StudioError as e:
+            st.error(f"Cannot use that layer: {e}")
     if layers:
         default = explanations.check_layer(loaded.model, None)
         layer = st.selectbox("Grad-CAM layer", layers, index=layers.index(default), key=f"explain_layer_{entry.name}",

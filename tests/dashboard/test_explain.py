@@ -77,6 +77,19 @@ def test_bad_link_is_one_line(ckpt):
     assert [s.value for s in at.subheader] == TITLES          # the page still works with the defaults
 
 
+def test_link_with_a_class_and_a_layer(ckpt):
+    at = open_explain(model="test-cnn", index="0", target="shirt", layer="conv1")
+    assert not at.error
+    assert at.subheader[0].value == "Grad-CAM · conv1"
+    assert heat_captions(at)[0].startswith("for Shirt (")
+    at = open_explain(model="test-cnn", index="0", target="Shrt", layer="conv9")
+    assert [e.value for e in at.error] == [
+        "Cannot explain that class: unknown class 'Shrt'; use a number 0-9 or one of: T-shirt/top, Trouser, "
+        "Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot.",
+        "Cannot use that layer: unknown layer 'conv9'; Grad-CAM layers of this model: conv1, conv2."]
+    assert [s.value for s in at.subheader] == TITLES
+
+
 def test_mlp_gets_a_line_instead_of_grad_cam(monkeypatch, tmp_path, data_dir):
     from core.training import catalog
     shipped = tmp_path / "shipped"
