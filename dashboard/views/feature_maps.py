@@ -94,7 +94,8 @@ limit = st.slider("Channels shown per layer", 4, 64, 16, step=4, key="maps_chann
 st.caption("Bright = strong response (each map scaled on its own). Convolution outputs are shown before the "
            "activation function; pooling outputs keep the strongest (max) or average response of each 2×2 block.")
 top = None
-if data is not None:
+if data is not None and st.toggle("Show what each filter looks for", key="maps_top",
+                                  help="The 9 test images that excite each convolution channel most"):
     top = filter_top_images.cached(entry.path)
     st.caption("Under each convolution: **what each filter looks for** — the 9 test images that excite each channel "
                "most (highest mean response), tinted where the channel responds. They show what a filter has "
@@ -117,10 +118,11 @@ for layer in maps.layers:
                                       per_channel=not single))
     if top is not None and layer.kind == "Conv2d":
         best = top.layer(layer.name)
-        with st.expander(f"What each filter of {layer.name} looks for ({min(shown, best.channels)} channels)"):
-            for row in range(0, min(shown, best.channels), 8):
-                for column, c in zip(st.columns(8), range(row, min(shown, best.channels))):
-                    images = data.test_images[best.indices[c].tolist()].numpy()
-                    column.image(filter_top_images.channel_picture(images, best.maps[c], best.grid),
-                                 caption=f"channel {c} · {CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]}",
-                                 width="stretch")
+        count = min(shown, best.channels)
+        st.markdown(f"What each filter of **{layer.name}** looks for ({count} channels, strongest image first)")
+        for row in range(0, count, 8):
+            for column, c in zip(st.columns(8), range(row, count)):
+                images = data.test_images[best.indices[c].tolist()].numpy()
+                column.image(filter_top_images.channel_picture(images, best.maps[c], best.grid),
+                             caption=f"channel {c} · {CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]}",
+                             width="stretch")
