@@ -80,8 +80,8 @@ def class_index(target) -> int:
 
 
 def gradcam_layers(model: nn.Module) -> list[str]:
-    """Where Grad-CAM can look, in forward order: each convolution block's output after its activation (the
-    Sequential holding a convolution, or the residual block ending in one), as a convolution layer sees it."""
+    """Where Grad-CAM can look, in forward order: the output of each convolution block after its activation
+    (the Sequential holding a convolution, or the residual block that ends in one)."""
     modules = dict(model.named_modules())
     out = []
     for conv in conv_layers(model):
@@ -108,7 +108,11 @@ def check_layer(model: nn.Module, layer: str | None, private: bool = False) -> s
         raise StudioError(f"Grad-CAM needs a convolution layer and {type(model).__name__} has none; "
                           "use saliency, integrated_gradients or occlusion.")
     if layer is None:
-        sizes = map_sizes(model if private else private_copy(model), names)
+        if private:
+            sizes = map_sizes(model, names)
+        else:
+            with borrowed_copy(model) as twin:
+                sizes = map_sizes(twin, names)
         spatial = [n for n in names if sizes[n] > 1]
         return (spatial or names)[-1]
     if layer not in names:
