@@ -236,8 +236,9 @@ def upsample(cells: np.ndarray, offset: float, step: float, size: int = 28) -> n
     return (weights(h) @ cells.astype(np.float64) @ weights(w).T).astype(np.float32)
 
 
-def _as_input(image: torch.Tensor) -> torch.Tensor:
-    """uint8 or [0, 1] image (28, 28) -> float (1, 1, 28, 28) in [0, 1]."""
+def _as_input(image) -> torch.Tensor:
+    """uint8 or [0, 1] image (28, 28), a tensor or an array -> float (1, 1, 28, 28) in [0, 1]."""
+    image = torch.as_tensor(np.array(image)) if isinstance(image, np.ndarray) else image
     x = image.detach().float().cpu()
     if image.dtype == torch.uint8:
         x = x / 255.0

@@ -4,7 +4,6 @@ import hashlib
 
 import numpy as np
 import streamlit as st
-import torch
 
 from core.analysis import explanations, inference
 from core.data import dataset
@@ -88,6 +87,8 @@ else:
         prepared = image_inputs.prepare_upload(image_inputs.upload("explain_upload"))
     if prepared is None:
         st.stop()
+    with st.expander("How the picture became 28×28", expanded=False):
+        image_inputs.show_steps(prepared)
     image = prepared.tensor
     ident = hashlib.sha1(image.numpy().tobytes()).hexdigest()[:12]
 
@@ -95,8 +96,7 @@ else:
 @st.cache_data(max_entries=64, show_spinner=False)
 def _explain(path: str, mtime: float, pixels: bytes, target: int, layer: str | None):
     model = common.load_model(path).model
-    picture = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).reshape(28, 28)
-    return explanations.explain_all(model, picture, target, layer)
+    return explanations.explain_all(model, np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28), target, layer)
 
 
 probs = inference.probabilities(loaded.model, image[None])[0].numpy()
