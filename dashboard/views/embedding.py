@@ -108,6 +108,10 @@ def _chart(frame: pd.DataFrame) -> alt.Chart:
     ).add_params(region).properties(height=460)
 
 
+tasks = {space: background.runner().submit((str(entry.path), entry.path.stat().st_mtime, method, space, limit, SEED),
+                                           _compute(entry.path, space))
+         for space in embeddings.SPACES if found[space] is None}       # the model's space first: it is the news
+
 selected = None
 columns = st.columns(2)
 titles = {"pixels": "Raw pixels (before learning)", "features": f"{entry.name}'s features (after learning)"}
@@ -116,9 +120,7 @@ for column, space in zip(columns, embeddings.SPACES[::-1]):
         st.markdown(f"**{titles[space]}**")
         e = found[space]
         if e is None:
-            task = background.runner().submit((str(entry.path), entry.path.stat().st_mtime, method, space, limit, SEED),
-                                              _compute(entry.path, space))
-            background.wait(task, f"{embeddings.TITLES[method]} of {limit:,} {space}")
+            background.wait(tasks[space], f"{embeddings.TITLES[method]} of {limit:,} {space}")
             continue
         frame = _frame(e)
         score = _agreement(str(entry.path), entry.path.stat().st_mtime, method, space, limit)
