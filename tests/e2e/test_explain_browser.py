@@ -130,11 +130,28 @@ def test_embedding_scatter_hover_select_and_tsne(server, page):
     main(page).get_by_role("slider").press("ArrowLeft")                          # 1,000 images: a quicker t-SNE
     page.wait_for_function("(sel) => document.querySelectorAll(sel).length == 2000", arg=f"{charts} {POINTS}")
     wait_idle(page)
+    page.evaluate("""() => { window.sawProgress = false;                        // the work runs in the background
+        new MutationObserver(() => { if (document.querySelector('[data-testid=stProgress]')) window.sawProgress = true; })
+            .observe(document.body, {childList: true, subtree: true}); }""")
     main(page).get_by_text("t-SNE", exact=True).click()
-    main(page).get_by_test_id("stProgress").first.wait_for()                     # the work runs in the background
+    page.wait_for_function("() => window.sawProgress", timeout=240_000)
     page.wait_for_function("(sel) => document.querySelectorAll(sel).length >= 2000",
                            arg=f"{charts} {POINTS}", timeout=240_000)
     wait_idle(page)
     assert "t-SNE" in main(page).inner_text() and main(page).get_by_test_id("stProgress").count() == 0
     shoot(page, "embedding-tsne")
+    check_clean(page)
+
+
+def test_what_each_filter_looks_for(server, page):
+    open_page(page, f"{server}/feature_maps", "Feature maps")
+    main(page).get_by_text("Show what each filter looks for").click()
+    heading = main(page).get_by_text("What each filter of")
+    heading.first.wait_for(timeout=240_000)                                       # after the background pass
+    wait_idle(page)
+    assert heading.count() == 3                                                   # lenet5: c1, c3, c5
+    grids = page.locator(f"{MAIN} [data-testid=stImage]").filter(has_text="channel ")
+    assert grids.count() == 6 + 16 + 16
+    wait_images(page, f"{MAIN} [data-testid=stImage] img", 38)
+    shoot(page, "feature-maps-filter-top-images")
     check_clean(page)
