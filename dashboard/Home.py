@@ -21,6 +21,8 @@ pages = [
     st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
     st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/grid_on:"),
     st.Page(VIEWS / "feature_maps.py", title="Feature maps", icon=":material/layers:"),
+    st.Page(VIEWS / "explain.py", title="Explain", icon=":material/lightbulb:"),
+    st.Page(VIEWS / "embedding.py", title="Embedding", icon=":material/scatter_plot:"),
     st.Page(VIEWS / "classify.py", title="Classify", icon=":material/draw:"),
     st.Page(VIEWS / "compare.py", title="Compare runs", icon=":material/stacked_line_chart:"),
     st.Page(VIEWS / "models.py", title="Models", icon=":material/deployed_code:"),

@@ -125,6 +125,10 @@ else:
             column.caption(f"#{index} · true **{CLASS_NAMES[result.labels[index]]}** · predicted "
                            f"**{CLASS_NAMES[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"
                            f"top 3: {top3}")
+            if t != p:
+                column.page_link("views/explain.py", label="Why?", icon=":material/lightbulb:",
+                                 query_params={"model": entry.name, "index": index},
+                                 help="Open this mistake on the Explain page")
 
 # --- download -----------------------------------------------------------------------------------------
 st.subheader("All predictions")

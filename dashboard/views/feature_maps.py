@@ -4,12 +4,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis import feature_maps
+from core.analysis import feature_maps, filter_top_images
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
 from core.errors import StudioError
 from core.io import preprocess
-from dashboard import common, image_inputs
+from dashboard import background, common, image_inputs
 from dashboard.prob_chart import probability_chart
 
 common.intro(
@@ -93,6 +93,20 @@ st.subheader("Layer by layer")
 limit = st.slider("Channels shown per layer", 4, 64, 16, step=4, key="maps_channels")
 st.caption("Bright = strong response (each map scaled on its own). Convolution outputs are shown before the "
            "activation function; pooling outputs keep the strongest (max) or average response of each 2×2 block.")
+top = None
+if data is not None and st.toggle("Show what each filter looks for", key="maps_top",
+                                  help="The 9 test images that excite each convolution channel most"):
+    top = filter_top_images.cached(entry.path)
+    st.caption("Under each convolution: **what each filter looks for** — the 9 test images that excite each channel "
+               "most (highest mean response), tinted where the channel responds. They show what a filter has "
+               "learned better than its weights do; a channel's favourite images can still share a pattern you "
+               "would not name, such as a bright left edge.")
+    if top is None:
+        task = background.runner().submit(("filter_top_images", str(entry.path), entry.path.stat().st_mtime),
+                                          lambda task: filter_top_images.top_images(
+                                              entry.path, data, progress=lambda done, total: task.progress(
+                                                  done / total, f"{done:,} of {total:,} test images")))
+        background.wait(task, "Finding the test images each filter likes most (once per model)")
 for layer in maps.layers:
     channels, height, width = layer.shape
     shown = min(limit, channels)
@@ -102,3 +116,13 @@ for layer in maps.layers:
                 f"({channels} maps of {height}×{width}{more}{'; scaled together' if single else ''})")
     st.image(feature_maps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4,
                                       per_channel=not single))
+    if top is not None and layer.kind == "Conv2d":
+        best = top.layer(layer.name)
+        count = min(shown, best.channels)
+        st.markdown(f"What each filter of **{layer.name}** looks for ({count} channels, strongest image first)")
+        for row in range(0, count, 8):
+            for column, c in zip(st.columns(8), range(row, count)):
+                images = data.test_images[best.indices[c].tolist()].numpy()
+                column.image(filter_top_images.channel_picture(images, best.maps[c], best.grid),
+                             caption=f"channel {c} · {CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]}",
+                             width="stretch")

@@ -1,0 +1,154 @@
+"""Explain: why a model gave its answer on one picture, four ways, for its answer and for a second class."""
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from core.analysis import explanations, inference
+from core.data import dataset
+from core.data.classes import CLASS_NAMES
+from core.errors import StudioError
+from core.io import preprocess
+from dashboard import common, image_inputs
+
+HOW_TO_READ = {
+    "gradcam": "Grad-CAM weighs a convolution block's maps by how much the class score rises with each, so the "
+               "bright region is *where* the evidence for the class sits. It is coarse: the map is only as fine "
+               "as the block's grid (4×4 to 14×14 here), so it says where, not which pixels.",
+    "saliency": "The gradient of the class score with respect to each pixel: red pixels would raise the score "
+                "if brightened, blue would lower it. It is fast but noisy and local — it tells how the score "
+                "reacts to a tiny change, not what the model relied on overall.",
+    "integrated_gradients": "Adds up gradients along a path from a black image to this one, so the values sum "
+                            "to the score difference between the two. Red pixels pushed towards the class, "
+                            "blue away. Its answer depends on the baseline: black pixels are never credited, "
+                            "whatever their role.",
+    "occlusion": "Covers the picture with a black 4×4 patch, one place at a time, and records how much the "
+                 "class score drops (red) or rises (blue). Easy to trust, but blurry and slow, and a black patch "
+                 "on a black background changes nothing, so the background always looks unimportant.",
+}
+
+common.intro(
+    "Why did it say that?",
+    "A prediction is only a number until you see what it rests on. Four **attribution methods** each colour "
+    "the 28×28 input by how much every region or pixel counted for a class. Compare the model's answer with a "
+    "second class side by side — Shirt against T-shirt/top is one click — and keep in mind that each method "
+    "can mislead in its own way: when the methods agree, trust them more.",
+)
+
+state = st.session_state
+query = st.query_params
+asked = (query.get("model"), query.get("index"), query.get("target"), query.get("layer"))
+models = common.available_models()
+fresh_link = any(a is not None for a in asked) and state.get("explain_applied") != asked
+if fresh_link:
+    state.explain_applied = asked
+if fresh_link and asked[2] is not None:
+    try:
+        state.explain_asked_target = CLASS_NAMES[explanations.class_index(asked[2])]
+    except StudioError as e:
+        st.error(f"Cannot explain that class: {e}")
+if fresh_link and asked[0] is not None:
+    match = [m for m in models if m.name == asked[0] or m.label == asked[0]]
+    if not match:
+        st.error(f"No model named {asked[0]!r}: pick one below.")
+    else:
+        state.explain_model = match[0].label
+    if asked[1] is not None:
+        if not str(asked[1]).isdigit() or not 0 <= int(asked[1]) < 10_000:
+            st.error(f"Test image index {asked[1]!r} does not exist: use a number from 0 to 9,999.")
+        else:
+            state.explain_source, state.explain_test_how = "Test image", "Index"
+            state.explain_test_index = int(asked[1])
+
+entry = common.model_picker("explain_model")
+if entry is None:
+    st.stop()
+loaded = common.load_model(entry.path)
+if loaded is None:
+    st.stop()
+
+# --- the input ----------------------------------------------------------------------------------------
+data = common.get_dataset() if dataset.locate() else None
+sources = (["Test image"] if data is not None else []) + ["Drawing", "Upload"]
+if state.get("explain_source") not in sources:
+    state.pop("explain_source", None)
+source = st.radio("Input", sources, horizontal=True, key="explain_source")
+label, ident = None, None
+if source == "Test image":
+    index = image_inputs.test_image_picker(data, "explain_test")
+    image = data.test_images[index]
+    label, ident = CLASS_NAMES[int(data.test_labels[index])], f"test{index}"
+else:
+    if source == "Drawing":
+        with st.columns(2)[0]:
+            prepared = image_inputs.prepare_drawing(image_inputs.drawing("explain_draw"))
+    else:
+        prepared = image_inputs.prepare_upload(image_inputs.upload("explain_upload"))
+    if prepared is None:
+        st.stop()
+    with st.expander("How the picture became 28×28", expanded=False):
+        image_inputs.show_steps(prepared)
+    image = prepared.tensor
+    ident = hashlib.sha1(image.numpy().tobytes()).hexdigest()[:12]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _explain(path: str, mtime: float, pixels: bytes, target: int, layer: str | None):
+    model = common.load_model(path).model
+    return explanations.explain_all(model, np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28), target, layer)
+
+
+probs = inference.probabilities(loaded.model, image[None])[0].numpy()
+order = np.argsort(-probs, kind="stable")
+predicted, runner_up = int(order[0]), int(order[1])
+
+left, right = st.columns([1, 2])
+with left:
+    st.image(preprocess.enlarge(image.numpy(), 168), width=168,
+             caption=f"What the model sees{f' — true class: {label}' if label else ''}")
+with right:
+    st.markdown(f"**{entry.name}** says **{CLASS_NAMES[predicted]}** ({probs[predicted]:.1%}); runner-up "
+                f"**{CLASS_NAMES[runner_up]}** ({probs[runner_up]:.1%}).")
+    first, second = st.columns(2)
+    if "explain_asked_target" in state:
+        state[f"explain_a_{ident}"] = state.pop("explain_asked_target")
+    class_a = first.selectbox("Explain the class", CLASS_NAMES, index=predicted, key=f"explain_a_{ident}")
+    class_b = second.selectbox("Beside the class", CLASS_NAMES, index=runner_up, key=f"explain_b_{ident}")
+    layers = explanations.gradcam_layers(loaded.model)
+    layer = None
+    if fresh_link and asked[3] is not None:
+        try:
+            state[f"explain_layer_{entry.name}"] = explanations.check_layer(loaded.model, asked[3])
+        except StudioError as e:
+            st.error(f"Cannot use that layer: {e}")
+    if layers:
+        default = explanations.check_layer(loaded.model, None)
+        layer = st.selectbox("Grad-CAM layer", layers, index=layers.index(default), key=f"explain_layer_{entry.name}",
+                             help="Deeper blocks see larger parts but have coarser maps.")
+
+a, b = CLASS_NAMES.index(class_a), CLASS_NAMES.index(class_b)
+try:
+    with st.spinner("Explaining…"):
+        found_a = _explain(str(entry.path), entry.path.stat().st_mtime, image.numpy().tobytes(), a, layer)
+        found_b = _explain(str(entry.path), entry.path.stat().st_mtime, image.numpy().tobytes(), b, layer)
+except (StudioError, RuntimeError) as e:
+    st.error(f"{entry.name} cannot explain this input: {str(e).splitlines()[0]}")
+    st.stop()
+
+st.caption("Red: evidence for the class. Blue (signed methods only): evidence against it. Each method's two "
+           "pictures share one scale, so a paler map means weaker evidence.")
+for method in explanations.METHODS:
+    st.subheader(explanations.TITLES[method] + (f" · {layer}" if method == "gradcam" and layer else ""))
+    text, one, two = st.columns([2, 1, 1])
+    text.markdown(HOW_TO_READ[method])
+    if method not in found_a:
+        try:
+            explanations.check_layer(loaded.model, None)
+        except StudioError as e:
+            text.info(str(e))
+        continue
+    scale = explanations.peak(found_a[method], found_b[method])
+    for column, found, name in ((one, found_a[method], class_a), (two, found_b[method], class_b)):
+        column.image(explanations.picture(found, scale, zoom=6), width=168,
+                     caption=f"for {name} ({found.probabilities[CLASS_NAMES.index(name)]:.1%})")
