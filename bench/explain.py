@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="fewer repeats, 2,000 points, no resnet18")
     args = p.parse_args(argv)
     from core.data import dataset
-    from core.device import configure_threads
+    from core.base.device import configure_threads
     threads = configure_threads()
     print(f"# bench.explain — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__}, {threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 
 from core.data import dataset
-from core.device import configure_threads
+from core.base.device import configure_threads
 from core.training.recipes import RECIPES, get_recipe
 from core.training.trainer import Trainer
 

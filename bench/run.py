@@ -15,7 +15,7 @@ import torch
 from bench import latency, memory, models, ours, process, usual_way
 from bench.table import render
 from core.data import dataset
-from core.device import configure_threads, pick_device
+from core.base.device import configure_threads, pick_device
 
 SECTIONS = ("throughput", "accuracy", "process", "memory", "latency")
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 
 WORKERS = 1          # one slow job at a time on the server; others wait their turn
 KEEP = 64            # finished tasks remembered (their results live in core's caches)

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import dataset
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint
 from core.training import catalog
 

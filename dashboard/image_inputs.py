@@ -4,7 +4,7 @@ always turned into the 28x28 input by core.io.preprocess, with every step shown.
 import streamlit as st
 
 from core.data.classes import CLASS_NAMES
-from core.errors import ImageError
+from core.base.errors import ImageError
 from core.io import preprocess
 
 UPLOAD_TYPES = list(preprocess.EXTENSIONS)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import job_store
 from core.training.jobs import Job, JobManager
 

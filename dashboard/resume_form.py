@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import resume
 from core.training.jobs import JobManager
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import sweeps
 
 EXAMPLES = {"batch_size": "64, 256, 512", "lr": "0.001, 0.003, 0.01", "epochs": "2, 5", "hidden": "256-128, 512-256",

@@ -1,5 +1,5 @@
 """What a trained model does: batched inference, metrics, test-set evaluation, feature maps, explanations
 (Captum), what each filter looks for, and the learned space (2-D projections of the features).
 
-May import `core.data`, `core.models` and `core.io`; nothing from `core.training`.
+May import `core.base`, `core.data`, `core.models` and `core.io`; nothing from `core.training`.
 """

@@ -18,7 +18,7 @@ from core.analysis import evaluation
 from core.analysis.explanations import private_copy
 from core.data import dataset
 from core.data.dataset import normalize
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import cache
 
 METHODS = ("pca", "tsne", "umap")

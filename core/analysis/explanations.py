@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.data.classes import CLASS_NAMES, MEAN, STD
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.models import conv_layers
 
 METHODS = ("gradcam", "saliency", "integrated_gradients", "occlusion")

@@ -4,7 +4,7 @@ import functools
 import json
 import sys
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 
 
 def friendly_errors(main):

@@ -8,7 +8,7 @@ import sys
 from core.analysis import embeddings
 from core.cli.common import add_data_flags, friendly_errors
 from core.data import dataset
-from core.errors import StudioError
+from core.base.errors import StudioError
 
 
 def parser() -> argparse.ArgumentParser:

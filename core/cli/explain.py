@@ -8,7 +8,7 @@ import numpy as np
 from core.analysis import explanations
 from core.cli.common import friendly_errors, print_json
 from core.cli.predict import read_image
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint
 
 SHADES = " .:-=+*#%@"

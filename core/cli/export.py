@@ -6,7 +6,7 @@ import sys
 from core.analysis import export_check
 from core.cli.common import add_data_flags, friendly_errors
 from core.data import dataset
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import export
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from core.analysis import evaluation, inference
 from core.cli.common import add_data_flags, friendly_errors, print_json
 from core.data.classes import CLASS_NAMES
-from core.errors import ImageError, StudioError
+from core.base.errors import ImageError, StudioError
 from core.io import checkpoint, preprocess
 
 

@@ -11,7 +11,7 @@ import sys
 from core.cli import train
 from core.cli.common import friendly_errors, print_json
 from core.data import dataset
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io.checkpoint import command_line
 from core.training import experiments, sweeps
 from core.training.trainer import Trainer

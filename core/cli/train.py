@@ -6,7 +6,7 @@ import sys
 
 from core.cli.common import add_data_flags, friendly_errors, print_json
 from core.data import dataset
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io.checkpoint import command_line
 from core.models import REGISTRY
 from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig

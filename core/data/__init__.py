@@ -1,4 +1,4 @@
 """The dataset: idx files, finding/validating/downloading Fashion-MNIST, splits, augmentation, samples.
 
-Imports only `core.errors`; nothing above it (models, io, analysis, training).
+Imports only `core.base`; nothing above it (models, io, analysis, training).
 """

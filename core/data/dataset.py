@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from core.data.idx import read_images, read_labels
-from core.errors import DatasetMissing, StudioError
+from core.base.errors import DatasetMissing, StudioError
 
 PROJECT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")

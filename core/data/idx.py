@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 
 IMAGES_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned byte, 1 dimension

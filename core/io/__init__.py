@@ -1,4 +1,4 @@
 """Files in and out: checkpoints (safetensors, never pickle), uploaded/drawn image preprocessing, caches.
 
-May import `core.data` and `core.models`; nothing from `core.analysis` or `core.training`.
+May import `core.base`, `core.data` and `core.models`; nothing from `core.analysis` or `core.training`.
 """

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from core.data.classes import CLASS_NAMES, MEAN, STD
-from core.errors import CheckpointError, StudioError
+from core.base.errors import CheckpointError, StudioError
 from core.models import build, fast_layout, get
 
 FORMAT = "fashion-mnist-studio/1"

@@ -15,7 +15,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 
-from core.errors import CheckpointError, StudioError
+from core.base.errors import CheckpointError, StudioError
 from core.io.checkpoint import FORMAT
 from core.models import build, get
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from core.data.classes import CLASS_NAMES, IMAGE_SIZE, MEAN, STD
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import cache, checkpoint
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}

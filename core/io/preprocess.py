@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.data.classes import IMAGE_SIZE
-from core.errors import ImageError
+from core.base.errors import ImageError
 
 # Pillow's format names; HEIF comes from pillow-heif (registered on the first HEIF file), AVIF is Pillow's own.
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF", "HEIF", "AVIF", "JPEG2000")

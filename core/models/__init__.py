@@ -1,6 +1,6 @@
 """Architectures for Fashion-MNIST, all behind one registry; one file per architecture.
 
-Imports only `core.errors`; nothing from data, io, analysis or training.
+Imports only `core.base`; nothing from data, io, analysis or training.
 """
 
 from core.models.lenet5 import ACTIVATIONS

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.models.lenet5 import ACTIVATIONS, LeNet5
 from core.models.linear import Linear
 from core.models.mlp import MLP

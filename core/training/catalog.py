@@ -4,7 +4,7 @@ checkpoints."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import CheckpointError
+from core.base.errors import CheckpointError
 from core.io.checkpoint import read_metadata
 from core.training import imports, runs
 

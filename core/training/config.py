@@ -3,7 +3,7 @@
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.models import get as get_architecture
 
 OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw")

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import runs, sweeps
 from core.training.config import TrainConfig
 

@@ -6,7 +6,7 @@ import re
 import secrets
 from pathlib import Path
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint_import
 from core.training import runs
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import job_store, limits, ownership, runs
 from core.training import resume as resuming
 from core.training.config import TrainConfig

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training.config import TrainConfig
 
 TRAIN_IMAGES = 60_000

@@ -3,7 +3,7 @@ the metrics, the training time, the hardware and the command that reproduces it.
 
 from pathlib import Path
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.models import get
 
 RECIPE = [("epochs", "epochs"), ("batch_size", "batch size"), ("optimizer", "optimizer"), ("lr", "learning rate"),

@@ -12,7 +12,7 @@ shipped recipes also by their full recorded runs); early-stopping recipes may en
 
 from dataclasses import dataclass
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training.config import TrainConfig
 
 _TUNED = dict(optimizer="adamw", schedule="onecycle", label_smoothing=0.1, augment=True, weight_decay=5e-4,

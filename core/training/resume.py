@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import runs
 
 FINISHED = {"completed": "it completed", "early_stopped": "it stopped early", "diverged": "its loss diverged"}

@@ -7,7 +7,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint
 
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"

@@ -7,7 +7,7 @@ list, as on the command line) and parsed to the setting's type.
 import itertools
 import math
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training.config import TrainConfig
 
 MAX_RUNS = 24

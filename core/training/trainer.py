@@ -16,7 +16,7 @@ from core.analysis import inference
 from core.data.augment import augment
 from core.data.classes import MEAN, STD
 from core.data.dataset import FashionMNIST, stratified_split
-from core.device import configure_threads, describe, pick_device
+from core.base.device import configure_threads, describe, pick_device
 from core.io import checkpoint
 from core.models import build, count_parameters, fast_layout
 from core.training import resume, runs

@@ -9,7 +9,7 @@ import streamlit as st
 from core.analysis import embeddings
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import background, common
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.analysis import evaluation
 from core.data.classes import CLASS_NAMES
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import common
 

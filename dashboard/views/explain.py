@@ -8,7 +8,7 @@ import streamlit as st
 from core.analysis import explanations, inference
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import common, image_inputs
 

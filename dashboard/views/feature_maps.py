@@ -7,7 +7,7 @@ import streamlit as st
 from core.analysis import feature_maps, filter_top_images
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import background, common, image_inputs
 from dashboard.prob_chart import probability_chart

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import evaluation
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint_import, export
 from core.training import imports, model_info, runs
 from dashboard import common, model_rights

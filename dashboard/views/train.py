@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.models import REGISTRY
 from core.training import experiments, sweeps
 from core.training.config import TrainConfig

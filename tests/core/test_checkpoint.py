@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.errors import CheckpointError
+from core.base.errors import CheckpointError
 from core.io import checkpoint
 from core.models import build, get
 
@@ -103,7 +103,7 @@ def test_missing_file(tmp_path):
 def test_unwritable_directory_has_a_clear_message(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    from core.errors import StudioError
+    from core.base.errors import StudioError
     with pytest.raises(StudioError, match=r"^cannot write checkpoint .*/file/sub/m.safetensors: "):
         checkpoint.save(blocker / "sub" / "m.safetensors", build("mlp"), "mlp", {}, {})
 

@@ -9,7 +9,7 @@ import struct
 import pytest
 import torch
 
-from core.errors import CheckpointError, StudioError
+from core.base.errors import CheckpointError, StudioError
 from core.io import checkpoint, checkpoint_import
 from core.models import build
 from core.training import catalog, imports, runs

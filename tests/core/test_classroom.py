@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import ownership, runs
 from core.training.config import TrainConfig
 from core.training.jobs import JobManager

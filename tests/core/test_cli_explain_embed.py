@@ -70,7 +70,7 @@ def test_explain_bad_input_is_one_line(tmp_path, fmnist, capsys):
     junk.write_bytes(b"not a picture")
     assert explain_main([CNN, str(junk), boot, "--json"]) == 2                 # the good image is still explained
     captured = capsys.readouterr()
-    assert captured.err == f"error: {junk}: not an image: upload a PNG, JPEG, WebP, BMP or GIF file.\n"
+    assert captured.err == f"error: {junk}: not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.\n"
     assert json.loads(captured.out)["image"] == boot
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training.config import TrainConfig
 
 

@@ -10,7 +10,7 @@ from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 from torchvision.datasets.utils import check_md5
 
 from core.data import dataset
-from core.errors import DatasetMissing
+from core.base.errors import DatasetMissing
 from tests.conftest import CANDIDATES
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core.analysis import embeddings
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint
 from core.models import build
 

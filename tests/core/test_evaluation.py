@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.analysis import evaluation, inference
-from core.errors import CheckpointError
+from core.base.errors import CheckpointError
 from core.io import checkpoint, preprocess
 
 

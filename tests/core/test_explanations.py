@@ -10,7 +10,7 @@ from torch import nn
 
 from core.analysis import explanations
 from core.data.classes import MEAN, STD
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.io import checkpoint
 from core.models import build
 

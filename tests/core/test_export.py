@@ -9,7 +9,7 @@ import torch
 
 from core.analysis import export_check
 from core.data.classes import CLASS_NAMES
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.export import main as export_main
 from core.io import checkpoint, export
 from core.models import build

@@ -8,7 +8,7 @@ import pytest
 
 from core.data import dataset
 from core.data.idx import read_images, read_labels, write_idx
-from core.errors import DatasetMissing, StudioError
+from core.base.errors import DatasetMissing, StudioError
 
 
 def _write_set(folder, n_train=30, n_test=10, gz=False, seed=0):

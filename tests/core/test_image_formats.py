@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from core.analysis import inference
-from core.errors import ImageError
+from core.base.errors import ImageError
 from core.io import checkpoint, preprocess
 from core.training.catalog import SHIPPED_DIR
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import jobs
 from core.training.config import TrainConfig
 from core.training.jobs import JobManager

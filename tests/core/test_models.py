@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.models import REGISTRY, build, conv_layers, count_parameters, feature_layers, get
 
 # Parameter counts at the default settings (also listed in README.md).

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.errors import ImageError
+from core.base.errors import ImageError
 from core.io import preprocess
 
 NOT_AN_IMAGE = ("not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, "

@@ -3,7 +3,7 @@
 import pytest
 
 from core.cli.train import config_from_args, parser
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training.recipes import DEFAULT_RECIPE, PRESETS, RECIPE_NAMES, RECIPES, get_recipe, preset_config
 
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import runs
 from core.training.config import TrainConfig
 from core.training.jobs import JobManager

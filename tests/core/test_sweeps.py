@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import sweep
-from core.errors import StudioError
+from core.base.errors import StudioError
 from core.training import experiments, runs, sweeps
 from core.training.config import TrainConfig
 

@@ -117,7 +117,7 @@ def test_a_run_stopped_after_epoch_1_and_resumed_to_3_equals_an_uninterrupted_ru
 
 
 def test_resume_refuses_finished_and_missing_runs_in_one_line(fmnist, tmp_path):
-    from core.errors import StudioError
+    from core.base.errors import StudioError
     _, done = _train(fmnist, arch="linear", limit=500, epochs=1)
     with pytest.raises(StudioError, match=r"^cannot resume .*: it completed after 1 epoch; start a new run instead\.$"):
         Trainer.resume(done.run_dir, fmnist, epochs=3)

@@ -109,7 +109,7 @@ def test_upload_and_bad_upload(ckpt, fmnist):
     at = open_page("views/explain.py", explain_source="Upload")
     at.file_uploader(key="explain_upload").set_value(("x.png", b"not really a png", "image/png")).run()
     assert not at.exception
-    assert at.error[0].value == "This file cannot be used: not an image: upload a PNG, JPEG, WebP, BMP or GIF file."
+    assert at.error[0].value == "This file cannot be used: not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file."
     assert not at.subheader
     png = preprocess.encode_png(255 - fmnist.test_images[3].numpy())
     at.file_uploader(key="explain_upload").set_value(("coat.png", png, "image/png")).run()

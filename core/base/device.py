@@ -4,7 +4,7 @@ import os
 
 import torch
 
-from core.errors import StudioError
+from core.base.errors import StudioError
 
 
 def pick_device(name: str = "auto") -> torch.device:

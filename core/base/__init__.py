@@ -1,0 +1,3 @@
+"""The foundation every layer may import: the one-line `StudioError` family (`errors`) and the choice of
+device and CPU threads (`device`). Imports nothing else from `core`.
+"""
