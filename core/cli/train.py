@@ -10,15 +10,17 @@ from core.errors import StudioError
 from core.io.checkpoint import command_line
 from core.models import REGISTRY
 from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
-from core.training.recipes import PRESETS, preset_config
+from core.training.recipes import DEFAULT_RECIPE, PRESETS, preset_config
 from core.training.trainer import Trainer
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core.train", description="Train a Fashion-MNIST classifier.")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tuned recipe (flags below override it)")
-    p.add_argument("--arch", choices=list(REGISTRY), help="architecture (default simple_cnn)")
-    p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help=f"start from a tuned recipe (flags below override it); without --preset or --arch: "
+                        f"{DEFAULT_RECIPE}")
+    p.add_argument("--arch", choices=list(REGISTRY), help="architecture (with the library's default hyperparameters)")
+    p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18, fast_cnn)")
     p.add_argument("--hidden", help="MLP hidden sizes, comma separated, e.g. 512,256")
     p.add_argument("--dropout", type=float, help="dropout probability (mlp, simple_cnn, two_conv)")
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None, help="batch normalisation")
@@ -51,7 +53,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> TrainConfig:
-    base = preset_config(args.preset) if args.preset else TrainConfig()
+    if args.preset:
+        base = preset_config(args.preset)
+    elif args.arch:
+        base = TrainConfig()
+    else:
+        base = preset_config(DEFAULT_RECIPE)
     if args.arch and args.preset and args.arch != base.arch:
         raise StudioError(f"preset {args.preset!r} is for {base.arch}, not {args.arch}.")
     cfg = base
@@ -95,7 +102,8 @@ def main(argv=None) -> int:
         if args.json:
             print_json(event)
         elif event["event"] == "start":
-            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}: "
+            precision = ", bfloat16 autocast" if event.get("bf16") else ""
+            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}{precision}: "
                   f"{event['train_size']:,} train / {event['val_size']:,} validation images -> {event['run_dir']}",
                   flush=True)
         elif event["event"] == "epoch":

@@ -16,10 +16,11 @@ from core.analysis import inference
 from core.data.augment import augment
 from core.data.classes import MEAN, STD
 from core.data.dataset import FashionMNIST, stratified_split
-from core.device import configure_threads, describe, pick_device
+from core.device import configure_threads, cpu_has_bf16, describe, pick_device
 from core.errors import StudioError
 from core.io import checkpoint
 from core.models import build, count_parameters, fast_layout
+from core.models import get as get_architecture
 from core.training import runs
 from core.training.config import TrainConfig
 
@@ -131,11 +132,11 @@ class Trainer:
         if self.run_dir is None:
             self.run_dir = runs.create_run(self.runs_root, cfg.arch, cfg.to_dict())
         eval_model = ema.module if ema is not None else model
-        amp = cfg.amp and device.type == "cuda"
+        amp = use_bf16(cfg, device)
 
         self._emit("start", run_dir=str(self.run_dir), arch=cfg.arch, device=describe(device), train_size=n,
                    val_size=len(x_val), epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
-                   parameters=count_parameters(model), start_epoch=self.start_epoch)
+                   parameters=count_parameters(model), start_epoch=self.start_epoch, bf16=amp)
         started = time.perf_counter()
         status, message, epoch = "completed", "", self.start_epoch - 1
         aug_gen = torch.Generator(device=device)
@@ -301,6 +302,16 @@ class Trainer:
         runs.write_json(self.run_dir / runs.SUMMARY, summary)
         self._emit("end", **summary, run_dir=str(self.run_dir))
         return result
+
+
+def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
+    """bfloat16 autocast: on CUDA; on a CPU with native bf16 (AMX or AVX-512 BF16) for the architectures it
+    measurably speeds up (1.5-3x for the small CNNs; slower for ResNet-18 without AMX); float32 elsewhere."""
+    if not cfg.amp:
+        return False
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and get_architecture(cfg.arch).cpu_bf16 and cpu_has_bf16()
 
 
 def _optimizer(cfg: TrainConfig, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
