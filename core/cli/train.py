@@ -9,6 +9,7 @@ from core.data import dataset
 from core.errors import StudioError
 from core.io.checkpoint import command_line
 from core.models import REGISTRY
+from core.training import distributed
 from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
 from core.training.recipes import DEFAULT_RECIPE, PRESETS, preset_config
 from core.training.trainer import Trainer
@@ -95,15 +96,17 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     data = dataset.load(args.data_dir)
     events = []
+    group = distributed.from_env()  # torchrun: one of several processes, rank 0 reports
 
     def on_event(event):
-        if event["event"] == "batch":
+        if event["event"] == "batch" or not group.is_main:
             return
         if args.json:
             print_json(event)
         elif event["event"] == "start":
             precision = ", bfloat16 autocast" if event.get("bf16") else ""
-            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}{precision}: "
+            processes = f" x {event['processes']} processes" if event.get("processes", 1) > 1 else ""
+            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}{processes}{precision}: "
                   f"{event['train_size']:,} train / {event['val_size']:,} validation images -> {event['run_dir']}",
                   flush=True)
         elif event["event"] == "epoch":
@@ -111,13 +114,19 @@ def main(argv=None) -> int:
         events.append(event)
 
     if args.resume:
-        trainer = Trainer.resume(args.resume, data, epochs=args.epochs, on_event=on_event, command=command_line())
+        trainer = Trainer.resume(args.resume, data, epochs=args.epochs, on_event=on_event, command=command_line(),
+                                 dist=group)
     else:
         trainer = Trainer(config_from_args(args), data, runs_root=args.out, on_event=on_event,
-                          name=args.name, command=command_line())
+                          name=args.name, command=command_line(), dist=group)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: trainer.stop())
-    result = trainer.run()
+    try:
+        result = trainer.run()
+    finally:
+        group.close()
+    if not group.is_main:
+        return 1 if result.status == "diverged" else 0
     if not args.json:
         print(f"{result.status}: {result.message}")
         if result.best_epoch is not None:
