@@ -117,9 +117,13 @@ def quick_demo(q: dict) -> list[str]:
     return ["## Quick demo, whole process (fresh interpreter: imports, data, training, test)", "",
             f"| command | wall time (median of {runs}) | every run (test accuracy) |", "|---|---|---|",
             f"| `{q['usual_cmd']}`, one epoch | {q['usual']:.1f} s | {each('usual')} |",
+            *([f"| the same with OMP_WAIT_POLICY=PASSIVE (reference) | {q['passive']:.1f} s | {each('passive')} |"]
+              if "passive" in q else []),
             f"| `{q['ours_cmd']}` | {q['ours']:.1f} s | {each('ours')} |",
             f"| ours / one usual epoch (target ≤{T.QUICK_DEMO_RATIO:g}x, every run ≥{T.QUICK_DEMO_ACCURACY:.0%}) | "
-            f"{ratio:.2f}x, {accuracy:.2%} | {T.mark(ok)} |"]
+            f"{ratio:.2f}x, {accuracy:.2%} | {T.mark(ok)} |",
+            *([f"| ours / one usual epoch with PASSIVE (reference) | {_ratio(q['ours'], q['passive']):.2f}x | |"]
+              if "passive" in q else [])]
 
 
 def render(results: dict) -> str:
