@@ -133,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, help="seconds of training per way in the accuracy race (default 600)")
     p.add_argument("--images", type=int, help="images per throughput epoch (default 60000)")
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    p.add_argument("--repeats", type=int, help="runs of each whole-process command (default 3, median kept)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     return p
 
@@ -147,6 +148,8 @@ def main(argv=None) -> int:
         s.images = args.images
     if args.only:
         s.sections = tuple(args.only)
+    if args.repeats:
+        s.process_repeats = args.repeats
     results = collect(s, log=lambda m: print(m, file=sys.stderr, flush=True))
     table = render(results)
     print(table)

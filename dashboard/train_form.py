@@ -9,7 +9,8 @@ from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2]
 BATCH_SIZES = [32, 64, 128, 256, 512, 1024]
-WIDTHS = {"simple_cnn": [1, 2, 3, 4], "two_conv": [1, 2, 3, 4], "resnet18": [0.125, 0.25, 0.5, 1.0], "fast_cnn": [1, 2, 4]}
+WIDTHS = {"simple_cnn": [1, 2, 3, 4], "two_conv": [1, 2, 3, 4], "resnet18": [0.125, 0.25, 0.5, 1.0],
+          "fast_cnn": [1, 2, 4]}
 
 
 def arch_settings(arch: Architecture) -> dict | None:

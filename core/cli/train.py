@@ -85,9 +85,10 @@ def config_from_args(args) -> TrainConfig:
     return cfg.validate()
 
 
-def format_epoch(e: dict, epochs: int) -> str:
+def format_epoch(e: dict, epochs: int, validation: bool = True) -> str:
+    val = f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.2%}  " if validation else ""
     return (f"epoch {e['epoch']:>3}/{epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.2%}  "
-            f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.2%}  lr {e['lr']:.2e}  "
+            f"{val}lr {e['lr']:.2e}  "
             f"{e['images_per_s']:,.0f} img/s  {e['elapsed']:.1f}s  ETA {e['eta']:.0f}s" + ("  *" if e["best"] else ""))
 
 
@@ -106,11 +107,12 @@ def main(argv=None) -> int:
         elif event["event"] == "start":
             precision = ", bfloat16 autocast" if event.get("bf16") else ""
             processes = f" x {event['processes']} processes" if event.get("processes", 1) > 1 else ""
-            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}{processes}{precision}: "
+            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}"
+                  f"{processes}{precision}: "
                   f"{event['train_size']:,} train / {event['val_size']:,} validation images -> {event['run_dir']}",
                   flush=True)
         elif event["event"] == "epoch":
-            print(format_epoch(event, trainer.config.epochs), flush=True)
+            print(format_epoch(event, trainer.config.epochs, validation=events[0]["val_size"] > 0), flush=True)
         events.append(event)
 
     if args.resume:
@@ -129,7 +131,9 @@ def main(argv=None) -> int:
         return 1 if result.status == "diverged" else 0
     if not args.json:
         print(f"{result.status}: {result.message}")
-        if result.best_epoch is not None:
+        if result.best_epoch is not None and not events[0]["val_size"]:  # no validation split: the last epoch
+            print(f"epoch {result.best_epoch}: test accuracy {result.test_accuracy:.2%} ({result.seconds:.1f}s)")
+        elif result.best_epoch is not None:
             print(f"best epoch {result.best_epoch}: val loss {result.best_val_loss:.4f}, "
                   f"val accuracy {result.best_val_accuracy:.2%}; test accuracy {result.test_accuracy:.2%} "
                   f"({result.seconds:.1f}s)")

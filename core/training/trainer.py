@@ -138,7 +138,8 @@ class Trainer:
 
         self._emit("start", run_dir=str(self.run_dir), arch=cfg.arch, device=describe(device), train_size=n,
                    val_size=len(x_val), epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
-                   parameters=count_parameters(model), start_epoch=self.start_epoch, bf16=amp, processes=self.dist.world)
+                   parameters=count_parameters(model), start_epoch=self.start_epoch, bf16=amp,
+                   processes=self.dist.world)
         started = time.perf_counter()
         status, message, epoch = "completed", "", self.start_epoch - 1
         aug_gen = torch.Generator(device=device)

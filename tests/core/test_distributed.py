@@ -13,7 +13,7 @@ SUBSET = ["--limit", "5000", "--epochs", "2", "--seed", "0", "--json"]
 
 
 def _torchrun(*args):
-    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "core.train", *args]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "core.train", *args]
 
 
 def _events(stdout: str) -> list[dict]:
