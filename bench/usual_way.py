@@ -1,18 +1,23 @@
 """The usual way, as in the seeds' notebooks: torchvision dataset, per-sample PIL transforms, DataLoader,
 Adam 1e-3, a plain loop with loss.item() per batch. Also runnable as a script for the whole-process timing:
 python -m bench.usual_way --arch simple_cnn --epochs 1 --batch-size 64 [--limit N]
+python -m bench.usual_way --throughput 60000 --batch-size 64     # images/s of a second epoch, JSON
+python -m bench.usual_way --race 600 --targets 0.9 0.91          # seconds to each test accuracy, JSON
+
+torch is imported before `core`, so the environment decides how idle OpenMP threads wait: run it with
+OMP_WAIT_POLICY=PASSIVE for the project's policy, or without it for the loop exactly as tutorials write it.
 """
 
-import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads, as in our process)
+import torch  # noqa: I001  (first: OpenMP reads its settings as torch loads, before core could set them)
 
 import argparse
 import gzip
+import json
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
@@ -134,9 +139,21 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit", type=int)
+    p.add_argument("--throughput", type=int, metavar="N", help="print images/s of a second epoch over N images")
+    p.add_argument("--race", type=float, metavar="BUDGET_S", help="print seconds to each --targets accuracy")
+    p.add_argument("--targets", type=float, nargs="+", default=[0.91])
+    p.add_argument("--test-limit", type=int)
     args = p.parse_args(argv)
     torch.manual_seed(0)
     train_set, test_set = datasets_()
+    if args.throughput:
+        print(json.dumps(images_per_s(args.arch, args.batch_size, args.throughput, train_set)))
+        return 0
+    if args.race:
+        result = time_to_accuracy(args.targets, args.race, train_set, test_set, arch=args.arch,
+                                  batch_size=args.batch_size, limit=args.limit, test_limit=args.test_limit)
+        print(json.dumps({**result, "reached": list(result["reached"].items())}))
+        return 0
     model = build(args.arch)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     train_loader, test_loader = loader(train_set, args.batch_size, args.limit), loader(test_set, 1000, shuffle=False)

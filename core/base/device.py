@@ -34,6 +34,23 @@ def configure_threads() -> int:
     return cores
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the kernel lists them (empty where /proc/cpuinfo is missing)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_has_bf16() -> bool:
+    """Native bfloat16 arithmetic: AMX tiles or AVX-512 BF16 (elsewhere bf16 is emulated and slower)."""
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+
+
 def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"

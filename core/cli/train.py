@@ -9,6 +9,7 @@ from core.data import dataset
 from core.base.errors import StudioError
 from core.io.checkpoint import command_line
 from core.models import REGISTRY
+from core.training import distributed
 from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
 from core.training.recipes import DEFAULT_RECIPE, PRESETS, preset_config
 from core.training.trainer import Trainer
@@ -17,9 +18,10 @@ from core.training.trainer import Trainer
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core.train", description="Train a Fashion-MNIST classifier.")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help=f"start from a recipe (flags below override it); without --preset and --arch: {DEFAULT_RECIPE}")
-    p.add_argument("--arch", choices=list(REGISTRY), help="architecture (default simple_cnn)")
-    p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18)")
+                   help=f"start from a tuned recipe (flags below override it); without --preset or --arch: "
+                        f"{DEFAULT_RECIPE}")
+    p.add_argument("--arch", choices=list(REGISTRY), help="architecture (with the library's default hyperparameters)")
+    p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18, fast_cnn)")
     p.add_argument("--hidden", help="MLP hidden sizes, comma separated, e.g. 512,256")
     p.add_argument("--dropout", type=float, help="dropout probability (mlp, simple_cnn, two_conv)")
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None, help="batch normalisation")
@@ -52,8 +54,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> TrainConfig:
-    preset = args.preset or (DEFAULT_RECIPE if args.arch is None else None)
-    base = preset_config(preset) if preset else TrainConfig()
+    if args.preset:
+        base = preset_config(args.preset)
+    elif args.arch:
+        base = TrainConfig()
+    else:
+        base = preset_config(DEFAULT_RECIPE)
     if args.arch and args.preset and args.arch != base.arch:
         raise StudioError(f"preset {args.preset!r} is for {base.arch}, not {args.arch}.")
     cfg = base
@@ -79,9 +85,10 @@ def config_from_args(args) -> TrainConfig:
     return cfg.validate()
 
 
-def format_epoch(e: dict, epochs: int) -> str:
+def format_epoch(e: dict, epochs: int, validation: bool = True) -> str:
+    val = f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.2%}  " if validation else ""
     return (f"epoch {e['epoch']:>3}/{epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.2%}  "
-            f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.2%}  lr {e['lr']:.2e}  "
+            f"{val}lr {e['lr']:.2e}  "
             f"{e['images_per_s']:,.0f} img/s  {e['elapsed']:.1f}s  ETA {e['eta']:.0f}s" + ("  *" if e["best"] else ""))
 
 
@@ -90,31 +97,43 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     data = dataset.load(args.data_dir)
     events = []
+    group = distributed.from_env()  # torchrun: one of several processes, rank 0 reports
 
     def on_event(event):
-        if event["event"] == "batch":
+        if event["event"] == "batch" or not group.is_main:
             return
         if args.json:
             print_json(event)
         elif event["event"] == "start":
-            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}: "
+            precision = ", bfloat16 autocast" if event.get("bf16") else ""
+            processes = f" x {event['processes']} processes" if event.get("processes", 1) > 1 else ""
+            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}"
+                  f"{processes}{precision}: "
                   f"{event['train_size']:,} train / {event['val_size']:,} validation images -> {event['run_dir']}",
                   flush=True)
         elif event["event"] == "epoch":
-            print(format_epoch(event, trainer.config.epochs), flush=True)
+            print(format_epoch(event, trainer.config.epochs, validation=events[0]["val_size"] > 0), flush=True)
         events.append(event)
 
     if args.resume:
-        trainer = Trainer.resume(args.resume, data, epochs=args.epochs, on_event=on_event, command=command_line())
+        trainer = Trainer.resume(args.resume, data, epochs=args.epochs, on_event=on_event, command=command_line(),
+                                 dist=group)
     else:
         trainer = Trainer(config_from_args(args), data, runs_root=args.out, on_event=on_event,
-                          name=args.name, command=command_line())
+                          name=args.name, command=command_line(), dist=group)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: trainer.stop())
-    result = trainer.run()
+    try:
+        result = trainer.run()
+    finally:
+        group.close()
+    if not group.is_main:
+        return 1 if result.status == "diverged" else 0
     if not args.json:
         print(f"{result.status}: {result.message}")
-        if result.best_epoch is not None:
+        if result.best_epoch is not None and not events[0]["val_size"]:  # no validation split: the last epoch
+            print(f"epoch {result.best_epoch}: test accuracy {result.test_accuracy:.2%} ({result.seconds:.1f}s)")
+        elif result.best_epoch is not None:
             print(f"best epoch {result.best_epoch}: val loss {result.best_val_loss:.4f}, "
                   f"val accuracy {result.best_val_accuracy:.2%}; test accuracy {result.test_accuracy:.2%} "
                   f"({result.seconds:.1f}s)")

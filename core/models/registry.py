@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from core.base.errors import StudioError
+from core.models.fast_cnn import FastCNN
 from core.models.lenet5 import ACTIVATIONS, LeNet5
 from core.models.linear import Linear
 from core.models.mlp import MLP
@@ -22,6 +23,7 @@ class Architecture:
     description: str
     builder: Callable[..., nn.Module]
     defaults: dict = field(default_factory=dict)
+    cpu_bf16: bool = False  # bfloat16 autocast trains it measurably faster on a CPU with native bf16
 
     def build(self, **settings) -> nn.Module:
         return self.builder(**self.settings(settings))
@@ -44,7 +46,7 @@ class Architecture:
 def _validate(arch: str, s: dict) -> None:
     if "width" in s and not (isinstance(s["width"], (int, float)) and s["width"] > 0):
         raise StudioError(f"{arch}: width must be a positive number, got {s['width']!r}.")
-    if arch in ("simple_cnn", "two_conv") and (not float(s["width"]).is_integer()):
+    if arch in ("simple_cnn", "two_conv", "fast_cnn") and (not float(s["width"]).is_integer()):
         raise StudioError(f"{arch}: width must be a whole number (1, 2, 4, ...), got {s['width']!r}.")
     if "dropout" in s and not 0 <= s["dropout"] < 1:
         raise StudioError(f"{arch}: dropout must be in [0, 1), got {s['dropout']!r}.")
@@ -85,20 +87,20 @@ REGISTRY: dict[str, Architecture] = {a.name: a for a in [
         "Two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, learn local edge and texture "
         "detectors; three fully connected layers (120, 84, 10) combine them. Small and fast: the classic "
         "first CNN. `width` multiplies the channels (6 and 16).",
-        lambda **s: SimpleCNN(**_ints(s)), {"width": 1, "batch_norm": False, "dropout": 0.0},
+        lambda **s: SimpleCNN(**_ints(s)), {"width": 1, "batch_norm": False, "dropout": 0.0}, cpu_bf16=True,
     ),
     Architecture(
         "two_conv", "2-conv CNN (2 conv + 1 linear)",
         "Two 3x3 convolution blocks (32 and 64 channels, batch norm, ReLU, 2x2 max pooling) keep more spatial "
         "detail than 5x5 kernels, and a single linear layer reads the 7x7 maps. Few layers, strong accuracy.",
-        lambda **s: TwoConv(**_ints(s)), {"width": 1, "batch_norm": True, "dropout": 0.25},
+        lambda **s: TwoConv(**_ints(s)), {"width": 1, "batch_norm": True, "dropout": 0.25}, cpu_bf16=True,
     ),
     Architecture(
         "lenet5", "LeNet-5",
         "LeCun's 1998 network for handwritten digits: convolution (6 maps), average-pool subsampling, "
         "convolution (16 maps), subsampling, a 5x5 convolution to 120 features, then 84 and 10 units. "
         "A piece of history that still does well on small grayscale images.",
-        lambda **s: LeNet5(**s), {"activation": "tanh"},
+        lambda **s: LeNet5(**s), {"activation": "tanh"}, cpu_bf16=True,
     ),
     Architecture(
         "resnet18", "ResNet-18",
@@ -106,6 +108,15 @@ REGISTRY: dict[str, Architecture] = {a.name: a for a in [
         "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
         "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
         lambda **s: ResNet18(**s), {"width": 0.25},
+    ),
+    Architecture(
+        "fast_cnn", "Fast CNN (3 conv, pool first)",
+        "Built for speed on a CPU: three 3x3 convolutions with 16, 32 and 64 channels (sizes the CPU's "
+        "convolution library handles well), each followed at once by 2x2 max pooling (28 -> 14 -> 7 -> 3), "
+        "so batch norm and ReLU work on a quarter of the pixels; one linear layer reads the 3x3 maps. "
+        "About a sixth of two_conv's work per image: 91% test accuracy in 4 epochs (the quick demo). "
+        "`width` multiplies the channels.",
+        lambda **s: FastCNN(**_ints(s)), {"width": 1}, cpu_bf16=True,
     ),
 ]}
 

@@ -30,7 +30,7 @@ class TrainConfig:
     ema: float = 0.0           # decay of an exponential moving average of the weights; 0 = off
     seed: int = 0
     device: str = "auto"
-    amp: bool = True           # mixed precision (bfloat16) on CUDA; ignored elsewhere
+    amp: bool = True           # bfloat16 autocast on CUDA, and on CPUs with native bf16 where it pays
     limit: int | None = None   # train on the first N training images only
     half_checkpoint: bool = False  # store checkpoint weights as float16
     experiment: str | None = None  # id of the experiment (sweep) this run belongs to

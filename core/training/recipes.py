@@ -37,7 +37,15 @@ class Recipe:
 
 RECIPES: list[Recipe] = [
     Recipe("quick_demo", "Quick demo",
-           "The fastest recipe to 91% test accuracy on a CPU: a wide simple CNN with batch norm, one-cycle, 6 epochs.",
+           "The fastest recipe to 91% test accuracy on a CPU: a CNN built for CPU speed (3x3 convolutions, pooling "
+           "first), batch 256, one-cycle to a high peak, 3 epochs, no validation split (the test set is still "
+           "evaluated once, at the end).",
+           "≈ 20–30 s",
+           # No augmentation in so short a run (it slows early progress); 91.4% test (bench/RESULTS.md).
+           dict(_TUNED, arch="fast_cnn", arch_settings={"width": 1}, epochs=3, batch_size=256, lr=1e-2,
+                augment=False, val_fraction=0.0)),
+    Recipe("simple_cnn_fast", "Fast simple CNN",
+           "The quickest recipe to 91% before the fast CNN: a wide simple CNN with batch norm, one-cycle, 6 epochs.",
            "≈ 2–3 min",
            # No augmentation (it slows early progress); 91.77% test.
            dict(_TUNED, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.2},
@@ -114,9 +122,8 @@ RECIPES: list[Recipe] = [
 RECIPE_NAMES = [r.name for r in RECIPES]
 DEFAULT_RECIPE = "quick_demo"
 
-# Every recipe as plain settings, for `--preset`; simple_cnn_fast is the benchmark's name for the quick demo.
+# Every recipe as plain settings, for `--preset`.
 PRESETS: dict[str, dict] = {r.name: r.settings for r in RECIPES}
-PRESETS["simple_cnn_fast"] = PRESETS["quick_demo"]
 
 # Test-set accuracy each shipped checkpoint must reach (the project's bar; see checkpoints/README.md).
 PRESET_TARGETS = {"mlp": 0.905, "simple_cnn": 0.935, "two_conv": 0.925, "lenet5": 0.915, "resnet18": 0.945}

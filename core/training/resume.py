@@ -39,10 +39,6 @@ def load_state(run_dir, epochs: int | None = None) -> dict:
     if epochs is not None:
         if not isinstance(epochs, int) or epochs <= done:
             raise StudioError(f"cannot resume {run_dir.name}: it has {epochs_text(done)}; ask for more than {done}.")
-        schedule = state["config"].get("schedule", "none")
-        if schedule != "none" and epochs != planned:
-            raise StudioError(f"cannot resume {run_dir.name} to {epochs} epochs: its {schedule} learning-rate "
-                              f"schedule was planned for {planned}; resume it to {planned}.")
     elif done >= planned:
         raise StudioError(f"cannot resume {run_dir.name}: all {planned} planned epochs are done; "
                           "ask for more epochs.")

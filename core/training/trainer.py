@@ -3,6 +3,7 @@
 import math
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,10 +17,12 @@ from core.analysis import inference
 from core.data.augment import augment
 from core.data.classes import MEAN, STD
 from core.data.dataset import FashionMNIST, stratified_split
-from core.base.device import configure_threads, describe, pick_device
+from core.base.device import configure_threads, cpu_has_bf16, describe, pick_device
+from core.base.errors import StudioError
 from core.io import checkpoint
 from core.models import build, count_parameters, fast_layout
-from core.training import resume, runs
+from core.models import get as get_architecture
+from core.training import distributed, resume, runs
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import TensorBoardLog
 
@@ -51,9 +54,11 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: FashionMNIST, runs_root=None,
                  on_event: Callable[[dict], None] | None = None, run_dir: Path | None = None,
-                 name: str | None = None, command: str | None = None, tensorboard: bool = True):
+                 name: str | None = None, command: str | None = None, tensorboard: bool = True,
+                 dist: distributed.Single | None = None):
         self.config = config.validate()
-        self.tensorboard = tensorboard
+        self.dist = dist or distributed.Single()  # torchrun: this process's place in the group
+        self.tensorboard = tensorboard and self.dist.is_main
         self._tb: TensorBoardLog | None = None
         self.data = data
         self.on_event = on_event or (lambda event: None)
@@ -96,7 +101,7 @@ class Trainer:
     def run(self) -> TrainResult:
         cfg = self.config
         configure_threads()
-        device = pick_device(cfg.device)
+        device = self.dist.start(pick_device(cfg.device))
         torch.manual_seed(cfg.seed)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -115,25 +120,32 @@ class Trainer:
         model = model.to(device, memory_format=layout)
         optimizer = _optimizer(cfg, model, device)
         steps_per_epoch = math.ceil(n / cfg.batch_size)
+        if n > 1 and n % cfg.batch_size == 1:   # batch norm cannot train on a last batch of one image: drop it
+            steps_per_epoch -= 1
         scheduler = _scheduler(cfg, optimizer, steps_per_epoch * cfg.epochs)
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
         if self._resume_state:
             model.load_state_dict(self._resume_state["model"])
             optimizer.load_state_dict(self._resume_state["optimizer"])
             if scheduler and self._resume_state.get("scheduler"):
-                scheduler.load_state_dict(self._resume_state["scheduler"])
+                if self._resume_state["config"]["epochs"] == cfg.epochs:
+                    scheduler.load_state_dict(self._resume_state["scheduler"])
+                else:   # a new length: the schedule is planned again for it and wound on to where the run stopped
+                    _wind_on(scheduler, optimizer, steps_per_epoch * (self.start_epoch - 1))
             if ema is not None and self._resume_state.get("ema"):
                 ema.load_state_dict(self._resume_state["ema"])
-        if self.run_dir is None:
+        train_model = self.dist.wrap(model)
+        if self.run_dir is None and self.dist.is_main:
             self.run_dir = runs.create_run(self.runs_root, cfg.arch, cfg.to_dict())
         eval_model = ema.module if ema is not None else model
         if self.tensorboard:
             self._tb = TensorBoardLog.open(self.run_dir)
-        amp = cfg.amp and device.type == "cuda"
+        amp = use_bf16(cfg, device)
 
         self._emit("start", run_dir=str(self.run_dir), arch=cfg.arch, device=describe(device), train_size=n,
                    val_size=len(x_val), epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
-                   parameters=count_parameters(model), start_epoch=self.start_epoch)
+                   parameters=count_parameters(model), start_epoch=self.start_epoch, bf16=amp,
+                   processes=self.dist.world)
         started = time.perf_counter()
         status, message, epoch = "completed", "", self.start_epoch - 1
         aug_gen = torch.Generator(device=device)
@@ -143,17 +155,17 @@ class Trainer:
             epoch_start = time.perf_counter()
             torch.manual_seed(cfg.seed * 1000 + epoch)
             perm_gen.manual_seed(cfg.seed * 1000 + epoch)
-            aug_gen.manual_seed(cfg.seed * 1000 + epoch)
+            aug_gen.manual_seed(cfg.seed * 1000 + epoch + 7919 * self.dist.rank)
             perm = torch.randperm(n, generator=perm_gen).to(device)
             model.train()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
             seen, pending = 0, []
             for b in range(steps_per_epoch):
-                if self.stop_event.is_set():
+                if self.dist.any(self.stop_event.is_set()):
                     status, message = "stopped", f"stopped by request during epoch {epoch}"
                     break
-                idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                idx = self.dist.shard(perm[b * cfg.batch_size:(b + 1) * cfg.batch_size])
                 x = x_train[idx].float().div_(255).unsqueeze_(1)
                 if cfg.augment:
                     x = augment(x, shift=cfg.augment_shift, generator=aug_gen)
@@ -161,7 +173,7 @@ class Trainer:
                 x = x.contiguous(memory_format=layout)
                 y = y_train[idx]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    out = model(x)
+                    out = train_model(x)
                     loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -209,7 +221,7 @@ class Trainer:
 
     def _flush_batches(self, pending, epoch, last_batch, steps, optimizer) -> float | None:
         """One host sync for several batches: emit their losses, return a non-finite value if any."""
-        values = torch.stack(pending).tolist()
+        values = self.dist.mean(torch.stack(pending)).tolist()
         first = last_batch - len(values) + 1
         for i, value in enumerate(values):
             if not math.isfinite(value):
@@ -222,6 +234,8 @@ class Trainer:
     def _record_epoch(self, epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
                       epoch_start, started, partial=False) -> bool:
         train_seconds = time.perf_counter() - epoch_start
+        loss_sum, correct, seen = self.dist.sum(loss_sum, correct, seen)
+        self.dist.broadcast_buffers(eval_model)
         record = {
             "epoch": epoch, "train_loss": (loss_sum / seen).item(), "train_accuracy": correct.item() / seen,
             "lr": optimizer.param_groups[0]["lr"], "images_per_s": seen / max(train_seconds, 1e-9),
@@ -241,10 +255,12 @@ class Trainer:
         if improved:
             self.best = {"epoch": epoch, "val_loss": record["val_loss"], "val_accuracy": record["val_accuracy"]}
             self.bad_epochs = 0
-            self._save_best(eval_model, elapsed)
+            if self.dist.is_main:
+                self._save_best(eval_model, elapsed)
         record["best"] = improved
         self.history.append(record)
-        runs.append_metrics(self.run_dir, record)
+        if self.dist.is_main:
+            runs.append_metrics(self.run_dir, record)
         self._emit("epoch", **record)
         return improved
 
@@ -265,6 +281,8 @@ class Trainer:
         }
 
     def _save_state(self, epoch, model, optimizer, scheduler, ema, started) -> None:
+        if not self.dist.is_main:
+            return
         state = {
             "epoch": epoch, "config": self.config.to_dict(), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
@@ -277,8 +295,8 @@ class Trainer:
 
     def _finish(self, status, message, epoch, seconds, device) -> TrainResult:
         test_accuracy = None
-        best_path = self.run_dir / runs.BEST
-        if best_path.is_file():
+        best_path = self.run_dir / runs.BEST if self.dist.is_main else None
+        if best_path is not None and best_path.is_file():
             best = checkpoint.load(best_path, device)
             test = inference.metrics(best.model, self.data.test_images, self.data.test_labels)
             if self._tb is not None:
@@ -302,11 +320,22 @@ class Trainer:
         summary = {"status": status, "message": message, "best_epoch": result.best_epoch,
                    "best_val_loss": result.best_val_loss, "best_val_accuracy": result.best_val_accuracy,
                    "test_accuracy": test_accuracy, "epochs_run": result.epochs_run, "seconds": round(seconds, 2)}
-        runs.write_json(self.run_dir / runs.SUMMARY, summary)
+        if self.dist.is_main:
+            runs.write_json(self.run_dir / runs.SUMMARY, summary)
         self._emit("end", **summary, run_dir=str(self.run_dir))
         if self._tb is not None:
             self._tb.close()
         return result
+
+
+def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
+    """bfloat16 autocast: on CUDA; on a CPU with native bf16 (AMX or AVX-512 BF16) for the architectures it
+    measurably speeds up (1.5-3x for the small CNNs; slower for ResNet-18 without AMX); float32 elsewhere."""
+    if not cfg.amp:
+        return False
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and get_architecture(cfg.arch).cpu_bf16 and cpu_has_bf16()
 
 
 def _optimizer(cfg: TrainConfig, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
@@ -319,6 +348,16 @@ def _optimizer(cfg: TrainConfig, model: nn.Module, device: torch.device) -> torc
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+
+
+def _wind_on(scheduler, optimizer, steps: int) -> None:
+    """Step a freshly planned schedule `steps` times from its start, as if it had been the plan all along."""
+    for group in optimizer.param_groups:
+        group["lr"] = group.get("initial_lr", group["lr"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # "scheduler.step() before optimizer.step()": intended here
+        for _ in range(steps):
+            scheduler.step()
 
 
 def _scheduler(cfg: TrainConfig, optimizer, total_steps: int):

@@ -12,7 +12,7 @@ from core.training.config import TrainConfig
     ({"lr": 50.0}, "learning rate 50.0 is too large (at most 10)."),
     ({"batch_size": 0}, "batch size must be a whole number >= 1, got 0."),
     ({"epochs": 0}, "epochs must be a whole number >= 1, got 0."),
-    ({"arch": "vgg"}, "unknown architecture 'vgg'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18."),
+    ({"arch": "vgg"}, "unknown architecture 'vgg'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18, fast_cnn."),
     ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'; choose one of: sgd, nesterov, adam, adamw."),
     ({"schedule": "step"}, "unknown schedule 'step'; choose one of: none, cosine, onecycle."),
     ({"val_fraction": 0.9}, "validation fraction must be in [0, 0.5], got 0.9."),

@@ -124,10 +124,27 @@ def test_resume_refuses_finished_and_missing_runs_in_one_line(fmnist, tmp_path):
     with pytest.raises(StudioError, match=r"^cannot resume: no run folder at .*nowhere\.$"):
         Trainer.resume(tmp_path / "nowhere", fmnist)
     stopped = _stopped_after_first_epoch(fmnist, arch="linear", limit=500, epochs=3, schedule="cosine")
-    with pytest.raises(StudioError, match="its cosine learning-rate schedule was planned for 3; resume it to 3.$"):
-        Trainer.resume(stopped.run_dir, fmnist, epochs=5)
     with pytest.raises(StudioError, match="it has 1 epoch; ask for more than 1.$"):
         Trainer.resume(stopped.run_dir, fmnist, epochs=1)
     (stopped.run_dir / runs.STATE).unlink()
     with pytest.raises(StudioError, match=r"last.pt is missing \(no epoch was completed\)\.$"):
         Trainer.resume(stopped.run_dir, fmnist)
+
+
+def test_a_scheduled_run_resumes_to_a_new_length_on_a_replanned_schedule(fmnist):
+    stopped = _stopped_after_first_epoch(fmnist, arch="linear", limit=500, epochs=3, schedule="onecycle", lr=1e-2)
+    resumed = Trainer.resume(stopped.run_dir, fmnist, epochs=5).run()
+    assert resumed.status == "completed" and resumed.epochs_run == 5
+    assert [r["epoch"] for r in runs.read_metrics(resumed.run_dir)] == [1, 2, 3, 4, 5]
+    planned = Trainer(TrainConfig(device="cpu", arch="linear", limit=500, epochs=5, schedule="onecycle", lr=1e-2),
+                      fmnist).run()
+    lrs = [r["lr"] for r in resumed.history]
+    assert lrs[1:] == pytest.approx([r["lr"] for r in planned.history][1:], rel=1e-6)   # as if planned for 5
+    assert lrs[2] > 1e-3                      # epoch 3 of 5: still mid-cycle (the 3-epoch plan ended there)
+
+
+def test_a_last_batch_of_one_image_is_dropped_so_batch_norm_trains(fmnist):
+    config = TrainConfig(device="cpu", arch="mlp", arch_settings={"batch_norm": True}, limit=129, val_fraction=0,
+                         batch_size=64, epochs=1)
+    result = Trainer(config, fmnist).run()
+    assert result.status == "completed" and result.epochs_run == 1
