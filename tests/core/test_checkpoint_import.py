@@ -77,7 +77,7 @@ def test_wrong_shape(tmp_path):
 
 def test_unknown_architecture(tmp_path):
     assert refused(saved(tmp_path, arch="vit_tiny")) == (
-        "up.safetensors: unknown architecture 'vit_tiny'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18.")
+        "up.safetensors: unknown architecture 'vit_tiny'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18, fast_cnn.")
 
 
 def test_truncated_file(good):

@@ -47,9 +47,9 @@ def test_settings_follow_the_architecture():
     at = open_page("views/train.py")
     assert at.title[0].value == "Train a model"
     assert at.selectbox(key="train_recipe").value == "quick_demo"          # the default recipe fills the form
-    assert at.selectbox(key="train_arch").value == "simple_cnn"
-    assert "Two 5x5 convolutions" in at.markdown[1].value
-    assert parameters_caption(at) == "**173,190** trainable parameters with these settings."   # width 4, batch norm
+    assert at.selectbox(key="train_arch").value == "fast_cnn"
+    assert "Built for speed on a CPU" in at.markdown[1].value
+    assert parameters_caption(at) == "**29,178** trainable parameters with these settings."    # width 1
     assert at.info[0].value.startswith("Nothing is training on this server yet")
 
     at.selectbox(key="train_arch").set_value("mlp").run()

@@ -39,8 +39,9 @@ def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():
     at = open_page("views/train.py")
     assert at.selectbox(key="train_recipe").value == "quick_demo"
     assert at.caption[0].value.startswith("The fastest recipe to 91% test accuracy on a CPU")
-    assert (at.select_slider(key="train_simple_cnn_width").value, at.checkbox(key="train_simple_cnn_bn").value,
-            at.select_slider(key="train_lr").value, at.number_input(key="train_epochs").value) == (4, True, 4e-3, 6)
+    assert (at.select_slider(key="train_fast_cnn_width").value, at.select_slider(key="train_lr").value,
+            at.selectbox(key="train_batch").value, at.number_input(key="train_epochs").value,
+            at.slider(key="train_val").value) == (1, 1e-2, 256, 3, 0.0)
 
     at.selectbox(key="train_recipe").set_value("mlp_early_stop").run()
     assert not at.exception
