@@ -104,11 +104,12 @@ RECIPES: list[Recipe] = [
            dict(_TUNED, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
                 epochs=25, batch_size=128, lr=3e-3)),
     Recipe("two_conv", "Shipped 2-conv CNN",
-           "The shipped 2-conv CNN (92.3%): batch norm, no augmentation, 10 epochs at lr 4e-3.",
-           "≈ 10 min",
-           # With augmentation, 15 epochs: 91.11% (still underfitting); without, 10 epochs: 92.31%.
-           dict(_TUNED, arch="two_conv", arch_settings={"width": 1, "batch_norm": True, "dropout": 0.25},
-                epochs=10, batch_size=128, lr=4e-3, augment=False)),
+           "The shipped 2-conv CNN (93.2%): twice the channels, flips and 1-pixel shifts, an average of the "
+           "weights (EMA), 30 epochs at lr 4e-3.",
+           "≈ 20 min",
+           # Without augmentation, width 1, 10 epochs: 92.31%; with 2-pixel shifts, 15 epochs: 91.11%.
+           dict(_TUNED, arch="two_conv", arch_settings={"width": 2, "batch_norm": True, "dropout": 0.3},
+                epochs=30, batch_size=128, lr=4e-3, augment=True, augment_shift=1, ema=0.999)),
     Recipe("lenet5", "Shipped LeNet-5",
            "The shipped LeNet-5 (91.6%): ReLU instead of tanh, augmentation, 40 epochs.",
            "≈ 18 min",

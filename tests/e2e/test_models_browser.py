@@ -60,6 +60,7 @@ def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # n
     main(page).get_by_role("button", name="Import").click()
     card(page, "from the gpu box").wait_for()
     assert main(page).get_by_test_id("stAlertContentSuccess").inner_text().startswith("Imported gpu-box.safetensors")
+    card(page, "from the gpu box").get_by_role("button", name="Delete").wait_for()   # elements arrive one by one
     assert card(page, "from the gpu box").get_by_role("button", name="Delete").count() == 1
     wait_idle(page)
     shoot(page, "models")
