@@ -151,6 +151,9 @@ def test_what_each_filter_looks_for(server, page):
     wait_idle(page)
     assert heading.count() == 3                                                   # lenet5: c1, c3, c5
     grids = page.locator(f"{MAIN} [data-testid=stImage]").filter(has_text="channel ")
+    deadline = time.monotonic() + 60
+    while grids.count() < 6 + 16 + 16 and time.monotonic() < deadline:    # the grids arrive one by one
+        page.wait_for_timeout(250)
     assert grids.count() == 6 + 16 + 16
     wait_images(page, f"{MAIN} [data-testid=stImage] img", 38)
     shoot(page, "feature-maps-filter-top-images")
