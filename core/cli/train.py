@@ -125,8 +125,10 @@ def main(argv=None) -> int:
         signal.signal(sig, lambda *_: trainer.stop())
     try:
         result = trainer.run()
-    finally:
-        group.close()
+    except BaseException:
+        group.close()            # no waiting: the other processes are ended by torchrun
+        raise
+    group.close(wait=True)
     if not group.is_main:
         return 1 if result.status == "diverged" else 0
     if not args.json:

@@ -42,7 +42,7 @@ class Single:
     def broadcast_buffers(self, model: nn.Module) -> None:
         pass
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
         pass
 
 
@@ -100,8 +100,12 @@ class Group(Single):
         for buffer in model.buffers():
             dist.broadcast(buffer.data, 0)
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Leave the group; with `wait`, first wait for every process (rank 0 evaluates the test set last), so
+        none tears its connections down while another still uses them."""
         if dist.is_initialized():
+            if wait:
+                dist.barrier()
             dist.destroy_process_group()
 
 
