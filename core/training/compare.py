@@ -57,17 +57,7 @@ def history(source) -> list[dict]:
     source = Path(source)
     if source.is_dir():
         return runs.read_metrics(source)
-    out = []
-    try:
-        lines = shipped_history_path(source).read_text().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
+    return runs.read_jsonl(shipped_history_path(source))
 
 
 def sources(runs_root=None, shipped_folder=None) -> dict[str, dict]:

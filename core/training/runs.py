@@ -74,9 +74,14 @@ def write_metrics(run: Path, records: list[dict]) -> None:
 
 def read_metrics(run: Path) -> list[dict]:
     """Per-epoch records; a half-written last line (a run still writing) is skipped."""
+    return read_jsonl(Path(run) / METRICS)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """One JSON record per line; unreadable lines are skipped, a missing file is empty."""
     out = []
     try:
-        lines = (Path(run) / METRICS).read_text().splitlines()
+        lines = Path(path).read_text().splitlines()
     except OSError:
         return out
     for line in lines:

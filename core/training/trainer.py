@@ -18,7 +18,6 @@ from core.data.augment import augment
 from core.data.classes import MEAN, STD
 from core.data.dataset import FashionMNIST, stratified_split
 from core.base.device import configure_threads, cpu_has_bf16, describe, pick_device
-from core.base.errors import StudioError
 from core.io import checkpoint
 from core.models import build, count_parameters, fast_layout
 from core.models import get as get_architecture
