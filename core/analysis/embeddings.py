@@ -5,7 +5,6 @@ scikit-learn, openTSNE and umap-learn are imported only when their method runs. 
 disk per checkpoint, method, space, sample size and seed (`core.io.cache`).
 """
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,8 +26,7 @@ TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 TEST_SIZE = 10_000
 PRE_PCA = 50            # t-SNE and UMAP start from the top 50 principal components (the usual speed-up)
 BATCH = 1000
-_memory: dict[tuple, "Embedding"] = {}
-_lock = threading.Lock()
+_memory = cache.Memo(64)   # 2-D points: at most a few hundred KB each
 
 Progress = Callable[[float, str], None]   # (fraction done, what is happening)
 
@@ -148,13 +146,9 @@ def cached(path, method: str, space: str, limit: int | None = None, seed: int = 
     size = check(method, space, limit)
     path = Path(path).resolve()
     key = _key(path, method, space, size, seed)
-    with _lock:
-        if key in _memory:
-            return _memory[key]
-    found = _read(path, key)
+    found = _memory.get(key) or _read(path, key)
     if found is not None:
-        with _lock:
-            _memory[key] = found
+        _memory.put(key, found)
     return found
 
 
@@ -184,9 +178,9 @@ def embed(path, method: str = "pca", space: str = "features", limit: int | None 
     if progress:
         progress(1.0, "done")
     found = Embedding(method, space, indices, result.labels[indices], result.predictions[indices], xy)
-    _write(path, key, found)
-    with _lock:
-        _memory[key] = found
+    cache.write_npz(cache_path(path, *key[3:]), key[1:3], indices=found.indices, labels=found.labels,
+                    predictions=found.predictions, xy=found.xy)
+    _memory.put(key, found)
     return found
 
 
@@ -199,27 +193,7 @@ def _key(path: Path, method: str, space: str, size: int, seed: int) -> tuple:
 
 
 def _read(path: Path, key: tuple) -> "Embedding | None":
-    file = cache_path(path, *key[3:])
-    if not file.is_file():
+    z = cache.read_npz(cache_path(path, *key[3:]), key[1:3])
+    if z is None or not {"indices", "labels", "predictions", "xy"} <= set(z):
         return None
-    try:
-        with np.load(file) as z:
-            if (int(z["mtime_ns"]), int(z["size"])) != key[1:3]:
-                return None
-            return Embedding(key[3], key[4], z["indices"], z["labels"], z["predictions"], z["xy"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _write(path: Path, key: tuple, found: Embedding) -> None:
-    """Best effort: a read-only folder just means no disk cache."""
-    file = cache_path(path, *key[3:])
-    tmp = file.with_name(file.name + ".tmp")
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez(f, mtime_ns=key[1], size=key[2], indices=found.indices, labels=found.labels,
-                     predictions=found.predictions, xy=found.xy)
-        tmp.replace(file)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    return Embedding(key[3], key[4], z["indices"], z["labels"], z["predictions"], z["xy"])

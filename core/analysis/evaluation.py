@@ -18,9 +18,8 @@ from core.data.classes import CLASS_NAMES, NUM_CLASSES
 from core.io import cache, checkpoint
 
 CACHE_SUFFIX = ".eval.npz"
-MEMORY_ENTRIES = 32   # about 0.5 MB each
-_memory: dict[tuple, "Evaluation"] = {}
-_lock = threading.Lock()
+_memory = cache.Memo(32)   # about 0.5 MB each
+_lock = threading.Lock()    # one evaluation at a time: a second request for the same model waits for the first
 
 
 @dataclass
@@ -74,8 +73,9 @@ def evaluate(path, data: "dataset.FashionMNIST | None" = None, data_dir=None) ->
         checkpoint.read_metadata(path)  # raises a CheckpointError that names the problem
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     with _lock:
-        if key in _memory:
-            return _memory[key]
+        result = _memory.get(key)
+        if result is not None:
+            return result
         data = data if data is not None else dataset.load(data_dir)
         labels = data.test_labels.numpy().astype(np.int64)
         result = _read_cache(path, key, labels)
@@ -83,10 +83,9 @@ def evaluate(path, data: "dataset.FashionMNIST | None" = None, data_dir=None) ->
             loaded = checkpoint.load(path)
             probs = inference.probabilities(loaded.model, data.test_images).cpu().numpy().astype(np.float32)
             result = Evaluation(str(path), labels, probs)
-            _write_cache(path, key, result)
-        _memory[key] = result
-        while len(_memory) > MEMORY_ENTRIES:
-            _memory.pop(next(iter(_memory)))
+            cache.write_npz(cache_path(path), key[1:], probabilities=result.probabilities,
+                            labels_sha1=_fingerprint(labels))
+        _memory.put(key, result)
         return result
 
 
@@ -100,33 +99,13 @@ def _fingerprint(labels: np.ndarray) -> str:
 
 
 def _read_cache(path: Path, key: tuple, labels: np.ndarray) -> Evaluation | None:
-    file = cache_path(path)
-    if not file.is_file():
+    stored = cache.read_npz(cache_path(path), key[1:])
+    if stored is None or str(stored.get("labels_sha1")) != _fingerprint(labels):
         return None
-    try:
-        with np.load(file) as z:
-            if (int(z["mtime_ns"]), int(z["size"])) != key[1:] or str(z["labels_sha1"]) != _fingerprint(labels):
-                return None
-            probs = z["probabilities"].astype(np.float32)
-    except (OSError, ValueError, KeyError):
-        return None
+    probs = stored["probabilities"].astype(np.float32)
     if probs.shape != (len(labels), NUM_CLASSES):
         return None
     return Evaluation(str(path), labels, probs)
-
-
-def _write_cache(path: Path, key: tuple, result: Evaluation) -> None:
-    """Best effort: a read-only folder just means no disk cache."""
-    file = cache_path(path)
-    tmp = file.with_name(file.name + ".tmp")
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez(f, probabilities=result.probabilities, mtime_ns=key[1], size=key[2],
-                     labels_sha1=_fingerprint(result.labels))
-        tmp.replace(file)
-    except OSError:
-        tmp.unlink(missing_ok=True)
 
 
 def write_predictions_csv(result: Evaluation, out) -> None:

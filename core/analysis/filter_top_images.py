@@ -5,7 +5,6 @@ convolution's output, as the Feature maps page shows it); the top images of each
 again to keep the channel's own map on each. Results are cached per checkpoint on disk (`core.io.cache`).
 """
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,8 +22,7 @@ from core.models import conv_layers
 TOP = 9
 BATCH = 500
 CACHE_SUFFIX = ".filters.npz"
-_memory: dict[tuple, "TopImages"] = {}
-_lock = threading.Lock()
+_memory = cache.Memo(16)   # a few MB each for the larger networks
 
 Progress = Callable[[int, int], None]   # (images done, images in all)
 
@@ -112,13 +110,9 @@ def cached(path) -> "TopImages | None":
     """The stored result for this checkpoint version, or None (no computation)."""
     path = Path(path).resolve()
     key = _key(path)
-    with _lock:
-        if key in _memory:
-            return _memory[key]
-    result = _read(path, key)
+    result = _memory.get(key) or _read(path, key)
     if result is not None:
-        with _lock:
-            _memory[key] = result
+        _memory.put(key, result)
     return result
 
 
@@ -136,8 +130,7 @@ def top_images(path, data: "dataset.FashionMNIST | None" = None, progress: Progr
     data = data if data is not None else dataset.load()
     result = compute(checkpoint.load(path).model, data.test_images, progress=progress)
     _write(path, key, result)
-    with _lock:
-        _memory[key] = result
+    _memory.put(key, result)
     return result
 
 
@@ -147,35 +140,22 @@ def _key(path: Path) -> tuple:
 
 
 def _read(path: Path, key: tuple) -> "TopImages | None":
-    file = cache_path(path)
-    if not file.is_file():
+    z = cache.read_npz(cache_path(path), key[1:])
+    if z is None or "names" not in z:
         return None
     try:
-        with np.load(file) as z:
-            if (int(z["mtime_ns"]), int(z["size"])) != key[1:]:
-                return None
-            names = [str(n) for n in z["names"]]
-            return TopImages([LayerTop(n, z[f"indices_{i}"], z[f"scores_{i}"], z[f"maps_{i}"], tuple(z[f"grid_{i}"]))
-                              for i, n in enumerate(names)])
-    except (OSError, ValueError, KeyError):
+        return TopImages([LayerTop(str(n), z[f"indices_{i}"], z[f"scores_{i}"], z[f"maps_{i}"], tuple(z[f"grid_{i}"]))
+                          for i, n in enumerate(z["names"])])
+    except KeyError:
         return None
 
 
 def _write(path: Path, key: tuple, result: TopImages) -> None:
-    """Best effort: a read-only folder just means no disk cache."""
-    file = cache_path(path)
-    tmp = file.with_name(file.name + ".tmp")
-    arrays = {"mtime_ns": key[1], "size": key[2], "names": np.array([layer.name for layer in result.layers])}
+    arrays = {"names": np.array([layer.name for layer in result.layers])}
     for i, layer in enumerate(result.layers):
         arrays.update({f"indices_{i}": layer.indices, f"scores_{i}": layer.scores, f"maps_{i}": layer.maps,
                        f"grid_{i}": np.array(layer.grid)})
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        tmp.replace(file)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    cache.write_npz(cache_path(path), key[1:], **arrays)
 
 
 def channel_picture(images: np.ndarray, maps: np.ndarray, grid: tuple = (0.0, 1.0), columns: int = 3, zoom: int = 2,

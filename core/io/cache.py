@@ -7,8 +7,12 @@ Every cache file also records what it was computed from, so a stale one is recom
 """
 
 import hashlib
+import io
 import os
+import threading
 from pathlib import Path
+
+import numpy as np
 
 RUN_MARKER = "config.json"   # every run folder has one (core.training.runs.CONFIG)
 
@@ -32,3 +36,63 @@ def cache_file(checkpoint_path, suffix: str) -> Path:
         return path.with_name(path.stem + suffix)
     key = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     return cache_dir() / f"{path.stem}-{key}{suffix}"
+
+
+def version(checkpoint_path) -> tuple[int, int]:
+    """What identifies one version of a checkpoint file: its modification time (ns) and size."""
+    stat = Path(checkpoint_path).stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def write_bytes(file: Path, data: bytes) -> None:
+    """Write a cache file atomically, best effort: a read-only folder just means no disk cache."""
+    file = Path(file)
+    tmp = file.with_name(f"{file.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(file)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def write_npz(file: Path, checkpoint_version: tuple[int, int], **arrays) -> None:
+    """Arrays computed from one checkpoint version, stored with that version (see `read_npz`)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, mtime_ns=checkpoint_version[0], size=checkpoint_version[1], **arrays)
+    write_bytes(file, buffer.getvalue())
+
+
+def read_npz(file: Path, checkpoint_version: tuple[int, int]) -> dict | None:
+    """The arrays `write_npz` stored, or None when there are none or they belong to another version."""
+    try:
+        with np.load(file) as z:
+            if (int(z["mtime_ns"]), int(z["size"])) != tuple(checkpoint_version):
+                return None
+            return {name: z[name] for name in z.files}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class Memo:
+    """A small thread-safe in-memory cache shared by every session; the oldest entry goes when it is full."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._items: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = value
+            while len(self._items) > self.max_entries:
+                self._items.pop(next(iter(self._items)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

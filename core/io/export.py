@@ -128,7 +128,7 @@ def export_bytes(path, fmt: str) -> bytes:
     loaded = checkpoint.load(path)
     with _lock:
         data = to_onnx(loaded) if fmt == "onnx" else to_torchscript(loaded)
-    _write_cache(file, data)
+    cache.write_bytes(file, data)
     return data
 
 
@@ -160,17 +160,6 @@ def _cache_path(path: Path, fmt: str) -> Path:
         raise
     key = hashlib.sha1(f"{stat.st_mtime_ns}-{stat.st_size}-{OPSET}".encode()).hexdigest()[:10]
     return cache.cache_file(path, f".{key}{FORMATS[fmt]}")
-
-
-def _write_cache(file: Path, data: bytes) -> None:
-    """Best effort: a read-only folder just means no cache."""
-    tmp = file.with_name(file.name + ".tmp")
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(file)
-    except OSError:
-        tmp.unlink(missing_ok=True)
 
 
 def _first_line(e: Exception) -> str:
