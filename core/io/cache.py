@@ -6,6 +6,7 @@ FMNIST_CACHE_DIR, else $XDG_CACHE_HOME/fashion-mnist-studio, else ~/.cache/fashi
 Every cache file also records what it was computed from, so a stale one is recomputed, never trusted.
 """
 
+import contextlib
 import hashlib
 import io
 import os
@@ -53,7 +54,8 @@ def write_bytes(file: Path, data: bytes) -> None:
         tmp.write_bytes(data)
         tmp.replace(file)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):   # the folder itself may be what failed
+            tmp.unlink(missing_ok=True)
 
 
 def write_npz(file: Path, checkpoint_version: tuple[int, int], **arrays) -> None:
