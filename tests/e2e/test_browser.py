@@ -3,6 +3,7 @@ decoded, charts rendered, the script run finished), checked, and shot full-page 
 Classify gets a garment drawn with the mouse on its canvas and a real test image uploaded; a training starts,
 draws its curve, survives a page switch and a reload (still its owner's), and stops."""
 
+import contextlib
 import io
 import json
 import os
@@ -37,17 +38,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(data_dir, tmp_path_factory):
+@contextlib.contextmanager
+def running_app(tmp_path_factory, data_dir: str, name: str, **env):
+    """The real app (`streamlit run dashboard/Home.py`) on a free port, with its own runs folder and `env`
+    added; yields {"url", "runs", "log"} and stops the server afterwards."""
     port = free_port()
-    runs = tmp_path_factory.mktemp("e2e-runs")
-    env = {**os.environ, "FMNIST_DATA_DIR": data_dir, "FMNIST_RUNS_DIR": str(runs)}
-    env.pop("FMNIST_MAX_TRAININGS", None)
-    log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w")
+    runs = tmp_path_factory.mktemp(f"{name}-runs")
+    full_env = {**os.environ, "FMNIST_DATA_DIR": data_dir, "FMNIST_RUNS_DIR": str(runs), **env}
+    full_env.pop("FMNIST_MAX_TRAININGS", None)
+    log = open(tmp_path_factory.mktemp(f"{name}-log") / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -60,13 +63,21 @@ def server(data_dir, tmp_path_factory):
             proc.kill()
             pytest.fail(f"streamlit did not start; see {log.name}")
         time.sleep(0.3)
-    yield {"url": url, "runs": runs}
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield {"url": url, "runs": runs, "log": log.name}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(data_dir, tmp_path_factory):
+    with running_app(tmp_path_factory, data_dir, "e2e") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,12 @@ A reloads (and opens a new tab) and still can stop it; B types the teacher's key
 
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e.test_browser import ARGS, CHROMIUM, ROOT, WIDTH, free_port, main, shoot, wait_idle
+from tests.e2e.test_browser import CHROMIUM, WIDTH, browser, main, running_app, shoot, wait_idle  # noqa: F401
 
-playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
 TEACHER_KEY = "blackboard-4711"
@@ -22,46 +17,12 @@ ONLY_WATCH = "Someone else's training: you can watch it, not change it."
 
 @pytest.fixture(scope="module")
 def server(data_dir, tmp_path_factory):
-    port = free_port()
-    runs = tmp_path_factory.mktemp("classroom-runs")
-    env = {**os.environ, "FMNIST_DATA_DIR": data_dir, "FMNIST_RUNS_DIR": str(runs), "FMNIST_TEACHER_KEY": TEACHER_KEY}
-    env.pop("FMNIST_MAX_TRAININGS", None)
-    log = open(tmp_path_factory.mktemp("classroom-log") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        time.sleep(0.3)
-    yield {"url": url, "runs": runs, "log": log.name}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    assert TEACHER_KEY not in open(log.name).read()          # the key is never logged
+    with running_app(tmp_path_factory, data_dir, "classroom", FMNIST_TEACHER_KEY=TEACHER_KEY) as app:
+        yield app
+    assert TEACHER_KEY not in open(app["log"]).read()          # the key is never logged
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def context(browser):
+def context(browser):  # noqa: F811
     ctx = browser.new_context(viewport={"width": WIDTH, "height": 1000})
     ctx.set_default_timeout(90_000)
     return ctx
@@ -84,7 +45,7 @@ def controls(pg) -> list[str]:
     return [n for n in names if main(pg).get_by_role("button", name=n, exact=True).count()]
 
 
-def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):
+def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):  # noqa: F811
     alice_ctx, bob_ctx = context(browser), context(browser)
     alice, bob = alice_ctx.new_page(), bob_ctx.new_page()
 

@@ -3,61 +3,26 @@ space — hover a point for its picture, drag a box to list its images, and a t-
 background with a progress bar. Screenshots go to test-output/screenshots/."""
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e.test_browser import (ARGS, CHROMIUM, MAIN, ROOT, WIDTH, check_clean, free_port, main,
-                                    open_page, playwright, shoot, wait_idle, wait_images)
+from tests.e2e.test_browser import (CHROMIUM, MAIN, WIDTH, browser, check_clean, main, running_app,  # noqa: F401
+                                    open_page, shoot, wait_idle, wait_images)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
 
 @pytest.fixture(scope="module")
 def server(data_dir, tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "FMNIST_DATA_DIR": data_dir, "FMNIST_RUNS_DIR": str(tmp_path_factory.mktemp("runs")),
-           "FMNIST_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with running_app(tmp_path_factory, data_dir, "explain",
+                     FMNIST_CACHE_DIR=str(tmp_path_factory.mktemp("cache"))) as app:
+        yield app["url"]
 
 
 @pytest.fixture
-def page(browser):
+def page(browser):  # noqa: F811
     context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(120_000)
