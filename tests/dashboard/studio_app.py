@@ -1,6 +1,7 @@
 """Helpers for the page tests: open a page of the real app in AppTest, and make finished runs on disk."""
 
 import json
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -62,3 +63,15 @@ def chart_data(at: AppTest, index: int = 0):
     chart = at.get("vega_lite_chart")[index]
     raw = chart.proto.datasets[0].data.data if chart.proto.datasets else chart.proto.data.data
     return pa.ipc.open_stream(raw).read_all().to_pandas()
+
+
+def poll(at, until, timeout=120.0):
+    """Rerun the page until `until(at)` holds (a background training has got somewhere)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if until(at):
+            return at
+        time.sleep(0.5)
+    raise AssertionError(f"page never reached the expected state; markdown: {[m.value for m in at.markdown][-3:]}")
+

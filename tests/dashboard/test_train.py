@@ -11,7 +11,7 @@ import torch
 from core.training import catalog
 from core.training.config import TrainConfig
 from dashboard import training
-from tests.dashboard.studio_app import forget_caches, open_page
+from tests.dashboard.studio_app import forget_caches, open_page, poll
 
 
 @pytest.fixture(autouse=True)
@@ -23,16 +23,6 @@ def environment(monkeypatch, data_dir):
         training.manager().stop(job.id)
         training.manager().wait(job.id, timeout=60)
     forget_caches()
-
-
-def poll(at, until, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if until(at):
-            return at
-        time.sleep(0.5)
-    raise AssertionError(f"page never reached the expected state; markdown: {[m.value for m in at.markdown][-3:]}")
 
 
 def panel_heading(at) -> str:
