@@ -4,7 +4,7 @@ import pytest
 
 from core.cli.train import config_from_args, parser
 from core.base.errors import StudioError
-from core.training.recipes import DEFAULT_RECIPE, PRESETS, RECIPE_NAMES, RECIPES, get_recipe, preset_config
+from core.training.recipes import DEFAULT_RECIPE, RECIPE_NAMES, RECIPES, get_recipe, preset_config
 
 
 def test_every_recipe_is_valid_and_says_what_it_shows_and_how_long_it_takes():

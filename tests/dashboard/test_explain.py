@@ -64,7 +64,7 @@ def test_evaluate_mistakes_link_to_their_explanation(ckpt, fmnist):
 
     at = open_explain(model="test-cnn", index=str(shown[0]))
     assert at.number_input(key="explain_test_index").value == shown[0]
-    assert any(f"true class: Shirt" in img.caption for e in at.get("image") for img in e.proto.imgs)
+    assert any("true class: Shirt" in img.caption for e in at.get("image") for img in e.proto.imgs)
     said = [m.value for m in at.markdown if " says **" in m.value][0]
     assert "says **T-shirt/top**" in said
     assert len(heat_captions(at)) == 8
