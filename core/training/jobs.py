@@ -142,10 +142,8 @@ class JobManager:
         The run's job (if the server knows it) must belong to `owner`; `owner=None` is the teacher. The
         settings come from the run; `epochs` (the new total) may extend it.
         """
-        resuming.load_state(run_dir, epochs)   # one line if it finished, lacks files or cannot go to `epochs`
+        state = resuming.load_state(run_dir, epochs)   # one line if it finished, lacks files or cannot go on
         run_dir = resuming.run_folder(run_dir).resolve()
-        if not job_store.resumable(run_dir):
-            raise StudioError(f"cannot resume {run_dir.name}: no epoch of it was saved; start it again.")
         digest = ownership.digest(owner) if owner is not None else None
         with self._lock:
             job = next((j for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
@@ -154,13 +152,9 @@ class JobManager:
                 raise StudioError(f"training {job.id} belongs to another session.")
             if job is not None and job.active:
                 raise StudioError(f"training {job.id} is already {job.state}.")
-        config = TrainConfig.from_dict(runs.read_json(run_dir / runs.CONFIG) or {})
-        if job is not None:
-            config = copy.deepcopy(job.config)
-        done = job_store.saved_epochs(run_dir)
-        total = epochs or config.epochs
-        if total <= done:
-            raise StudioError(f"{run_dir.name} has already run {done} epochs: ask for more than {done} to continue it.")
+        config = copy.deepcopy(job.config) if job is not None else TrainConfig.from_dict(state["config"])
+        done = state["epoch"]                         # what last.pt holds, whatever the metrics log says
+        total = epochs or state["config"]["epochs"]
         remaining = copy.deepcopy(config)
         remaining.epochs = total - done
         teacher = owner is None or (job is not None and job.teacher)
