@@ -151,6 +151,8 @@ class Browser:
                 self.session_id = init.initialize.session_id or self.session_id
                 self.page_hash = init.page_script_hash or self.page_hash
                 self._pages(init.app_pages)
+                if not msg.metadata.run.fragment_ids:
+                    self.fragments = {}  # a full run (also one a fragment asked for) declares its fragments again
             elif kind == "navigation":
                 self._pages(msg.navigation.app_pages)
                 self.page_hash = msg.navigation.page_script_hash or self.page_hash
