@@ -107,7 +107,7 @@ REGISTRY: dict[str, Architecture] = {a.name: a for a in [
         "Eighteen layers in four stages of residual blocks: each block adds its input back to its output, so "
         "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
         "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
-        lambda **s: ResNet18(**s), {"width": 0.25},
+        lambda **s: ResNet18(**s), {"width": 0.25}, cpu_bf16=True,
     ),
     Architecture(
         "fast_cnn", "Fast CNN (3 conv, pool first)",

@@ -41,7 +41,8 @@ def test_fast_cnn_pools_right_after_each_convolution():
 def test_bfloat16_only_where_it_pays():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert use_bf16(TrainConfig(arch="fast_cnn"), cpu) is cpu_has_bf16()
-    assert use_bf16(TrainConfig(arch="resnet18"), cpu) is False      # slower in bf16 without AMX
+    assert use_bf16(TrainConfig(arch="resnet18"), cpu) is cpu_has_bf16()
+    assert use_bf16(TrainConfig(arch="mlp"), cpu) is False           # no faster in bf16
     assert use_bf16(TrainConfig(arch="fast_cnn", amp=False), cpu) is False
     assert use_bf16(TrainConfig(arch="resnet18"), cuda) is True
 
