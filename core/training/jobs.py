@@ -211,6 +211,22 @@ class JobManager:
                 raise StudioError(f"training {job_id} is {job.state}: stop it before deleting it.")
             self._forget(job)
 
+    def delete_run(self, run_dir) -> None:
+        """Delete a finished run folder (the Models page) and every job record that points to it, so the Train
+        page does not list a training whose files are gone. Whether the caller may is decided by the caller."""
+        with self._lock:
+            run = Path(run_dir).resolve()
+            if any(j.active and j.run_dir and Path(j.run_dir).resolve() == run for j in self._jobs.values()):
+                raise StudioError(f"{run.name} is still training; stop it first.")
+            runs.delete_run(run, self.runs_root)
+            for job in [j for j in self._jobs.values() if j.run_dir and Path(j.run_dir).resolve() == run]:
+                self._jobs.pop(job.id, None)
+                if self._store:
+                    self._store.remove(job.id)
+            for r in self._store.records() if self._store else []:
+                if r.get("run_dir") and Path(r["run_dir"]).resolve() == run:
+                    self._store.remove(r["id"])
+
     def owns(self, job: Job, owner: str) -> bool:
         """Whether `owner` (a secret) is the owner of `job`."""
         return job.owner == ownership.digest(owner)

@@ -10,7 +10,7 @@ from core.analysis import evaluation
 from core.base.errors import StudioError
 from core.io import checkpoint_import, export
 from core.training import imports, model_info, runs
-from dashboard import common, model_rights
+from dashboard import common, model_rights, training
 
 common.intro(
     "Models",
@@ -82,7 +82,7 @@ def manage(entry, key: str) -> None:
         if st.button("Delete for good", key=f"{key}_delete", type="primary"):
             try:
                 if entry.source == "run":
-                    runs.delete_run(entry.path.parent)
+                    training.manager().delete_run(entry.path.parent)
                 else:
                     imports.delete_imported(entry.path)
             except StudioError as e:

@@ -67,6 +67,17 @@ def test_delete_removes_the_run_of_its_owner_only(tmp_path, fmnist):
     assert not run.exists() and manager.jobs() == [] and not list((tmp_path / ".jobs").glob("*.json"))
 
 
+def test_deleting_a_run_from_the_models_page_forgets_its_job(tmp_path, fmnist):
+    manager = JobManager(runs_root=tmp_path, persist=True)
+    job_id = manager.submit(quick(), fmnist, owner=ALICE)
+    run = Path(manager.wait(job_id, timeout=120).run_dir)
+    manager.delete_run(run)
+    assert not run.exists() and manager.jobs() == [] and not list((tmp_path / ".jobs").glob("*.json"))
+    assert JobManager(runs_root=tmp_path, persist=True).jobs() == []      # nor after a restart
+    with pytest.raises(StudioError, match=f"^{run.name} is not a run in "):
+        manager.delete_run(run)
+
+
 # ---- restarts ----------------------------------------------------------------------------------
 
 CRASHING_SERVER = textwrap.dedent("""
