@@ -18,7 +18,10 @@ WIDTHS = {"simple_cnn": [1, 2, 3, 4], "two_conv": [1, 2, 3, 4], "resnet18": [0.1
 # TrainConfig field -> widget key
 FIELDS = {"optimizer": "train_optimizer", "lr": "train_lr", "batch_size": "train_batch", "epochs": "train_epochs",
           "weight_decay": "train_wd", "schedule": "train_schedule", "label_smoothing": "train_ls",
-          "augment": "train_augment", "val_fraction": "train_val", "patience": "train_patience", "seed": "train_seed"}
+          "augment": "train_augment", "augment_shift": "train_shift", "ema": "train_ema",
+          "test_time_flip": "train_flip", "val_fraction": "train_val", "patience": "train_patience",
+          "seed": "train_seed"}
+EMA_DECAYS = sorted({0.0, 0.99, 0.995, 0.999, 0.9995} | {r.settings.get("ema", 0.0) for r in RECIPES})
 SETTING_KEYS = {"width": "width", "hidden": "hidden", "dropout": "dropout", "batch_norm": "bn",
                 "activation": "activation"}
 
@@ -109,9 +112,17 @@ def hyperparameters() -> dict:
                                  help="cosine: decay to zero; onecycle: warm up, then decay."),
         "label_smoothing": c3.slider("Label smoothing", 0.0, 0.3, step=0.05, key="train_ls"),
         "augment": c3.checkbox("Augment (shift + flip)", key="train_augment"),
+        "augment_shift": int(c3.number_input("Largest shift (pixels)", 0, 4, key="train_shift",
+                                             help="When augmenting: move each image by up to this many pixels.")),
+        "test_time_flip": c3.checkbox("Test-time flip", key="train_flip",
+                                      help="Predict with the average over the image and its mirror image "
+                                           "(needs augmentation, which trains on mirror images)."),
         "val_fraction": c3.slider("Validation fraction", 0.0, 0.5, step=0.05, key="train_val",
                                   help="Share of the training images held out to pick the best epoch."),
         "patience": int(c4.number_input("Early-stop patience (0 = off)", 0, 50, key="train_patience")),
+        "ema": c4.select_slider("Average of weights (EMA decay)", EMA_DECAYS, format_func=lambda v: f"{v:g}",
+                                key="train_ema", help="Evaluate and keep an exponential moving average of the "
+                                                      "weights (0 = off): smoother, often a bit better."),
         "seed": int(c4.number_input("Seed", 0, 2**31 - 1, key="train_seed")),
         "device": c4.selectbox("Device", DEVICES, key="train_device"),
     }

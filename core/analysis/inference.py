@@ -7,11 +7,14 @@ from torch import nn
 from core.analysis.metrics import confusion_matrix, per_class_accuracy
 from core.data.classes import NUM_CLASSES
 from core.data.dataset import normalize
+from core.models import uses_flip_averaging
 
 
 @torch.inference_mode()
 def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: bool = False) -> torch.Tensor:
-    """Logits (N, 10) for uint8 or [0,1] images (N, 28, 28); `flip` averages with the mirrored image."""
+    """Logits (N, 10) for uint8 or [0,1] images (N, 28, 28); averaged with the mirrored image's when `flip` is
+    given or the model is marked for test-time flip (`core.models.set_flip_averaging`)."""
+    flip = flip or uses_flip_averaging(model)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device

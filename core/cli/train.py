@@ -38,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
                    help="random 2-pixel shifts and horizontal flips, done on the device")
     p.add_argument("--augment-shift", type=int, help="largest random shift in pixels when augmenting (0-4)")
     p.add_argument("--ema", type=float, help="exponential moving average of weights, decay e.g. 0.999 (0 = off)")
+    p.add_argument("--test-time-flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="predict with the average over the image and its mirror image (needs --augment)")
     p.add_argument("--val-fraction", type=float, help="share of the 60,000 training images kept for validation")
     p.add_argument("--patience", type=int, help="early stop after this many epochs without a better val loss")
     p.add_argument("--seed", type=int)
@@ -64,7 +66,7 @@ def config_from_args(args) -> TrainConfig:
         raise StudioError(f"preset {args.preset!r} is for {base.arch}, not {args.arch}.")
     cfg = base
     for name in ("arch", "epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
-                 "label_smoothing", "augment", "augment_shift", "ema", "val_fraction", "patience", "seed", "device", "limit"):
+                 "label_smoothing", "augment", "augment_shift", "ema", "test_time_flip", "val_fraction", "patience", "seed", "device", "limit"):
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)

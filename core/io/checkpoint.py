@@ -16,7 +16,7 @@ from torch import nn
 
 from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.base.errors import CheckpointError, StudioError
-from core.models import build, fast_layout, get
+from core.models import build, fast_layout, get, set_flip_averaging
 
 FORMAT = "fashion-mnist-studio/1"
 MAX_BYTES = 200 * 1024 * 1024
@@ -122,7 +122,14 @@ def load(path, device="cpu") -> LoadedModel:
             )
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     model.to(device, memory_format=fast_layout(model, device)).eval()
+    set_flip_averaging(model, predicts_with_flip(meta))
     return LoadedModel(model, meta["arch"], settings, meta, path)
+
+
+def predicts_with_flip(metadata: dict) -> bool:
+    """Whether the checkpoint's model predicts with test-time flip (recorded in its training config)."""
+    config = metadata.get("config")
+    return isinstance(config, dict) and config.get("test_time_flip") is True
 
 
 def update_metadata(path, **changes) -> dict:

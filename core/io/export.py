@@ -23,13 +23,14 @@ from torch import nn
 from core.data.classes import CLASS_NAMES, IMAGE_SIZE, MEAN, STD
 from core.base.errors import StudioError
 from core.io import cache, checkpoint
+from core.models import uses_flip_averaging
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 23
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
 _lock = threading.Lock()   # the exporters keep global state: one export at a time per process
 METADATA_KEYS = ("class_names", "architecture", "arch_settings", "test_accuracy", "name", "normalization", "input",
-                 "source")
+                 "source", "test_time_flip")
 DESCRIPTION = ("input 'pixels': float32 (N, 1, 28, 28) in [0, 1], light garment on black; "
                "output 'logits': float32 (N, 10), softmax gives the class probabilities")
 
@@ -40,11 +41,15 @@ class Exportable(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
+        self.flip = uses_flip_averaging(model)   # test-time flip: average with the mirror image's logits
         self.register_buffer("mean", torch.tensor(MEAN, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(STD, dtype=torch.float32))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model((pixels - self.mean) / self.std)
+        x = (pixels - self.mean) / self.std
+        if self.flip:
+            return (self.model(x) + self.model(x.flip(-1))) / 2
+        return self.model(x)
 
 
 def prepare(loaded: "checkpoint.LoadedModel") -> Exportable:
@@ -65,6 +70,7 @@ def properties(loaded: "checkpoint.LoadedModel") -> dict[str, str]:
         "architecture": loaded.arch,
         "arch_settings": json.dumps(meta.get("arch_settings", {})),
         "test_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
+        "test_time_flip": "true" if uses_flip_averaging(loaded.model) else "false",
         "name": loaded.name,
         "normalization": json.dumps({"mean": MEAN, "std": STD, "inside_graph": True}),
         "input": DESCRIPTION,

@@ -13,7 +13,9 @@ from core.models.registry import (
                                   fast_layout,
                                   feature_layers,
                                   get,
+                                  set_flip_averaging,
+                                  uses_flip_averaging,
 )
 
 __all__ = ["ACTIVATIONS", "REGISTRY", "Architecture", "build", "conv_layers", "count_parameters", "fast_layout", "feature_layers",
-           "get"]
+           "get", "set_flip_averaging", "uses_flip_averaging"]

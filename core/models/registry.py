@@ -151,6 +151,17 @@ def _is_shortcut(name: str) -> bool:
     return ".shortcut" in name
 
 
+def set_flip_averaging(model: nn.Module, on: bool = True) -> nn.Module:
+    """Mark `model` to be used with test-time flip: every prediction is the average of the logits for the image
+    and its mirror image (for models trained with horizontal flips). Inference and export honour the mark."""
+    model.flip_averaging = bool(on)
+    return model
+
+
+def uses_flip_averaging(model: nn.Module) -> bool:
+    return bool(getattr(model, "flip_averaging", False))
+
+
 def fast_layout(model: nn.Module, device) -> torch.memory_format:
     """The memory format to keep `model` (and its inputs) in on `device`: channels-last for a
     convolutional model on a CPU or CUDA, where oneDNN and cuDNN run convolutions faster that way (on a

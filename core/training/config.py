@@ -28,6 +28,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     patience: int = 0          # epochs without a better validation loss before stopping; 0 = never stop early
     ema: float = 0.0           # decay of an exponential moving average of the weights; 0 = off
+    test_time_flip: bool = False  # predict with the average of the image's and its mirror image's logits
     seed: int = 0
     device: str = "auto"
     amp: bool = True           # bfloat16 autocast on CUDA, and on CPUs with native bf16 where it pays
@@ -56,6 +57,8 @@ class TrainConfig:
                f"augment shift must be a whole number of pixels in 0-4, got {self.augment_shift!r}.")
         _check(isinstance(self.patience, int) and self.patience >= 0, f"patience must be a whole number >= 0, got {self.patience!r}.")
         _check(_finite(self.ema) and 0 <= self.ema < 1, f"EMA decay must be in [0, 1), got {self.ema!r}.")
+        _check(not self.test_time_flip or self.augment,
+               "test-time flip needs a model trained with flipped images: turn augmentation on.")
         _check(self.device in DEVICES, f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}.")
         _check(self.limit is None or (isinstance(self.limit, int) and self.limit >= 20),
                f"limit must be a whole number >= 20, got {self.limit!r}.")

@@ -8,7 +8,8 @@ from core.models import get
 
 RECIPE = [("epochs", "epochs"), ("batch_size", "batch size"), ("optimizer", "optimizer"), ("lr", "learning rate"),
           ("schedule", "schedule"), ("weight_decay", "weight decay"), ("label_smoothing", "label smoothing"),
-          ("augment", "augmentation"), ("ema", "EMA"), ("seed", "seed")]
+          ("augment", "augmentation"), ("augment_shift", "shift (px)"), ("ema", "EMA"),
+          ("test_time_flip", "test-time flip"), ("seed", "seed")]
 
 
 def details(metadata: dict, path=None) -> list[tuple[str, str]]:

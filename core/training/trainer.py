@@ -240,7 +240,7 @@ class Trainer:
             "lr": optimizer.param_groups[0]["lr"], "images_per_s": seen / max(train_seconds, 1e-9),
         }
         if len(x_val):
-            val = inference.metrics(eval_model, x_val, y_val)
+            val = inference.metrics(eval_model, x_val, y_val, flip=self.config.test_time_flip)
             record.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         else:  # no validation split: the latest weights are the best we know
             record.update(val_loss=record["train_loss"], val_accuracy=record["train_accuracy"])

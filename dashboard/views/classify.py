@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.analysis import inference
 from core.data.classes import CLASS_NAMES
+from core.models import uses_flip_averaging
 from dashboard import common, image_inputs
 from dashboard.prob_chart import probability_chart
 
@@ -57,3 +58,6 @@ for row in range(0, len(chosen), PER_ROW):
                 st.markdown(f"**{entry.name}** · {loaded.display_name}")
             st.metric("Top prediction", CLASS_NAMES[top], f"{probs[top]:.1%} sure", delta_color="off", delta_arrow="off")
             st.altair_chart(probability_chart(probs), width="stretch")
+            if uses_flip_averaging(loaded.model):
+                st.caption("Test-time flip: this model looks at the picture and at its mirror image and averages "
+                           "what it thinks of both.")

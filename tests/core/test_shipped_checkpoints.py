@@ -1,5 +1,7 @@
 """Every shipped checkpoint reproduces its recorded test accuracy and reaches the project's target."""
 
+import json
+
 import pytest
 
 from core.analysis import inference
@@ -40,3 +42,16 @@ def _target_cases():
 @pytest.mark.parametrize("entry,target", list(_target_cases()))
 def test_reaches_its_target(entry, target):
     assert entry.metadata["metrics"]["test_accuracy"] >= target
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[m.path.name for m in SHIPPED])
+def test_ships_its_training_history(entry):
+    """The per-epoch log of the run that made it (the Compare page draws it): one line per epoch, and the
+    epoch the checkpoint was kept from holds the validation results its metadata records."""
+    history = entry.path.with_name(entry.path.stem + ".metrics.jsonl")
+    lines = [json.loads(line) for line in history.read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == list(range(1, entry.metadata["epochs_run"] + 1))
+    metrics = entry.metadata["metrics"]
+    best = lines[metrics["best_epoch"] - 1]
+    assert best["val_accuracy"] == pytest.approx(metrics["val_accuracy"], abs=1e-6)
+    assert best["val_loss"] == pytest.approx(metrics["val_loss"], abs=1e-6)

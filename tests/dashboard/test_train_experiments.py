@@ -52,6 +52,9 @@ def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():
     at.number_input(key="train_epochs").set_value(7).run()          # still editable after the recipe
     assert at.number_input(key="train_epochs").value == 7
     assert at.caption[0].value.endswith("*Some settings below differ from this recipe.*")
+    at.selectbox(key="train_recipe").set_value("two_conv").run()      # every setting, not only the usual ones
+    assert (at.number_input(key="train_shift").value, at.select_slider(key="train_ema").value,
+            at.checkbox(key="train_augment").value, at.checkbox(key="train_flip").value) == (1, 0.999, True, False)
     at.selectbox(key="train_recipe").set_value("linear").run()
     assert at.selectbox(key="train_arch").value == "linear"
     assert any(c.value == "**7,850** trainable parameters with these settings." for c in at.caption)
