@@ -111,9 +111,12 @@ RECIPES: list[Recipe] = [
            dict(_TUNED, arch="two_conv", arch_settings={"width": 2, "batch_norm": True, "dropout": 0.3},
                 epochs=30, batch_size=128, lr=4e-3, augment=True, augment_shift=1, ema=0.999)),
     Recipe("lenet5", "Shipped LeNet-5",
-           "The shipped LeNet-5 (91.6%): ReLU instead of tanh, augmentation, 40 epochs.",
-           "≈ 18 min",
-           dict(_TUNED, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3)),
+           "The shipped LeNet-5 (91.9%): ReLU instead of tanh, flips and 1-pixel shifts, an average of the weights "
+           "(EMA), 40 epochs.",
+           "≈ 5 min",
+           # With 2-pixel shifts and no EMA, float32: 91.55% (17.7 min on a busy CPU).
+           dict(_TUNED, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3,
+                augment_shift=1, ema=0.999)),
     Recipe("resnet18", "Shipped ResNet-18",
            "The shipped ResNet-18 at width 0.25 (93.0%): augmentation, 8 epochs.",
            "≈ 32 min",
