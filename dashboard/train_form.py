@@ -13,7 +13,7 @@ from core.training.recipes import DEFAULT_RECIPE, RECIPE_NAMES, RECIPES, get_rec
 LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3} | {r.settings["lr"] for r in RECIPES})
 WEIGHT_DECAYS = sorted({0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2} | {r.settings.get("weight_decay", 0.0) for r in RECIPES})
 BATCH_SIZES = [32, 64, 128, 256, 512, 1024]
-WIDTHS = {"simple_cnn": [1, 2, 3, 4], "two_conv": [1, 2, 3, 4], "resnet18": [0.125, 0.25, 0.5, 1.0],
+WIDTHS = {"simple_cnn": [1, 2, 3, 4, 6, 8], "two_conv": [1, 2, 3, 4], "resnet18": [0.125, 0.25, 0.5, 1.0],
           "fast_cnn": [1, 2, 4]}
 # TrainConfig field -> widget key
 FIELDS = {"optimizer": "train_optimizer", "lr": "train_lr", "batch_size": "train_batch", "epochs": "train_epochs",

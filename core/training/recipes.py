@@ -99,10 +99,13 @@ RECIPES: list[Recipe] = [
            dict(_TUNED, arch="mlp", arch_settings={"hidden": (1024, 512), "dropout": 0.3, "batch_norm": True},
                 epochs=30, batch_size=256, lr=2e-3, augment=False)),
     Recipe("simple_cnn", "Shipped simple CNN",
-           "The shipped simple CNN (92.3%): width 4, batch norm, augmentation, 25 epochs.",
-           "≈ 14 min",
-           dict(_TUNED, arch="simple_cnn", arch_settings={"width": 4, "batch_norm": True, "dropout": 0.3},
-                epochs=25, batch_size=128, lr=3e-3)),
+           "The shipped simple CNN (93.6%): width 8 (48 and 128 channels), batch norm, flips and 1-pixel shifts, "
+           "an average of the weights (EMA), 50 epochs, test-time flip.",
+           "≈ 16 min",
+           # Width 4, 2-pixel shifts, no EMA, 25 epochs: 92.31%. Width 8 as here without test-time flip: 93.20%
+           # (the epoch picked by validation loss; the last epoch 93.25%, 93.60% with the flip).
+           dict(_TUNED, arch="simple_cnn", arch_settings={"width": 8, "batch_norm": True, "dropout": 0.3},
+                epochs=50, batch_size=128, lr=4e-3, augment_shift=1, ema=0.999, test_time_flip=True)),
     Recipe("two_conv", "Shipped 2-conv CNN",
            "The shipped 2-conv CNN (93.2%): twice the channels, flips and 1-pixel shifts, an average of the "
            "weights (EMA), 30 epochs at lr 4e-3.",

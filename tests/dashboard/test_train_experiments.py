@@ -55,6 +55,9 @@ def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():
     at.selectbox(key="train_recipe").set_value("two_conv").run()      # every setting, not only the usual ones
     assert (at.number_input(key="train_shift").value, at.select_slider(key="train_ema").value,
             at.checkbox(key="train_augment").value, at.checkbox(key="train_flip").value) == (1, 0.999, True, False)
+    at.selectbox(key="train_recipe").set_value("simple_cnn").run()
+    assert not at.exception and not at.error
+    assert (at.select_slider(key="train_simple_cnn_width").value, at.checkbox(key="train_flip").value) == (8, True)
     at.selectbox(key="train_recipe").set_value("linear").run()
     assert at.selectbox(key="train_arch").value == "linear"
     assert any(c.value == "**7,850** trainable parameters with these settings." for c in at.caption)
