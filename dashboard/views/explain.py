@@ -102,6 +102,8 @@ def _explain(path: str, mtime: float, pixels: bytes, target: int, layer: str | N
 probs = inference.probabilities(loaded.model, image[None])[0].numpy()
 order = np.argsort(-probs, kind="stable")
 predicted, runner_up = int(order[0]), int(order[1])
+# A mistake is best explained beside the class it should have said; otherwise beside the runner-up.
+beside = CLASS_NAMES.index(label) if label and CLASS_NAMES.index(label) != predicted else runner_up
 
 left, right = st.columns([1, 2])
 with left:
@@ -114,7 +116,7 @@ with right:
     if "explain_asked_target" in state:
         state[f"explain_a_{ident}"] = state.pop("explain_asked_target")
     class_a = first.selectbox("Explain the class", CLASS_NAMES, index=predicted, key=f"explain_a_{ident}")
-    class_b = second.selectbox("Beside the class", CLASS_NAMES, index=runner_up, key=f"explain_b_{ident}")
+    class_b = second.selectbox("Beside the class", CLASS_NAMES, index=beside, key=f"explain_b_{ident}")
     layers = explanations.gradcam_layers(loaded.model)
     layer = None
     if fresh_link and asked[3] is not None:

@@ -40,10 +40,11 @@ def test_lists_every_model_with_metadata_and_downloads(tmp_path):
     fake_run(tmp_path / "runs", OTHER_RUN, test_accuracy=0.8765)
     at = open_page("views/models.py")
     assert at.title[0].value == "Models"
-    assert card_titles(at) == ["#### lenet5  \n:gray[shipped · test 91.55%]",
+    lenet = f"{checkpoint.read_metadata(catalog.SHIPPED_DIR / 'lenet5.safetensors')['metrics']['test_accuracy']:.2%}"
+    assert card_titles(at) == [f"#### lenet5  \n:gray[shipped · test {lenet}]",
                                f"#### {OTHER_RUN}  \n:gray[run · test 87.65%]"]
     details = at.table[0].value["value"].to_dict()
-    assert details["architecture"] == "LeNet-5" and details["test accuracy"] == "91.55%"
+    assert details["architecture"] == "LeNet-5" and details["test accuracy"] == lenet
     assert at.code[0].value.startswith("python -m core.train --preset lenet5")
     assert details["hardware"] and details["training time"].endswith(" s") and "optimizer" in details["recipe"]
     assert download_labels(at) == ["Checkpoint (.safetensors)", "ONNX", "TorchScript", "Test-set predictions (CSV)"] * 2

@@ -8,6 +8,7 @@ import pytest
 
 from core.io import checkpoint, export
 from core.models import build
+from core.training.catalog import SHIPPED_DIR
 from tests.e2e.test_browser import browser, check_clean, main, open_page, page, server, shoot, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
@@ -25,7 +26,8 @@ def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # n
     wait_idle(page)
     lenet = card(page, "lenet5")
     lenet.get_by_text("python -m core.train --preset lenet5").wait_for()
-    assert "91.55%" in lenet.inner_text() and "python -m core.train --preset lenet5" in lenet.inner_text()
+    accuracy = checkpoint.read_metadata(SHIPPED_DIR / "lenet5.safetensors")["metrics"]["test_accuracy"]
+    assert f"{accuracy:.2%}" in lenet.inner_text() and "python -m core.train --preset lenet5" in lenet.inner_text()
     assert "Shipped with the studio: it cannot be renamed or deleted." in lenet.inner_text()
 
     with page.expect_download(timeout=120_000) as download:
@@ -43,7 +45,7 @@ def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # n
     rows = Path(download.value.path()).read_text().splitlines()
     assert rows[0] == "index,true_label,true_class,predicted_label,predicted_class,confidence" and len(rows) == 10_001
     predicted = np.array([int(r.split(",")[3]) for r in rows[1:]])
-    assert (predicted == fmnist.test_labels.numpy()).mean() == pytest.approx(0.9155, abs=1e-4)
+    assert (predicted == fmnist.test_labels.numpy()).mean() == pytest.approx(accuracy, abs=1e-4)
 
     good = checkpoint.save(tmp_path / "gpu-box.safetensors", build("two_conv"), "two_conv",
                            {"width": 1, "batch_norm": True, "dropout": 0.25}, {"name": "from the gpu box"})
