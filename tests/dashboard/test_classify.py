@@ -7,6 +7,7 @@ from core.analysis import evaluation
 from core.data.classes import CLASS_NAMES
 from core.io import checkpoint, preprocess
 from core.models import build
+from core.training.config import TrainConfig
 from tests.dashboard.my_pages import open_page, use_trained_model
 from tests.dashboard.studio_app import forget_caches
 
@@ -64,6 +65,17 @@ def test_all_models_side_by_side(ckpt, fmnist, tmp_path):
     assert [n.split("**")[1] for n in names] == ["untrained-mlp", "test-cnn"]
     assert len(at.metric) == 2 and at.metric[1].value == "Ankle boot"
     assert all(m.value in CLASS_NAMES for m in at.metric)
+    flip_note = [c.value for c in at.caption if c.value.startswith("Test-time flip:")]
+    assert flip_note == []                                # neither model predicts with the flip
+
+    config = TrainConfig(arch="mlp", augment=True, test_time_flip=True).validate().to_dict()
+    checkpoint.save(tmp_path / "shipped" / "mlp.safetensors", build("mlp"), "mlp", config["arch_settings"],
+                    {"name": "untrained-mlp", "config": config})
+    forget_caches()
+    at.run()
+    flip_note = [c.value for c in at.caption if c.value.startswith("Test-time flip:")]
+    assert flip_note == ["Test-time flip: this model looks at the picture and at its mirror image and averages what "
+                         "it thinks of both."]
 
 
 def test_bad_upload(ckpt):
