@@ -121,9 +121,12 @@ RECIPES: list[Recipe] = [
            dict(_TUNED, arch="lenet5", arch_settings={"activation": "relu"}, epochs=40, batch_size=128, lr=3e-3,
                 augment_shift=1, ema=0.999)),
     Recipe("resnet18", "Shipped ResNet-18",
-           "The shipped ResNet-18 at width 0.25 (93.0%): augmentation, 8 epochs.",
-           "≈ 32 min",
-           dict(_TUNED, arch="resnet18", arch_settings={"width": 0.25}, epochs=8, batch_size=128, lr=3e-3)),
+           "The shipped ResNet-18 at width 0.25 (95.1%): flips and 1-pixel shifts, an average of the weights (EMA), "
+           "50 epochs (the best validation loss came at epoch 30), test-time flip.",
+           "≈ 55 min",
+           # 8 epochs, 2-pixel shifts, no EMA, float32: 93.03% (39.7 min on a busy CPU).
+           dict(_TUNED, arch="resnet18", arch_settings={"width": 0.25}, epochs=50, batch_size=128, lr=4e-3,
+                augment_shift=1, ema=0.999, test_time_flip=True)),
 ]
 
 RECIPE_NAMES = [r.name for r in RECIPES]
