@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.files import write_atomic
+
 RUN_MARKER = "config.json"   # every run folder has one (core.training.runs.CONFIG)
 
 
@@ -48,14 +50,9 @@ def version(checkpoint_path) -> tuple[int, int]:
 def write_bytes(file: Path, data: bytes) -> None:
     """Write a cache file atomically, best effort: a read-only folder just means no disk cache."""
     file = Path(file)
-    tmp = file.with_name(f"{file.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
+    with contextlib.suppress(OSError):
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(file)
-    except OSError:
-        with contextlib.suppress(OSError):   # the folder itself may be what failed
-            tmp.unlink(missing_ok=True)
+        write_atomic(file, data)
 
 
 def write_npz(file: Path, checkpoint_version: tuple[int, int], **arrays) -> None:

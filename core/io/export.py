@@ -22,6 +22,7 @@ from torch import nn
 
 from core.data.classes import CLASS_NAMES, IMAGE_SIZE, MEAN, STD
 from core.base.errors import StudioError
+from core.base.files import write_atomic
 from core.io import cache, checkpoint
 from core.models import uses_flip_averaging
 
@@ -142,13 +143,10 @@ def export(path, fmt: str, out) -> Path:
     """Write the export of checkpoint `path` to `out` (atomically)."""
     data = export_bytes(path, fmt)
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(out)
+        write_atomic(out, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise StudioError(f"cannot write {out}: {e.strerror or e}.") from None
     return out
 

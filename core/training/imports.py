@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from core.base.errors import StudioError
+from core.base.files import write_atomic
 from core.io import checkpoint_import
 from core.training import runs
 
@@ -27,13 +28,10 @@ def import_checkpoint(data: bytes, filename: str, root=None) -> Path:
     stem = _safe(meta.get("name") or Path(filename or "").stem or meta["arch"])
     folder = imported_dir(root)
     path = folder / f"{stem}-{secrets.token_hex(3)}.safetensors"
-    tmp = path.with_name(path.name + ".tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_atomic(path, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise StudioError(f"cannot store the imported checkpoint in {folder}: {e.strerror or e}.") from None
     return path
 

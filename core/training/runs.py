@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.base.errors import StudioError
+from core.base.files import write_atomic
 from core.io import checkpoint
 
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
@@ -41,19 +42,7 @@ def create_run(root, arch: str, config: dict) -> Path:
 
 def write_json(path: Path, data: dict) -> None:
     """Atomically: a crash leaves either the old file or the new one, never half of one."""
-    _write_atomic(Path(path), json.dumps(data, indent=2))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, json.dumps(data, indent=2))
 
 
 def read_json(path: Path) -> dict | None:
@@ -69,7 +58,7 @@ def append_metrics(run: Path, record: dict) -> None:
 
 
 def write_metrics(run: Path, records: list[dict]) -> None:
-    _write_atomic(Path(run) / METRICS, "".join(json.dumps(r) + "\n" for r in records))
+    write_atomic(Path(run) / METRICS, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def read_metrics(run: Path) -> list[dict]:
