@@ -219,13 +219,7 @@ class JobManager:
             if any(j.active and j.run_dir and Path(j.run_dir).resolve() == run for j in self._jobs.values()):
                 raise StudioError(f"{run.name} is still training; stop it first.")
             runs.delete_run(run, self.runs_root)
-            for job in [j for j in self._jobs.values() if j.run_dir and Path(j.run_dir).resolve() == run]:
-                self._jobs.pop(job.id, None)
-                if self._store:
-                    self._store.remove(job.id)
-            for r in self._store.records() if self._store else []:
-                if r.get("run_dir") and Path(r["run_dir"]).resolve() == run:
-                    self._store.remove(r["id"])
+            self._forget_jobs_of(run)
 
     def owns(self, job: Job, owner: str) -> bool:
         """Whether `owner` (a secret) is the owner of `job`."""
@@ -318,6 +312,18 @@ class JobManager:
         if run is not None:
             shutil.rmtree(run, ignore_errors=True)
 
+    def _forget_jobs_of(self, run: Path) -> None:
+        """Drop every job whose run folder is `run`, in memory and on disk (the folder itself is the caller's)."""
+        def ours(run_dir) -> bool:
+            return bool(run_dir) and Path(run_dir).resolve() == run
+        for job in [j for j in self._jobs.values() if ours(j.run_dir)]:
+            self._jobs.pop(job.id, None)
+            if self._store:
+                self._store.remove(job.id)
+        for r in self._store.records() if self._store else []:
+            if ours(r.get("run_dir")):
+                self._store.remove(r["id"])
+
     def _inside_runs(self, run_dir) -> Path | None:
         """The run folder if it really is one inside this server's runs folder (never anything else)."""
         if not run_dir:
@@ -366,11 +372,7 @@ class JobManager:
 
     def _remove_run(self, run: Path) -> None:
         with self._lock:
-            for job in [j for j in self._jobs.values() if self._inside_runs(j.run_dir) == run]:
-                self._forget(job)
-        for r in self._store.records() if self._store else []:
-            if self._inside_runs(r.get("run_dir")) == run:
-                self._store.remove(r["id"])
+            self._forget_jobs_of(run)
         shutil.rmtree(run, ignore_errors=True)
         log.info("disk budget: removed %s", run.name)
 
