@@ -58,6 +58,15 @@ def available_models() -> list[catalog.ModelEntry]:
     return catalog.all_models()
 
 
+def picked_model(key: str) -> tuple["catalog.ModelEntry", "checkpoint.LoadedModel"]:
+    """The model picker and the chosen model, loaded; the page stops (after a hint or the error) if there is none."""
+    entry = model_picker(key)
+    loaded = load_model(entry.path) if entry is not None else None
+    if loaded is None:
+        st.stop()
+    return entry, loaded
+
+
 def model_picker(key: str, label: str = "Model", archs=None) -> "catalog.ModelEntry | None":
     """A selectbox of shipped and trained models; None (with a hint) if there are none."""
     models = [m for m in available_models() if archs is None or m.arch in archs]

@@ -61,12 +61,7 @@ if fresh_link and asked[0] is not None:
             state.explain_source, state.explain_test_how = "Test image", "Index"
             state.explain_test_index = int(asked[1])
 
-entry = common.model_picker("explain_model")
-if entry is None:
-    st.stop()
-loaded = common.load_model(entry.path)
-if loaded is None:
-    st.stop()
+entry, loaded = common.picked_model("explain_model")
 
 # --- the input ----------------------------------------------------------------------------------------
 data = common.get_dataset() if dataset.locate() else None

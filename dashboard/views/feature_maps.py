@@ -20,12 +20,7 @@ common.intro(
     "picture and follow it layer by layer, from pixels to the ten class probabilities.",
 )
 
-entry = common.model_picker("maps_model")
-if entry is None:
-    st.stop()
-loaded = common.load_model(entry.path)
-if loaded is None:
-    st.stop()
+entry, loaded = common.picked_model("maps_model")
 
 # --- the input ----------------------------------------------------------------------------------------
 data = common.get_dataset() if dataset.locate() else None
