@@ -28,8 +28,9 @@ def usual_way_command(*args) -> list[str]:
 
 
 def _json(args, openmp_defaults: bool):
-    out = subprocess.run(usual_way_command(*args), cwd=ROOT, env=environment(openmp_defaults), check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        usual_way_command(*args), cwd=ROOT, env=environment(openmp_defaults), check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

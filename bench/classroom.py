@@ -37,13 +37,18 @@ from bench.drawing import tshirt_rgba
 from bench.st_client import Browser, ClientError
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIRS = [os.environ.get("FMNIST_DATA_DIR"), str(ROOT / "data"), str(ROOT / "data" / "FashionMNIST" / "raw"),
-             "/usr/share/datasets/fashion-mnist"]
-TARGETS = {"Classify": 5.0}     # p95 seconds; every other page 10 s
+DATA_DIRS = [
+    os.environ.get("FMNIST_DATA_DIR"),
+    str(ROOT / "data"),
+    str(ROOT / "data" / "FashionMNIST" / "raw"),
+    "/usr/share/datasets/fashion-mnist",
+]
+TARGETS = {"Classify": 5.0}  # p95 seconds; every other page 10 s
 PAGE_TARGET = 10.0
 
 
 # ---- inputs -----------------------------------------------------------------------------------------------
+
 
 def test_image_png(index: int = 1) -> bytes:
     """Test image `index` (a Pullover) as a PNG, read straight from the idx file."""
@@ -67,12 +72,14 @@ def drawing_state() -> dict:
     out = io.BytesIO()
     white.save(out, "PNG")
     import base64
+
     url = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
     stroke = {"type": "path", "stroke": "#000000", "strokeWidth": 12, "path": [["M", 90, 40], ["L", 250, 90]]}
     return {"drawing": {"raw": {"objects": [stroke], "background": "#ffffff"}, "data": url}}
 
 
 # ---- the server ---------------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -85,10 +92,27 @@ def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "FMNIST_RUNS_DIR": runs_dir, "FMNIST_MAX_QUEUED": "2"}
     env.pop("FMNIST_MAX_TRAININGS", None)
     log = open(Path(runs_dir) / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/Home.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:
@@ -135,6 +159,7 @@ class ProcessMeter:
 
 # ---- what a student does --------------------------------------------------------------------------------------
 
+
 class Tally:
     def __init__(self):
         self.times: dict[str, list[float]] = {}
@@ -152,8 +177,9 @@ class Tally:
             self.add(page, run.seconds)
 
 
-async def student(n: int, url: str, tally: Tally, rng: random.Random, upload: bytes, drawing: dict,
-                  trains: bool, watch: float) -> None:
+async def student(
+    n: int, url: str, tally: Tally, rng: random.Random, upload: bytes, drawing: dict, trains: bool, watch: float
+) -> None:
     who = f"student {n}"
     browser = Browser(url)
 
@@ -165,8 +191,13 @@ async def student(n: int, url: str, tally: Tally, rng: random.Random, upload: by
         tally.check(who, "Home", run, bool(run.elements), "the home page")
         await think()
         run = await browser.rerun("evaluate")
-        tally.check(who, "Evaluate", run, "Test accuracy" in run.texts("metric", "label") and run.images > 0,
-                    "test accuracy and images")
+        tally.check(
+            who,
+            "Evaluate",
+            run,
+            "Test accuracy" in run.texts("metric", "label") and run.images > 0,
+            "test accuracy and images",
+        )
         await think()
         run = await browser.rerun("classify")
         canvas = next(iter(run.widgets("bidi_component")))
@@ -189,8 +220,12 @@ async def student(n: int, url: str, tally: Tally, rng: random.Random, upload: by
             arch = run.widget("selectbox", "train_arch")
             mlp = next(o for o in arch.options if o.startswith("MLP"))
             run = await browser.rerun(widgets=[Browser.choose(arch, mlp)])
-            run = await browser.rerun(widgets=[Browser.number(run.widget("number_input", "train_limit"), 2000),
-                                               Browser.number(run.widget("number_input", "train_epochs"), 1)])
+            run = await browser.rerun(
+                widgets=[
+                    Browser.number(run.widget("number_input", "train_limit"), 2000),
+                    Browser.number(run.widget("number_input", "train_epochs"), 1),
+                ]
+            )
             run = await browser.rerun(widgets=[Browser.click(run.widget("button", "train_start"))])
             shown = [m for m in run.texts("markdown", "body") if m.startswith("**") and " — " in m]
             tally.check(who, "Train (start)", run, bool(shown), "the new training")
@@ -206,12 +241,17 @@ async def student(n: int, url: str, tally: Tally, rng: random.Random, upload: by
 
 # ---- the long training whose speed we watch ---------------------------------------------------------------------
 
+
 async def start_demo_training(url: str, images: int, epochs: int) -> Browser:
     teacher = Browser(url)
     run = await teacher.open()
     run = await teacher.rerun("train")
-    run = await teacher.rerun(widgets=[Browser.number(run.widget("number_input", "train_limit"), images),
-                                       Browser.number(run.widget("number_input", "train_epochs"), epochs)])
+    run = await teacher.rerun(
+        widgets=[
+            Browser.number(run.widget("number_input", "train_limit"), images),
+            Browser.number(run.widget("number_input", "train_epochs"), epochs),
+        ]
+    )
     run = await teacher.rerun(widgets=[Browser.click(run.widget("button", "train_start"))])
     if run.errors or run.exceptions:
         raise SystemExit(f"error: the demo training did not start: {run.errors + run.exceptions}")
@@ -240,9 +280,9 @@ class EpochWatch:
         if not runs:
             return 0
         lines = (runs[0] / "metrics.jsonl").read_text().splitlines()
-        for line in lines[self.seen:]:
+        for line in lines[self.seen :]:
             record = json.loads(line)
-            if record["epoch"] > 1:           # the first epoch includes warm-up
+            if record["epoch"] > 1:  # the first epoch includes warm-up
                 self.rates[self.phase].append(record["images_per_s"])
         self.seen = len(lines)
         return self.seen
@@ -255,13 +295,21 @@ class EpochWatch:
 
 # ---- one class -------------------------------------------------------------------------------------------------
 
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def one_class(users: int, url: str, meter: ProcessMeter | None, watch: EpochWatch | None, seed: int,
-                    ramp: float, watch_seconds: float) -> dict:
+async def one_class(
+    users: int,
+    url: str,
+    meter: ProcessMeter | None,
+    watch: EpochWatch | None,
+    seed: int,
+    ramp: float,
+    watch_seconds: float,
+) -> dict:
     upload, drawing = test_image_png(), drawing_state()
     tally, rng = Tally(), random.Random(seed)
     if watch:
@@ -277,11 +325,19 @@ async def one_class(users: int, url: str, meter: ProcessMeter | None, watch: Epo
     wall = time.perf_counter() - wall0
     if sampler:
         sampler.cancel()
-    result = {"users": users, "seconds": wall, "errors": tally.errors, "times": tally.times,
-              "client_cpu": time.process_time() - me0}
+    result = {
+        "users": users,
+        "seconds": wall,
+        "errors": tally.errors,
+        "times": tally.times,
+        "client_cpu": time.process_time() - me0,
+    }
     if meter:
-        result.update(server_cpu=(meter.cpu_seconds() - cpu0) / wall, server_rss_peak=meter.peak_rss(),
-                      server_rss_max_sampled=max(meter.samples, default=0))
+        result.update(
+            server_cpu=(meter.cpu_seconds() - cpu0) / wall,
+            server_rss_peak=meter.peak_rss(),
+            server_rss_max_sampled=max(meter.samples, default=0),
+        )
     if watch:
         watch.poll()
         result["train_rates"] = {k: list(v) for k, v in watch.rates.items()}
@@ -290,26 +346,38 @@ async def one_class(users: int, url: str, meter: ProcessMeter | None, watch: Epo
 
 
 def report(result: dict) -> str:
-    lines = [f"### {result['users']} students ({result['seconds']:.0f} s)", "",
-             "| page | results | p50 s | p95 s | max s | target p95 | |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {result['users']} students ({result['seconds']:.0f} s)",
+        "",
+        "| page | results | p50 s | p95 s | max s | target p95 | |",
+        "|---|---|---|---|---|---|---|",
+    ]
     worst = 0.0
     for page, times in result["times"].items():
         target = TARGETS.get(page.split(" (")[0], PAGE_TARGET)
         p95 = percentile(times, 0.95)
         worst = max(worst, p95)
-        lines.append(f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {max(times):.2f} | "
-                     f"≤ {target:g} | {'PASS' if p95 <= target else 'FAIL'} |")
+        lines.append(
+            f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {max(times):.2f} | "
+            f"≤ {target:g} | {'PASS' if p95 <= target else 'FAIL'} |"
+        )
     lines += ["", f"- errors: **{len(result['errors'])}**" + "".join(f"\n  - {e}" for e in result["errors"][:20])]
     if "server_rss_peak" in result:
-        lines.append(f"- server: peak RSS **{result['server_rss_peak'] / 2**20:,.0f} MiB** (target ≤ 2,048), "
-                     f"CPU {result['server_cpu']:.2f} cores on average")
-    lines.append(f"- clients (all {result['users']} in this one process): {result['client_cpu']:.1f} s of CPU "
-                 f"in {result['seconds']:.0f} s ({result['client_cpu'] / result['seconds']:.2f} cores)")
+        lines.append(
+            f"- server: peak RSS **{result['server_rss_peak'] / 2**20:,.0f} MiB** (target ≤ 2,048), "
+            f"CPU {result['server_cpu']:.2f} cores on average"
+        )
+    lines.append(
+        f"- clients (all {result['users']} in this one process): {result['client_cpu']:.1f} s of CPU "
+        f"in {result['seconds']:.0f} s ({result['client_cpu'] / result['seconds']:.2f} cores)"
+    )
     rates = result.get("train_rates")
     if rates and rates["alone"] and rates["class"]:
         alone, busy = statistics.median(rates["alone"]), statistics.median(rates["class"])
-        lines.append(f"- the running training: {alone:,.0f} images/s alone, {busy:,.0f} during the class "
-                     f"({alone / busy:.1f}x slower; median of {len(rates['alone'])} and {len(rates['class'])} epochs)")
+        lines.append(
+            f"- the running training: {alone:,.0f} images/s alone, {busy:,.0f} during the class "
+            f"({alone / busy:.1f}x slower; median of {len(rates['alone'])} and {len(rates['class'])} epochs)"
+        )
     lines.append(f"- worst page p95: {worst:.2f} s")
     result["worst_p95"] = worst
     return "\n".join(lines)
@@ -344,7 +412,7 @@ async def main_async(args) -> int:
     print(f"# classroom load test: {url}, {cpu_line()}")
     teacher = watch = follower = None
     try:
-        warm = Tally()      # the teacher looks at every page once before the class (loads data, models, caches)
+        warm = Tally()  # the teacher looks at every page once before the class (loads data, models, caches)
         await student(-1, url, warm, random.Random(args.seed), test_image_png(), drawing_state(), False, 0)
         if warm.errors:
             raise SystemExit(f"error: the app does not work: {warm.errors}")

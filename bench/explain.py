@@ -65,8 +65,11 @@ def both(fn) -> tuple[float, float]:
 def bench_methods(data, repeats: int, models) -> None:
     from core.analysis import explanations, inference
     from core.io import checkpoint
-    print(f"\n## Explanations: p50 ms per image, wall / CPU time, {repeats} test images each "
-          "(ratio: wall against one forward pass)")
+
+    print(
+        f"\n## Explanations: p50 ms per image, wall / CPU time, {repeats} test images each "
+        "(ratio: wall against one forward pass)"
+    )
     print(f"{'model':<11} {'forward':>12} " + " ".join(f"{m:>24}" for m in explanations.METHODS))
     for name in models:
         model = checkpoint.load(ROOT / "checkpoints" / f"{name}.safetensors").model
@@ -87,48 +90,60 @@ def bench_methods(data, repeats: int, models) -> None:
 def bench_projections(data, size: int, methods) -> None:
     from core.analysis import embeddings
     from core.io import checkpoint
+
     model = checkpoint.load(ROOT / "checkpoints" / "simple_cnn.safetensors").model
     indices = embeddings.sample(size)
     images = data.test_images[torch.from_numpy(indices)]
     labels = data.test_labels.numpy()[indices]
     t_features = seconds(lambda: embeddings.features(model, images))
     x = embeddings.features(model, images)
-    print(f"\n## Projections of {size:,} test images (simple_cnn's {x.shape[1]} features; reading them took "
-          f"{t_features:.2f} s)")
+    print(
+        f"\n## Projections of {size:,} test images (simple_cnn's {x.shape[1]} features; reading them took "
+        f"{t_features:.2f} s)"
+    )
     first = {}
     for method in methods:
-        embeddings.project(x[:200], method)                  # imports and (UMAP) compiles once, untimed
+        embeddings.project(x[:200], method)  # imports and (UMAP) compiles once, untimed
         out = {}
         first[method], cpu = both(lambda: out.setdefault("xy", embeddings.project(x, method)))
         xy = out["xy"]
         ok = first[method] <= PCA_S if method == "pca" else None
         ratio = f"{first[method] / first['pca']:7.0f}x PCA" if method != "pca" else ""
-        print(f"{embeddings.TITLES[method]:<6} {first[method]:8.2f} s wall {cpu:7.2f} s CPU {ratio:>12}   10-NN agreement in 2-D "
-              f"{embeddings.neighbour_accuracy(xy, labels):.1%}  {mark(ok)}")
+        print(
+            f"{embeddings.TITLES[method]:<6} {first[method]:8.2f} s wall {cpu:7.2f} s CPU {ratio:>12}   10-NN agreement in 2-D "
+            f"{embeddings.neighbour_accuracy(xy, labels):.1%}  {mark(ok)}"
+        )
 
 
 def bench_top_images(data, models) -> None:
     from core.analysis import filter_top_images
     from core.io import checkpoint
+
     print("\n## What each filter looks for: one pass over the 10,000 test images (baseline: plain inference)")
     from core.analysis import inference
+
     for name in models:
         model = checkpoint.load(ROOT / "checkpoints" / f"{name}.safetensors").model
         base = seconds(lambda: inference.logits(model, data.test_images))
         took, cpu = both(lambda: filter_top_images.compute(model, data.test_images))
         ok = took <= TOP_IMAGES_S
-        print(f"{name:<11} {took:6.2f} s wall {cpu:6.2f} s CPU ({took / base:4.1f}x inference {base:.2f} s)  {mark(ok)}")
+        print(
+            f"{name:<11} {took:6.2f} s wall {cpu:6.2f} s CPU ({took / base:4.1f}x inference {base:.2f} s)  {mark(ok)}"
+        )
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.explain", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats, 2,000 points, no resnet18")
     args = p.parse_args(argv)
-    from core.data import dataset
     from core.base.device import configure_threads
+    from core.data import dataset
+
     threads = configure_threads()
-    print(f"# bench.explain — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    print(
+        f"# bench.explain — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
+    )
     print(f"CPU features: {cpu_features()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     data = dataset.load()
     models = CNNS if args.quick else CNNS + ("resnet18", "mlp")

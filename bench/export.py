@@ -16,7 +16,7 @@ import time
 from core.analysis import export_check, inference
 from core.data import dataset
 from core.io import checkpoint, export
-from core.training.catalog import SHIPPED_DIR
+from core.library.catalog import SHIPPED_DIR
 
 ARCHS = ("mlp", "simple_cnn", "two_conv", "lenet5", "resnet18")
 LIBRARIES = ("onnx", "onnxruntime", "onnxscript", "pillow_heif")
@@ -37,8 +37,10 @@ def cpu_flags() -> str:
 def import_seconds(module: str) -> float:
     """Seconds to import `module` in a fresh interpreter (best of two)."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
-            for _ in range(2)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+        for _ in range(2)
+    ]
     return min(runs)
 
 
@@ -51,31 +53,44 @@ def timed(fn):
 def measure(arch: str, images, labels) -> dict:
     path = SHIPPED_DIR / f"{arch}.safetensors"
     loaded = checkpoint.load(path)
-    inference.logits(loaded.model, images[:256])                       # warm-up
+    inference.logits(loaded.model, images[:256])  # warm-up
     _, torch_s = timed(lambda: inference.logits(loaded.model, images))
     row = {"arch": arch, "pytorch_s": torch_s}
     for fmt, build in (("onnx", export.to_onnx), ("torchscript", export.to_torchscript)):
         data, export_s = timed(lambda: build(loaded))
-        export_check.exported_logits(data, fmt, images[:256])            # warm-up
+        export_check.exported_logits(data, fmt, images[:256])  # warm-up
         _, run_s = timed(lambda: export_check.exported_logits(data, fmt, images))
         check = export_check.check(path, fmt, images, labels, data)
-        row[fmt] = {"export_s": export_s, "mb": len(data) / 1e6, "run_s": run_s, "max_abs_diff": check.max_abs_diff,
-                    "accuracy": check.accuracy_exported, "pytorch_accuracy": check.accuracy_pytorch,
-                    "agreement": check.agreement, "ok": check.ok}
+        row[fmt] = {
+            "export_s": export_s,
+            "mb": len(data) / 1e6,
+            "run_s": run_s,
+            "max_abs_diff": check.max_abs_diff,
+            "accuracy": check.accuracy_exported,
+            "pytorch_accuracy": check.accuracy_pytorch,
+            "agreement": check.agreement,
+            "ok": check.ok,
+        }
     return row
 
 
 def table(rows: list[dict], count: int) -> str:
-    lines = [f"Exports checked on {count:,} test images (inference time: the whole set, batch 1000 for exports, "
-             "256 for PyTorch; ratio = PyTorch time / export time, same run)", "",
-             "| model | format | export s | MB | max abs diff | accuracy | PyTorch accuracy | agree | run s | "
-             "vs PyTorch | ok |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Exports checked on {count:,} test images (inference time: the whole set, batch 1000 for exports, "
+        "256 for PyTorch; ratio = PyTorch time / export time, same run)",
+        "",
+        "| model | format | export s | MB | max abs diff | accuracy | PyTorch accuracy | agree | run s | "
+        "vs PyTorch | ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         for fmt in ("onnx", "torchscript"):
             f = r[fmt]
-            lines.append(f"| {r['arch']} | {fmt} | {f['export_s']:.2f} | {f['mb']:.2f} | {f['max_abs_diff']:.1e} | "
-                         f"{f['accuracy']:.2%} | {f['pytorch_accuracy']:.2%} | {f['agreement']:.2%} | "
-                         f"{f['run_s']:.3f} | {r['pytorch_s'] / f['run_s']:.2f}x | {'yes' if f['ok'] else 'NO'} |")
+            lines.append(
+                f"| {r['arch']} | {fmt} | {f['export_s']:.2f} | {f['mb']:.2f} | {f['max_abs_diff']:.1e} | "
+                f"{f['accuracy']:.2%} | {f['pytorch_accuracy']:.2%} | {f['agreement']:.2%} | "
+                f"{f['run_s']:.3f} | {r['pytorch_s'] / f['run_s']:.2f}x | {'yes' if f['ok'] else 'NO'} |"
+            )
     return "\n".join(lines)
 
 
@@ -87,7 +102,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="also write the report here (markdown)")
     args = p.parse_args(argv)
     data = dataset.load()
-    images, labels = data.test_images[:args.images], data.test_labels[:args.images]
+    images, labels = data.test_images[: args.images], data.test_labels[: args.images]
     print(f"CPU: {cpu_flags()}", flush=True)
     rows = []
     for arch in args.archs:

@@ -19,11 +19,13 @@ def measure(models, data, repeats: int, test_repeats: int, test_images=None) -> 
     test_images = data.test_images if test_images is None else test_images
     rows = []
     for label, model in models:
-        rows.append({
-            "model": label,
-            "classify": latency_ms(lambda: classify(model, rgba), repeats),
-            "feature_maps": latency_ms(lambda: feature_maps.compute(model, image), repeats),
-            "test_set": latency_ms(lambda: inference.probabilities(model, test_images), test_repeats, warmup=0),
-            "test_images": len(test_images),
-        })
+        rows.append(
+            {
+                "model": label,
+                "classify": latency_ms(lambda: classify(model, rgba), repeats),
+                "feature_maps": latency_ms(lambda: feature_maps.compute(model, image), repeats),
+                "test_set": latency_ms(lambda: inference.probabilities(model, test_images), test_repeats, warmup=0),
+                "test_images": len(test_images),
+            }
+        )
     return rows

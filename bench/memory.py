@@ -2,6 +2,9 @@
 shipped model loaded, plus a fresh preset-sized checkpoint for each architecture not shipped.
 Run as a child: python -m bench.memory [--shipped DIR] prints one JSON line."""
 
+import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
+
+# isort: split
 import argparse
 import json
 import resource
@@ -9,8 +12,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import core  # noqa: F401
 
 
 def vm_hwm_mb() -> float | None:
@@ -35,6 +36,7 @@ def _fresh_checkpoints(folder: Path, archs) -> None:
     from bench.models import preset_settings
     from core.io import checkpoint
     from core.models import build
+
     torch.manual_seed(0)
     for arch in archs:
         settings = preset_settings(arch)
@@ -46,13 +48,15 @@ def child(shipped: str | None) -> dict:
         import streamlit  # noqa: F401  (the app imports it; it is a large part of the footprint)
 
         import dashboard.common  # noqa: F401
+
         app = True
     except ImportError:
         app = False
     from bench.models import missing_archs
     from core.data import dataset
     from core.io import checkpoint
-    from core.training import catalog
+    from core.library import catalog
+
     data = dataset.load(allow_download=False)
     imported = rss_mb()
     with tempfile.TemporaryDirectory(prefix="bench-ckpt-") as tmp:
@@ -61,8 +65,14 @@ def child(shipped: str | None) -> dict:
         _fresh_checkpoints(Path(tmp), fresh)
         entries += catalog.shipped_models(tmp)
         models = [checkpoint.load(e.path) for e in entries]
-    return {"peak_mb": rss_mb(), "before_models_mb": imported, "models": [m.arch for m in models],
-            "fresh": fresh, "app_imports": app, "dataset_images": len(data.train_images) + len(data.test_images)}
+    return {
+        "peak_mb": rss_mb(),
+        "before_models_mb": imported,
+        "models": [m.arch for m in models],
+        "fresh": fresh,
+        "app_imports": app,
+        "dataset_images": len(data.train_images) + len(data.test_images),
+    }
 
 
 def measure(shipped: str | None = None) -> dict:

@@ -4,8 +4,8 @@ architecture with no shipped checkpoint, so each architecture is always measured
 import torch
 
 from core.io import checkpoint
+from core.library import catalog
 from core.models import REGISTRY, build, get
-from core.training import catalog
 from core.training.recipes import PRESETS
 
 

@@ -11,8 +11,9 @@ from core.training.trainer import Trainer
 
 def images_per_s(arch: str, batch_size: int, n: int, data, device: str = "auto") -> float:
     """Images/s of the second of two epochs over the first n images, as the Trainer reports it."""
-    cfg = TrainConfig(arch=arch, batch_size=batch_size, lr=1e-3, optimizer="adam", epochs=2,
-                      val_fraction=0.0, limit=n, device=device)
+    cfg = TrainConfig(
+        arch=arch, batch_size=batch_size, lr=1e-3, optimizer="adam", epochs=2, val_fraction=0.0, limit=n, device=device
+    )
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as root:
         result = Trainer(cfg, data, runs_root=root).run()
     return result.history[-1]["images_per_s"]
@@ -50,5 +51,10 @@ def time_to_accuracy(targets, budget_s: float, data, preset="simple_cnn_fast", l
         trainer.t0 = time.perf_counter()
         trainer.run()
     history = trainer.history_test
-    return {"reached": trainer.reached, "best": max(a for _, a in history), "epochs": len(history),
-            "seconds": history[-1][0], "history": history}
+    return {
+        "reached": trainer.reached,
+        "best": max(a for _, a in history),
+        "epochs": len(history),
+        "seconds": history[-1][0],
+        "history": history,
+    }

@@ -29,18 +29,46 @@ def compare(arch="simple_cnn", batch_size=64, limit=None, repeats=3) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as runs:
         env = {**os.environ, "FMNIST_RUNS_DIR": runs}
         cmds = {
-            "ours": [sys.executable, "-m", "core.train", "--arch", arch, "--epochs", "1", "--batch-size",
-                     str(batch_size), "--val-fraction", "0", "--out", runs, *extra],
-            "usual": [sys.executable, "-m", "bench.usual_way", "--arch", arch, "--epochs", "1", "--batch-size",
-                      str(batch_size), *extra],
+            "ours": [
+                sys.executable,
+                "-m",
+                "core.train",
+                "--arch",
+                arch,
+                "--epochs",
+                "1",
+                "--batch-size",
+                str(batch_size),
+                "--val-fraction",
+                "0",
+                "--out",
+                runs,
+                *extra,
+            ],
+            "usual": [
+                sys.executable,
+                "-m",
+                "bench.usual_way",
+                "--arch",
+                arch,
+                "--epochs",
+                "1",
+                "--batch-size",
+                str(batch_size),
+                *extra,
+            ],
         }
         for _ in range(repeats):
             for way in ("usual", "ours"):
                 times[way].append(wall_s(cmds[way], env))
-    return {"ours": statistics.median(times["ours"]), "usual": statistics.median(times["usual"]),
-            "ours_all": times["ours"], "usual_all": times["usual"],
-            "ours_cmd": " ".join(["python"] + cmds["ours"][1:]).replace(runs, "RUNS"),
-            "usual_cmd": " ".join(["python"] + cmds["usual"][1:])}
+    return {
+        "ours": statistics.median(times["ours"]),
+        "usual": statistics.median(times["usual"]),
+        "ours_all": times["ours"],
+        "usual_all": times["usual"],
+        "ours_cmd": " ".join(["python"] + cmds["ours"][1:]).replace(runs, "RUNS"),
+        "usual_cmd": " ".join(["python"] + cmds["usual"][1:]),
+    }
 
 
 def _timed(cmd: list[str], env: dict) -> tuple[float, str]:
@@ -72,9 +100,16 @@ def quick_demo(limit=None, repeats=3) -> dict:
             seconds, out = _timed(ours_cmd, env)
             times["ours"].append(seconds)
             accuracy["ours"].append(json.loads(out.strip().splitlines()[-1])["test_accuracy"])
-    return {"ours": statistics.median(times["ours"]), "usual": statistics.median(times["usual"]),
-            "passive": statistics.median(times["passive"]), "ours_all": times["ours"], "usual_all": times["usual"],
-            "passive_all": times["passive"], "ours_accuracy": accuracy["ours"], "usual_accuracy": accuracy["usual"],
-            "passive_accuracy": accuracy["passive"],
-            "ours_cmd": " ".join(["python"] + ours_cmd[1:-1]),
-            "usual_cmd": " ".join(["python"] + usual_cmd[1:]) + "  (OpenMP defaults)"}
+    return {
+        "ours": statistics.median(times["ours"]),
+        "usual": statistics.median(times["usual"]),
+        "passive": statistics.median(times["passive"]),
+        "ours_all": times["ours"],
+        "usual_all": times["usual"],
+        "passive_all": times["passive"],
+        "ours_accuracy": accuracy["ours"],
+        "usual_accuracy": accuracy["usual"],
+        "passive_accuracy": accuracy["passive"],
+        "ours_cmd": " ".join(["python"] + ours_cmd[1:-1]),
+        "usual_cmd": " ".join(["python"] + usual_cmd[1:]) + "  (OpenMP defaults)",
+    }

@@ -5,8 +5,9 @@ switches for the candidate speed-ups; `variants` times them interleaved (best of
 machine may be shared) and `profile` prints torch.profiler's top operators for one variant.
 """
 
-import core  # noqa: F401
+import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 
+# isort: split
 import argparse
 import time
 
@@ -32,8 +33,19 @@ VARIANTS = {
 }
 
 
-def step_loop(arch, x_train, y_train, batch_size, steps, adam=None, prenorm=False, channels_last=False,
-              threads=None, mkldnn=True, profiler=None) -> float:
+def step_loop(
+    arch,
+    x_train,
+    y_train,
+    batch_size,
+    steps,
+    adam=None,
+    prenorm=False,
+    channels_last=False,
+    threads=None,
+    mkldnn=True,
+    profiler=None,
+) -> float:
     """Images/s of `steps` training steps after 20 warm-up steps."""
     with torch.backends.mkldnn.flags(enabled=mkldnn):
         return _steps(arch, x_train, y_train, batch_size, steps, adam, prenorm, channels_last, threads, profiler)
@@ -58,7 +70,7 @@ def _steps(arch, x_train, y_train, batch_size, steps, adam, prenorm, channels_la
         if i == 20:
             start = time.perf_counter()
         b = i % n_batches
-        idx = perm[b * batch_size:(b + 1) * batch_size]
+        idx = perm[b * batch_size : (b + 1) * batch_size]
         if prenorm:
             x = xs[idx]
         else:
@@ -95,6 +107,7 @@ def variants(arch, data, batch_size=64, steps=200, rounds=3, names=None) -> dict
 def profile(arch, data, batch_size=64, steps=100, row_limit=15, **variant) -> str:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
+
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         step_loop(arch, data.train_images, data.train_labels, batch_size, steps, **variant)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=row_limit)

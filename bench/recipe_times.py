@@ -8,13 +8,14 @@ their epochs (an upper bound).
 
 import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 
+# isort: split
 import argparse
 import math
 import subprocess
 import tempfile
 
-from core.data import dataset
 from core.base.device import configure_threads
+from core.data import dataset
 from core.training.recipes import RECIPES, get_recipe
 from core.training.trainer import Trainer
 
@@ -70,8 +71,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         for recipe in recipes:
             r = estimate(recipe, data, args.batches, root)
-            print(f"{r['recipe']:<16} {r['images_per_s']:>9,.0f} img/s  epoch {human(r['epoch_s']):>8}  "
-                  f"recipe ({recipe.settings['epochs']} epochs) {human(r['total_s']):>9}", flush=True)
+            print(
+                f"{r['recipe']:<16} {r['images_per_s']:>9,.0f} img/s  epoch {human(r['epoch_s']):>8}  "
+                f"recipe ({recipe.settings['epochs']} epochs) {human(r['total_s']):>9}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

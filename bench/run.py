@@ -2,6 +2,7 @@
 
 import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 
+# isort: split
 import argparse
 import json
 import os
@@ -14,43 +15,58 @@ import torch
 
 from bench import as_written, latency, memory, models, ours, process, usual_way
 from bench.table import render
-from core.data import dataset
 from core.base.device import configure_threads, cpu_flags, pick_device
+from core.data import dataset
 
 SECTIONS = ("throughput", "accuracy", "quick_demo", "process", "memory", "latency")
 RACE_TARGETS = (0.90, 0.91, 0.92, 0.93)
-VECTOR_FEATURES = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX-512 BF16", "avx512_vnni": "AVX-512 VNNI",
-                   "amx_tile": "AMX", "amx_bf16": "AMX-BF16"}
+VECTOR_FEATURES = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_bf16": "AVX-512 BF16",
+    "avx512_vnni": "AVX-512 VNNI",
+    "amx_tile": "AMX",
+    "amx_bf16": "AMX-BF16",
+}
 
 
 @dataclass
 class Settings:
-    images: int = 60_000              # per throughput epoch (the second of two is timed)
+    images: int = 60_000  # per throughput epoch (the second of two is timed)
     archs: tuple = ("mlp", "simple_cnn")
     batches: tuple = (64, 256)
-    budget_s: float = 600.0           # training-time budget per way for the accuracy race
+    budget_s: float = 600.0  # training-time budget per way for the accuracy race
     accuracy_limit: int | None = None  # train on the first N images in the race (quick mode)
     process_limit: int | None = None  # --limit for the two whole-process commands
-    process_repeats: int = 3          # runs of each whole-process command (median kept)
-    repeats: int = 50                 # single-image latency calls
-    test_repeats: int = 5             # test-set evaluations
-    test_images: int | None = None    # evaluate only the first N test images (tests)
+    process_repeats: int = 3  # runs of each whole-process command (median kept)
+    repeats: int = 50  # single-image latency calls
+    test_repeats: int = 5  # test-set evaluations
+    test_images: int | None = None  # evaluate only the first N test images (tests)
     device: str = "auto"
-    preset: str = "quick_demo"        # our side of the accuracy race
+    preset: str = "quick_demo"  # our side of the accuracy race
     sections: tuple = SECTIONS
     mode: str = "full"
 
 
-QUICK = dict(images=4096, budget_s=20.0, accuracy_limit=6000, process_limit=4096, process_repeats=1, repeats=20,
-             test_repeats=2, mode="quick")
+QUICK = dict(
+    images=4096,
+    budget_s=20.0,
+    accuracy_limit=6000,
+    process_limit=4096,
+    process_repeats=1,
+    repeats=20,
+    test_repeats=2,
+    mode="quick",
+)
 
 
 def cpu_features() -> str:
     """The CPU's vector features that decide these ratios, e.g. 'AVX2, AVX-512, AVX-512 BF16; no AMX'."""
     flags = cpu_flags()
     have = [label for flag, label in VECTOR_FEATURES.items() if flag in flags]
-    missing = [label for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("amx_tile", "AMX"))
-               if flag not in flags]
+    missing = [
+        label for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("amx_tile", "AMX")) if flag not in flags
+    ]
     return ", ".join(have or ["no AVX2"]) + (f"; no {', no '.join(missing)}" if missing else "")
 
 
@@ -67,8 +83,10 @@ def cpu_model() -> str:
 
 def machine(device: torch.device) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu_model()} ({cpu_features()}), {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), device {device}, load average {load:.1f} at start")
+    return (
+        f"{cpu_model()} ({cpu_features()}), {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), device {device}, load average {load:.1f} at start"
+    )
 
 
 def collect(s: Settings, data=None, log=print) -> dict:
@@ -82,9 +100,12 @@ def collect(s: Settings, data=None, log=print) -> dict:
         for arch in s.archs:
             for batch in s.batches:
                 log(f"throughput {arch} batch {batch} ...")
-                row = {"arch": arch, "batch": batch,
-                       "usual": usual_way.images_per_s(arch, batch, s.images, train_set, device),
-                       "ours": ours.images_per_s(arch, batch, s.images, data, s.device)}
+                row = {
+                    "arch": arch,
+                    "batch": batch,
+                    "usual": usual_way.images_per_s(arch, batch, s.images, train_set, device),
+                    "ours": ours.images_per_s(arch, batch, s.images, data, s.device),
+                }
                 if device.type == "cpu":  # the same loop exactly as written: OpenMP defaults, fresh interpreter
                     row["usual_openmp_defaults"] = as_written.images_per_s(arch, batch, s.images)
                 rows.append(row)
@@ -93,21 +114,33 @@ def collect(s: Settings, data=None, log=print) -> dict:
         goals = RACE_TARGETS + ((0.95,) if device.type == "cuda" else ())
         log(f"accuracy race, usual way (budget {s.budget_s:g} s) ...")
         if device.type == "cpu":  # as tutorials write it: OpenMP defaults, in a fresh interpreter
-            usual = as_written.time_to_accuracy(goals, s.budget_s, limit=s.accuracy_limit,
-                                                test_limit=len(data.test_images))
+            usual = as_written.time_to_accuracy(
+                goals, s.budget_s, limit=s.accuracy_limit, test_limit=len(data.test_images)
+            )
             how = ", OpenMP defaults"
         else:
             train_set, test_set = usual_way.datasets_()
-            usual = usual_way.time_to_accuracy(goals, s.budget_s, train_set, test_set, limit=s.accuracy_limit,
-                                               device=device, test_limit=len(data.test_images))
+            usual = usual_way.time_to_accuracy(
+                goals,
+                s.budget_s,
+                train_set,
+                test_set,
+                limit=s.accuracy_limit,
+                device=device,
+                test_limit=len(data.test_images),
+            )
             how = ""
         log(f"accuracy race, ours (budget {s.budget_s:g} s) ...")
-        mine = ours.time_to_accuracy(goals, s.budget_s, data, preset=s.preset, limit=s.accuracy_limit,
-                                     device=s.device)
+        mine = ours.time_to_accuracy(goals, s.budget_s, data, preset=s.preset, limit=s.accuracy_limit, device=s.device)
         limit = f", first {s.accuracy_limit:,} images" if s.accuracy_limit else ""
-        results["accuracy"] = {"targets": list(goals), "budget_s": s.budget_s, "usual": usual, "ours": mine,
-                               "usual_label": f"seed simple_cnn, Adam 1e-3, batch 64, DataLoader{how}{limit}",
-                               "ours_label": f"Trainer, preset {s.preset}{limit}"}
+        results["accuracy"] = {
+            "targets": list(goals),
+            "budget_s": s.budget_s,
+            "usual": usual,
+            "ours": mine,
+            "usual_label": f"seed simple_cnn, Adam 1e-3, batch 64, DataLoader{how}{limit}",
+            "ours_label": f"Trainer, preset {s.preset}{limit}",
+        }
     if "quick_demo" in s.sections:
         log("quick demo: `python -m core.train` against one epoch of the usual way as written ...")
         results["quick_demo"] = process.quick_demo(limit=s.process_limit, repeats=s.process_repeats)

@@ -30,10 +30,11 @@ class ClientError(Exception):
 @dataclass
 class Run:
     """What one script run put on screen."""
+
     seconds: float = 0.0
-    elements: dict = field(default_factory=dict)     # delta path -> Element
+    elements: dict = field(default_factory=dict)  # delta path -> Element
     exceptions: list = field(default_factory=list)
-    errors: list = field(default_factory=list)       # st.error texts
+    errors: list = field(default_factory=list)  # st.error texts
     images: int = 0
 
     def widgets(self, kind: str) -> list:
@@ -64,12 +65,12 @@ class Browser:
         self.timeout = timeout
         self.ws = None
         self.session_id = None
-        self.pages: dict[str, str] = {}              # url path -> page script hash
+        self.pages: dict[str, str] = {}  # url path -> page script hash
         self.page_hash = ""
         self.query = ""
         self.cookies: dict[str, str] = {}
-        self.widgets: dict[str, WidgetState] = {}    # values this tab has set on the current page
-        self.fragments: dict[str, float] = {}       # fragment id -> seconds between reruns
+        self.widgets: dict[str, WidgetState] = {}  # values this tab has set on the current page
+        self.fragments: dict[str, float] = {}  # fragment id -> seconds between reruns
         self._responses: dict[str, object] = {}
 
     # ---- plumbing -------------------------------------------------------------------------------
@@ -84,18 +85,24 @@ class Browser:
                     name, _, rest = value.partition("=")
                     self.cookies[name.strip()] = rest.split(";")[0]
                 return response.read()
+
         return await asyncio.to_thread(go)
 
     async def open(self) -> Run:
         """Load the page (HTML, which also sets the XSRF cookie), connect the websocket, run the home page."""
         await self._http("GET", "/")
-        await self._http("GET", "/_stcore/health")     # as the frontend does; it also sets the XSRF cookie
+        await self._http("GET", "/_stcore/health")  # as the frontend does; it also sets the XSRF cookie
         ws_url = "ws" + self.url[4:] + "/_stcore/stream"
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], origin=self.url,
-                                           additional_headers={"Cookie": cookie} if cookie else None,
-                                           max_size=64 * 2**20, open_timeout=self.timeout,
-                                           ping_interval=None)   # a browser sends no pings of its own
+        self.ws = await websockets.connect(
+            ws_url,
+            subprotocols=["streamlit"],
+            origin=self.url,
+            additional_headers={"Cookie": cookie} if cookie else None,
+            max_size=64 * 2**20,
+            open_timeout=self.timeout,
+            ping_interval=None,
+        )  # a browser sends no pings of its own
         return await self.rerun()
 
     async def close(self) -> None:
@@ -120,7 +127,7 @@ class Browser:
                 raise ClientError(f"no page {page!r}; the app has {sorted(self.pages)}")
             self.page_hash, self.widgets, self.fragments = self.pages[page], {}, {}
         if not fragment_id:
-            self.fragments = {}          # a full run declares its fragments again (as the frontend resets them)
+            self.fragments = {}  # a full run declares its fragments again (as the frontend resets them)
         triggers = []
         for state in widgets:
             if state.WhichOneof("value") == "trigger_value":
@@ -166,7 +173,7 @@ class Browser:
                 which = element.WhichOneof("type")
                 if which == "exception":
                     run.exceptions.append(f"{element.exception.type}: {element.exception.message}")
-                elif which == "alert" and element.alert.format == 1:   # ERROR
+                elif which == "alert" and element.alert.format == 1:  # ERROR
                     run.errors.append(element.alert.body)
             elif kind == "file_urls_response":
                 self._responses[msg.file_urls_response.response_id] = msg.file_urls_response
@@ -220,8 +227,9 @@ class Browser:
     async def upload(self, uploader, name: str, data: bytes, mime: str = "image/png") -> WidgetState:
         """Upload a file the way the file_uploader widget does; returns the widget value to send."""
         request_id = uuid.uuid4().hex
-        msg = BackMsg(file_urls_request=FileURLsRequest(request_id=request_id, file_names=[name],
-                                                        session_id=self.session_id))
+        msg = BackMsg(
+            file_urls_request=FileURLsRequest(request_id=request_id, file_names=[name], session_id=self.session_id)
+        )
         await self._send(msg)
         while request_id not in self._responses:
             reply = await self._receive()
@@ -232,12 +240,26 @@ class Browser:
             raise ClientError(response.error_msg)
         urls = response.file_urls[0]
         boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"UploadedFile\"; filename=\"{name}\"\r\n"
-                f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="UploadedFile"; filename="{name}"\r\n'
+                f"Content-Type: {mime}\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         path = urlparse(urls.upload_url).path
-        await self._http("PUT", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                             "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", "")})
+        await self._http(
+            "PUT",
+            path,
+            body,
+            {
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", ""),
+            },
+        )
         state = WidgetState(id=uploader.id)
         state.file_uploader_state_value.uploaded_file_info.append(
-            UploadedFileInfo(file_id=urls.file_id, name=name, size=len(data), file_urls=urls))
+            UploadedFileInfo(file_id=urls.file_id, name=name, size=len(data), file_urls=urls)
+        )
         return state

@@ -36,8 +36,11 @@ def torchvision_root(data_dir=None) -> str:
     if files is None:
         raise FileNotFoundError("Fashion-MNIST not found: set FMNIST_DATA_DIR")
     folder = files["train_images"].parent
-    if folder.name == "raw" and folder.parent.name == "FashionMNIST" and \
-            all((folder / stem).is_file() for stem in FILES.values()):
+    if (
+        folder.name == "raw"
+        and folder.parent.name == "FashionMNIST"
+        and all((folder / stem).is_file() for stem in FILES.values())
+    ):
         return str(folder.parent.parent)
     if _ROOT is None:
         _ROOT = Path(tempfile.mkdtemp(prefix="fmnist-usual-"))
@@ -55,8 +58,10 @@ def torchvision_root(data_dir=None) -> str:
 
 def datasets_(data_dir=None):
     root = torchvision_root(data_dir)
-    return (datasets.FashionMNIST(root, train=True, transform=TRANSFORM),
-            datasets.FashionMNIST(root, train=False, transform=TRANSFORM))
+    return (
+        datasets.FashionMNIST(root, train=True, transform=TRANSFORM),
+        datasets.FashionMNIST(root, train=False, transform=TRANSFORM),
+    )
 
 
 def loader(dataset, batch_size: int, limit: int | None = None, shuffle: bool = True) -> DataLoader:
@@ -106,8 +111,18 @@ def images_per_s(arch: str, batch_size: int, n: int, train_set, device="cpu") ->
     return len(train_loader.dataset) / (time.perf_counter() - start)
 
 
-def time_to_accuracy(targets, budget_s: float, train_set, test_set, arch="simple_cnn", batch_size=64,
-                     limit=None, seed=0, device="cpu", test_limit=None) -> dict:
+def time_to_accuracy(
+    targets,
+    budget_s: float,
+    train_set,
+    test_set,
+    arch="simple_cnn",
+    batch_size=64,
+    limit=None,
+    seed=0,
+    device="cpu",
+    test_limit=None,
+) -> dict:
     """Train the seed's way, test after each epoch; seconds of training (tests excluded) to each target."""
     torch.manual_seed(seed)
     model = build(arch).to(device)
@@ -124,8 +139,13 @@ def time_to_accuracy(targets, budget_s: float, train_set, test_set, arch="simple
         for t in targets:
             if accuracy >= t and t not in reached:
                 reached[t] = trained
-    return {"reached": reached, "best": max(a for _, a in history), "epochs": len(history),
-            "seconds": trained, "history": history}
+    return {
+        "reached": reached,
+        "best": max(a for _, a in history),
+        "epochs": len(history),
+        "seconds": trained,
+        "history": history,
+    }
 
 
 def _sync(device) -> None:
@@ -150,8 +170,16 @@ def main(argv=None) -> int:
         print(json.dumps(images_per_s(args.arch, args.batch_size, args.throughput, train_set)))
         return 0
     if args.race:
-        result = time_to_accuracy(args.targets, args.race, train_set, test_set, arch=args.arch,
-                                  batch_size=args.batch_size, limit=args.limit, test_limit=args.test_limit)
+        result = time_to_accuracy(
+            args.targets,
+            args.race,
+            train_set,
+            test_set,
+            arch=args.arch,
+            batch_size=args.batch_size,
+            limit=args.limit,
+            test_limit=args.test_limit,
+        )
         print(json.dumps({**result, "reached": list(result["reached"].items())}))
         return 0
     model = build(args.arch)

@@ -58,9 +58,17 @@ def step_ms(env: dict, steps: int, together: int = 1) -> float:
     """Mean ms per step in fresh interpreters with `env`, `together` of them training at once (the slowest
     counts); inf if any ran past TIMEOUT_S."""
     clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(steps)], cwd=ROOT, env={**clean, **env},
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-                for _ in range(together)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(steps)],
+            cwd=ROOT,
+            env={**clean, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(together)
+    ]
     results = []
     try:
         for child in children:
@@ -92,8 +100,12 @@ def table(times: dict, busy: int, together: int = 1) -> str:
     what = f"{busy} other core-busy process{'es' if busy > 1 else ''}" if busy else "quiet machine"
     if together > 1:
         what += f", {together} trainings at once (the slowest counts)"
-    lines = [f"simple_cnn step at batch 64, {what}", "",
-             "| idle threads | ms per step (median) | every round | speed vs sleep at once |", "|---|---|---|---|"]
+    lines = [
+        f"simple_cnn step at batch 64, {what}",
+        "",
+        "| idle threads | ms per step (median) | every round | speed vs sleep at once |",
+        "|---|---|---|---|",
+    ]
     for name, ms in times.items():
         med = statistics.median(ms)
         lines.append(f"| {name} | {_ms(med)} | {', '.join(_ms(t) for t in ms)} | {base / med:.2f}x |")

@@ -7,12 +7,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from dashboard import classroom  # noqa: E402
+from dashboard import classroom
 
 st.set_page_config(page_title="Fashion-MNIST Studio", page_icon=":material/checkroom:", layout="wide")
-st.set_option("client.showErrorDetails", "none")   # a user never sees a traceback
+st.set_option("client.showErrorDetails", "none")  # a user never sees a traceback
 
 VIEWS = Path(__file__).resolve().parent / "views"
 pages = [

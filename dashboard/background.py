@@ -8,16 +8,17 @@ a `st.fragment(run_every=...)` and rerun once the task is done (the result then 
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
 from core.base.errors import StudioError
 
-WORKERS = 1          # one slow job at a time on the server; others wait their turn
-KEEP = 64            # finished tasks remembered (their results live in core's caches)
+WORKERS = 1  # one slow job at a time on the server; others wait their turn
+KEEP = 64  # finished tasks remembered (their results live in core's caches)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Runner:
             task.result = work(task)
         except StudioError as e:
             task.error = str(e)
-        except Exception as e:   # a page shows one line, the server log keeps the trace
+        except Exception as e:  # a page shows one line, the server log keeps the trace
             traceback.print_exc()
             task.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'failed'}"
         task.fraction, task.done = 1.0, True
@@ -70,7 +71,7 @@ class Runner:
 
     def _forget_old(self) -> None:
         finished = [k for k, t in self._tasks.items() if t.done]
-        for k in finished[:max(0, len(self._tasks) - KEEP)]:
+        for k in finished[: max(0, len(self._tasks) - KEEP)]:
             del self._tasks[k]
 
 
@@ -86,10 +87,12 @@ def wait(task: Task, label: str) -> None:
         st.error(f"{label} failed: {task.error}")
         st.button("Try again", key=f"retry_{hash(task.key)}", on_click=runner().forget, args=(task.key,))
         return
+
     @st.fragment(run_every=1.0)
     def poll():
         if task.done:
             st.rerun(scope="app")
         seconds = int(time.monotonic() - task.started)
         st.progress(task.fraction, text=f"{label}: {task.message} ({task.fraction:.0%}, {seconds} s)")
+
     poll()

@@ -7,7 +7,7 @@ teacher's key is typed once into the sidebar, checked in constant time, and neve
 
 import streamlit as st
 
-from core.training import ownership
+from core.serving import ownership
 
 OWNER_PARAM = "owner"
 COOKIE = "fmnist_owner"
@@ -26,8 +26,11 @@ def owner_secret() -> str:
     if st.context.cookies.get(COOKIE) != secret and not st.session_state.get("owner_cookie_set"):
         st.session_state.owner_cookie_set = True
         # secret is URL-safe (letters, digits, - and _): nothing here needs escaping
-        st.sidebar.html(f"<script>document.cookie = '{COOKIE}={secret}; path=/; max-age={COOKIE_DAYS * 86400}; "
-                        "SameSite=Strict';</script>", unsafe_allow_javascript=True)
+        st.sidebar.html(
+            f"<script>document.cookie = '{COOKIE}={secret}; path=/; max-age={COOKIE_DAYS * 86400}; "
+            "SameSite=Strict';</script>",
+            unsafe_allow_javascript=True,
+        )
     return secret
 
 
@@ -37,7 +40,7 @@ def is_teacher() -> bool:
 
 def _check_key() -> None:
     typed = st.session_state.get("teacher_key", "")
-    st.session_state.teacher_key = ""            # never kept, never shown again
+    st.session_state.teacher_key = ""  # never kept, never shown again
     st.session_state.teacher = ownership.is_teacher_key(typed)
     st.session_state.teacher_refused = bool(typed) and not st.session_state.teacher
 
@@ -48,13 +51,19 @@ def teacher_sidebar() -> None:
         return
     with st.sidebar:
         if is_teacher():
-            st.success("Teacher mode: you can stop any training, clear the queue and delete any run.",
-                       icon=":material/school:")
+            st.success(
+                "Teacher mode: you can stop any training, clear the queue and delete any run.", icon=":material/school:"
+            )
             if st.button("Leave teacher mode", key="teacher_leave"):
                 st.session_state.teacher = False
                 st.rerun()
         else:
-            st.text_input("Teacher key", type="password", key="teacher_key", on_change=_check_key,
-                          help="The key the server was started with (FMNIST_TEACHER_KEY).")
+            st.text_input(
+                "Teacher key",
+                type="password",
+                key="teacher_key",
+                on_change=_check_key,
+                help="The key the server was started with (FMNIST_TEACHER_KEY).",
+            )
             if st.session_state.get("teacher_refused"):
                 st.caption("That is not the teacher key.")

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data import dataset
 from core.base.errors import StudioError
+from core.data import dataset
 from core.io import checkpoint
-from core.training import catalog
+from core.library import catalog
 
 # Forward hooks on a cached (shared) model must not interleave between sessions.
 MODEL_LOCK = threading.Lock()

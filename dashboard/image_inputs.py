@@ -3,8 +3,8 @@ always turned into the 28x28 input by core.io.preprocess, with every step shown.
 
 import streamlit as st
 
-from core.data.classes import CLASS_NAMES
 from core.base.errors import ImageError
+from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 
 UPLOAD_TYPES = list(preprocess.EXTENSIONS)
@@ -32,11 +32,19 @@ def drawing(key: str):
     if clear.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
         st.session_state[f"{key}_generation"] = generation = generation + 1
     st.space("small")  # room for the canvas's floating toolbar
-    result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#ffffff",
-                       height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
-                       return_image_data=True, key=f"{key}_canvas_{generation}")
-    st.caption("Draw one piece of clothing, dark on white, filling most of the square. "
-               "The canvas toolbar has undo and redo.")
+    result = st_canvas(
+        stroke_width=width,
+        stroke_color="#000000",
+        background_color="#ffffff",
+        height=CANVAS_SIDE,
+        width=CANVAS_SIDE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{key}_canvas_{generation}",
+    )
+    st.caption(
+        "Draw one piece of clothing, dark on white, filling most of the square. The canvas toolbar has undo and redo."
+    )
     image = result.image_data if result is not None else None
     if image is None or not (result.json_data or {}).get("objects"):
         return None
@@ -44,8 +52,9 @@ def drawing(key: str):
 
 
 def upload(key: str) -> bytes | None:
-    file = st.file_uploader(f"Upload an image ({preprocess.ACCEPTED}; up to 10 MB)", type=UPLOAD_TYPES,
-                            key=key, max_upload_size=10)
+    file = st.file_uploader(
+        f"Upload an image ({preprocess.ACCEPTED}; up to 10 MB)", type=UPLOAD_TYPES, key=key, max_upload_size=10
+    )
     return file.getvalue() if file is not None else None
 
 
@@ -78,8 +87,9 @@ def show_steps(prepared: "preprocess.Prepared") -> None:
         picture = preprocess.enlarge(step.image)
         height, width = picture.shape[:2]
         with column:  # the longer side 140 px, so a tall crop is no taller than the square steps
-            st.image(picture, caption=f"{step.title} ({step.caption})",
-                     width=max(1, round(140 * width / max(height, width))))
+            st.image(
+                picture, caption=f"{step.title} ({step.caption})", width=max(1, round(140 * width / max(height, width)))
+            )
     for note in prepared.notes:
         st.caption(f"ℹ️ {note[0].upper()}{note[1:]}")
 

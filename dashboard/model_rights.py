@@ -4,10 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.training import catalog
-from dashboard import classroom, training
+from core.library import catalog
+from dashboard import classroom
+from dashboard.train import training
 
-IMPORTED_HERE = "models_imported_here"   # session state: paths this browser session imported
+IMPORTED_HERE = "models_imported_here"  # session state: paths this browser session imported
 
 
 def can_manage(entry: "catalog.ModelEntry") -> bool:
@@ -18,8 +19,11 @@ def can_manage(entry: "catalog.ModelEntry") -> bool:
     if classroom.is_teacher():
         return True
     if entry.source == "run":
-        mine = {Path(job.run_dir).resolve() for job in training.manager().jobs(owner=classroom.owner_secret())
-                if job.run_dir}
+        mine = {
+            Path(job.run_dir).resolve()
+            for job in training.manager().jobs(owner=classroom.owner_secret())
+            if job.run_dir
+        }
         return entry.path.parent.resolve() in mine
     if entry.source == "imported":
         return str(entry.path.resolve()) in st.session_state.get(IMPORTED_HERE, set())

@@ -10,15 +10,26 @@ def probability_chart(probabilities, height: int = 280) -> alt.Chart:
     """Horizontal bars, classes in dataset order; the most likely class stands out."""
     probs = [float(p) for p in probabilities]
     top = max(range(len(probs)), key=probs.__getitem__)
-    frame = pd.DataFrame({"class": CLASS_NAMES, "probability": probs,
-                          "top": ["top prediction" if i == top else "other" for i in range(len(probs))]})
-    bars = alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="probability"),
-        color=alt.Color("top:N", scale=alt.Scale(domain=["top prediction", "other"], range=["#e4572e", "#7a9cc6"]),
-                        legend=None),
-        tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+    frame = pd.DataFrame(
+        {
+            "class": CLASS_NAMES,
+            "probability": probs,
+            "top": ["top prediction" if i == top else "other" for i in range(len(probs))],
+        }
     )
-    labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q", format=".0%"),
-                                                       color=alt.value("#444"))
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="probability"),
+            color=alt.Color(
+                "top:N", scale=alt.Scale(domain=["top prediction", "other"], range=["#e4572e", "#7a9cc6"]), legend=None
+            ),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+        )
+    )
+    labels = bars.mark_text(align="left", dx=3).encode(
+        text=alt.Text("probability:Q", format=".0%"), color=alt.value("#444")
+    )
     return (bars + labels).properties(height=height)

@@ -16,6 +16,7 @@ CANDIDATES = [
 
 def real_data_dir() -> str | None:
     from core.data.dataset import find_files
+
     for candidate in CANDIDATES:
         if candidate and find_files(candidate):
             return candidate
@@ -33,6 +34,7 @@ def data_dir() -> str:
 @pytest.fixture(scope="session")
 def fmnist(data_dir):
     from core.data.dataset import load
+
     return load(data_dir, allow_download=False)
 
 

@@ -5,9 +5,9 @@ scikit-learn, openTSNE and umap-learn are imported only when their method runs. 
 disk per checkpoint, method, space, sample size and seed (`core.io.cache`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -15,30 +15,30 @@ from torch import nn
 
 from core.analysis import evaluation
 from core.analysis.explanations import private_copy
+from core.base.errors import StudioError
 from core.data import dataset
 from core.data.dataset import normalize
-from core.base.errors import StudioError
 from core.io import cache
 
 METHODS = ("pca", "tsne", "umap")
 SPACES = ("features", "pixels")
 TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 TEST_SIZE = 10_000
-PRE_PCA = 50            # t-SNE and UMAP start from the top 50 principal components (the usual speed-up)
+PRE_PCA = 50  # t-SNE and UMAP start from the top 50 principal components (the usual speed-up)
 BATCH = 1000
-_memory = cache.Memo(64)   # 2-D points: at most a few hundred KB each
+_memory = cache.Memo(64)  # 2-D points: at most a few hundred KB each
 
-Progress = Callable[[float, str], None]   # (fraction done, what is happening)
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
 
 @dataclass
 class Embedding:
     method: str
     space: str
-    indices: np.ndarray       # (n,) test-set indices
-    labels: np.ndarray        # (n,) true classes
-    predictions: np.ndarray   # (n,) the model's classes
-    xy: np.ndarray            # (n, 2) float32
+    indices: np.ndarray  # (n,) test-set indices
+    labels: np.ndarray  # (n,) true classes
+    predictions: np.ndarray  # (n,) the model's classes
+    xy: np.ndarray  # (n, 2) float32
 
 
 def check(method: str, space: str, limit: int | None) -> int:
@@ -68,8 +68,9 @@ def penultimate_layer(model: nn.Module) -> str:
     return linear[-1]
 
 
-def features(model: nn.Module, images: torch.Tensor, batch_size: int = BATCH,
-             progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+def features(
+    model: nn.Module, images: torch.Tensor, batch_size: int = BATCH, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """(N, D) float32 penultimate-layer features: the input of the final Linear layer."""
     twin = private_copy(model)
     head = dict(twin.named_modules())[penultimate_layer(twin)]
@@ -79,7 +80,7 @@ def features(model: nn.Module, images: torch.Tensor, batch_size: int = BATCH,
     try:
         with torch.inference_mode():
             for start in range(0, len(images), batch_size):
-                twin(normalize(images[start:start + batch_size].to(device)))
+                twin(normalize(images[start : start + batch_size].to(device)))
                 if progress:
                     progress(min(start + batch_size, len(images)), len(images))
     finally:
@@ -104,6 +105,7 @@ def project(x: np.ndarray, method: str, seed: int = 0, progress: Progress | None
         return _tsne(reduced, seed, progress)
     if method == "umap":
         import umap
+
         if progress:
             progress(0.5, "UMAP: neighbours and layout")
         return umap.UMAP(n_components=2, random_state=seed, n_jobs=1).fit_transform(reduced).astype(np.float32)
@@ -122,17 +124,27 @@ def _tsne(x: np.ndarray, seed: int, progress: Progress | None) -> np.ndarray:
             progress(min(done["steps"] / (exaggeration + iterations), 1.0), "t-SNE: laying out the points")
         return False
 
-    tsne = TSNE(n_components=2, perplexity=30, early_exaggeration_iter=exaggeration, n_iter=iterations,
-                random_state=seed, n_jobs=1, callbacks=report, callbacks_every_iters=25, verbose=False)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=30,
+        early_exaggeration_iter=exaggeration,
+        n_iter=iterations,
+        random_state=seed,
+        n_jobs=1,
+        callbacks=report,
+        callbacks_every_iters=25,
+        verbose=False,
+    )
     return np.asarray(tsne.fit(x), dtype=np.float32)
 
 
 def neighbour_accuracy(xy: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     """How often the majority class among a point's k nearest other points is its own class."""
     from sklearn.neighbors import NearestNeighbors
+
     labels = np.asarray(labels)
     _, nearest = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy)
-    votes = labels[nearest[:, 1:]]                                   # drop the point itself
+    votes = labels[nearest[:, 1:]]  # drop the point itself
     counts = np.stack([(votes == c).sum(1) for c in range(labels.max() + 1)], axis=1)
     return float((counts.argmax(1) == labels).mean())
 
@@ -152,11 +164,19 @@ def cached(path, method: str, space: str, limit: int | None = None, seed: int = 
     return found
 
 
-def embed(path, method: str = "pca", space: str = "features", limit: int | None = None, seed: int = 0,
-          data: "dataset.FashionMNIST | None" = None, progress: Progress | None = None) -> Embedding:
+def embed(
+    path,
+    method: str = "pca",
+    space: str = "features",
+    limit: int | None = None,
+    seed: int = 0,
+    data: "dataset.FashionMNIST | None" = None,
+    progress: Progress | None = None,
+) -> Embedding:
     """The 2-D projection of a checkpoint's test-set features (or the raw pixels), computed once per
     checkpoint version, method, space, sample size and seed."""
     from core.io import checkpoint
+
     size = check(method, space, limit)
     found = cached(path, method, space, size, seed)
     if found is not None:
@@ -178,8 +198,14 @@ def embed(path, method: str = "pca", space: str = "features", limit: int | None 
     if progress:
         progress(1.0, "done")
     found = Embedding(method, space, indices, result.labels[indices], result.predictions[indices], xy)
-    cache.write_npz(cache_path(path, *key[3:]), key[1:3], indices=found.indices, labels=found.labels,
-                    predictions=found.predictions, xy=found.xy)
+    cache.write_npz(
+        cache_path(path, *key[3:]),
+        key[1:3],
+        indices=found.indices,
+        labels=found.labels,
+        predictions=found.predictions,
+        xy=found.xy,
+    )
     _memory.put(key, found)
     return found
 
@@ -188,7 +214,8 @@ def _key(path: Path, method: str, space: str, size: int, seed: int) -> tuple:
     stat = path.stat() if path.is_file() else None
     if stat is None:
         from core.io import checkpoint
-        checkpoint.read_metadata(path)   # raises a CheckpointError that names the problem
+
+        checkpoint.read_metadata(path)  # raises a CheckpointError that names the problem
     return str(path), stat.st_mtime_ns, stat.st_size, method, space, size, seed
 
 

@@ -18,15 +18,15 @@ from core.data.classes import CLASS_NAMES, NUM_CLASSES
 from core.io import cache, checkpoint
 
 CACHE_SUFFIX = ".eval.npz"
-_memory = cache.Memo(32)   # about 0.5 MB each
-_lock = threading.Lock()    # one evaluation at a time: a second request for the same model waits for the first
+_memory = cache.Memo(32)  # about 0.5 MB each
+_lock = threading.Lock()  # one evaluation at a time: a second request for the same model waits for the first
 
 
 @dataclass
 class Evaluation:
     checkpoint: str
-    labels: np.ndarray          # (N,) int64 true classes
-    probabilities: np.ndarray   # (N, 10) float32
+    labels: np.ndarray  # (N,) int64 true classes
+    probabilities: np.ndarray  # (N, 10) float32
 
     @property
     def predictions(self) -> np.ndarray:
@@ -83,8 +83,9 @@ def evaluate(path, data: "dataset.FashionMNIST | None" = None, data_dir=None) ->
             loaded = checkpoint.load(path)
             probs = inference.probabilities(loaded.model, data.test_images).cpu().numpy().astype(np.float32)
             result = Evaluation(str(path), labels, probs)
-            cache.write_npz(cache_path(path), key[1:], probabilities=result.probabilities,
-                            labels_sha1=_fingerprint(labels))
+            cache.write_npz(
+                cache_path(path), key[1:], probabilities=result.probabilities, labels_sha1=_fingerprint(labels)
+            )
         _memory.put(key, result)
         return result
 

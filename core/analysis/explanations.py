@@ -19,13 +19,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.base.errors import StudioError
+from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.models import conv_layers
 
 METHODS = ("gradcam", "saliency", "integrated_gradients", "occlusion")
-TITLES = {"gradcam": "Grad-CAM", "saliency": "Gradient saliency", "integrated_gradients": "Integrated Gradients",
-          "occlusion": "Occlusion"}
+TITLES = {
+    "gradcam": "Grad-CAM",
+    "saliency": "Gradient saliency",
+    "integrated_gradients": "Integrated Gradients",
+    "occlusion": "Occlusion",
+}
 SIGNED = {"gradcam": False, "saliency": True, "integrated_gradients": True, "occlusion": True}
 IG_STEPS = 32
 OCCLUSION_WINDOW = 4
@@ -35,12 +39,12 @@ OCCLUSION_STRIDE = 2
 @dataclass
 class Explanation:
     method: str
-    target: int                 # the class explained
-    prediction: int             # the model's answer
-    layer: str | None           # Grad-CAM's convolution layer, else None
-    input: np.ndarray           # (28, 28) float32 in [0, 1]: what the model sees before normalisation
-    heatmap: np.ndarray         # (28, 28) float32; signed where the method is (see SIGNED)
-    probabilities: np.ndarray   # (10,)
+    target: int  # the class explained
+    prediction: int  # the model's answer
+    layer: str | None  # Grad-CAM's convolution layer, else None
+    input: np.ndarray  # (28, 28) float32 in [0, 1]: what the model sees before normalisation
+    heatmap: np.ndarray  # (28, 28) float32; signed where the method is (see SIGNED)
+    probabilities: np.ndarray  # (10,)
 
     @property
     def signed(self) -> bool:
@@ -105,8 +109,10 @@ def check_layer(model: nn.Module, layer: str | None, private: bool = False) -> s
     has no convolution or no such layer."""
     names = gradcam_layers(model)
     if not names:
-        raise StudioError(f"Grad-CAM needs a convolution layer and {type(model).__name__} has none; "
-                          "use saliency, integrated_gradients or occlusion.")
+        raise StudioError(
+            f"Grad-CAM needs a convolution layer and {type(model).__name__} has none; "
+            "use saliency, integrated_gradients or occlusion."
+        )
     if layer is None:
         if private:
             sizes = map_sizes(model, names)
@@ -133,6 +139,7 @@ def map_sizes(model: nn.Module, names: list[str]) -> dict[str, int]:
     def record(name):
         def hook(module, inputs, output):
             sizes.setdefault(name, int(output.shape[-1]))
+
         return hook
 
     handles = [modules[n].register_forward_hook(record(n)) for n in names]
@@ -155,13 +162,20 @@ def private_copy(model: nn.Module) -> nn.Module:
 
 def _clear_hooks(model: nn.Module) -> None:
     for module in model.modules():
-        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-                      "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs"):
+        for hooks in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+            "_forward_hooks_with_kwargs",
+            "_forward_hooks_always_called",
+            "_forward_pre_hooks_with_kwargs",
+        ):
             if isinstance(getattr(module, hooks, None), dict) and getattr(module, hooks):
                 setattr(module, hooks, OrderedDict())
 
 
-_pools: dict[int, tuple] = {}      # id(model) -> (weak reference, weights stamp, free private copies)
+_pools: dict[int, tuple] = {}  # id(model) -> (weak reference, weights stamp, free private copies)
 _pools_lock = threading.Lock()
 POOL_SIZE = 4
 
@@ -223,6 +237,7 @@ def _first(v) -> int:
 
 def upsample(cells: np.ndarray, offset: float, step: float, size: int = 28) -> np.ndarray:
     """(h, w) map -> (size, size) by linear interpolation between cell centres, held flat past the edges."""
+
     def weights(n):
         t = np.clip((np.arange(size) - offset) / step, 0, n - 1)
         low = np.floor(t).astype(int)
@@ -232,6 +247,7 @@ def upsample(cells: np.ndarray, offset: float, step: float, size: int = 28) -> n
         m[np.arange(size), low] += 1 - frac
         m[np.arange(size), high] += frac
         return m
+
     h, w = cells.shape
     return (weights(h) @ cells.astype(np.float64) @ weights(w).T).astype(np.float32)
 
@@ -245,8 +261,9 @@ def _as_input(image) -> torch.Tensor:
     return x.reshape(1, 1, *x.shape[-2:]).clamp(0, 1)
 
 
-def explain(model: nn.Module, image: torch.Tensor, method: str = "gradcam", target=None,
-            layer: str | None = None) -> Explanation:
+def explain(
+    model: nn.Module, image: torch.Tensor, method: str = "gradcam", target=None, layer: str | None = None
+) -> Explanation:
     """One method's heatmap for one 28x28 image (uint8 or float in [0, 1]) and one target class
     (index or name; default the predicted class)."""
     if method not in METHODS:
@@ -266,8 +283,9 @@ def explain(model: nn.Module, image: torch.Tensor, method: str = "gradcam", targ
             prediction = int(probs.argmax())
             target = prediction if chosen is None else chosen
             heat = _attribute(forward, twin, x, method, target, layer)
-    return Explanation(method, target, prediction, layer, x[0, 0].cpu().numpy().astype(np.float32),
-                       heat, probs.astype(np.float32))
+    return Explanation(
+        method, target, prediction, layer, x[0, 0].cpu().numpy().astype(np.float32), heat, probs.astype(np.float32)
+    )
 
 
 def explain_all(model: nn.Module, image: torch.Tensor, target=None, layer: str | None = None) -> dict[str, Explanation]:
@@ -276,25 +294,33 @@ def explain_all(model: nn.Module, image: torch.Tensor, target=None, layer: str |
     return {m: explain(model, image, m, target, layer if m == "gradcam" else None) for m in methods}
 
 
-def _attribute(forward: nn.Module, twin: nn.Module, x: torch.Tensor, method: str, target: int,
-               layer: str | None) -> np.ndarray:
+def _attribute(
+    forward: nn.Module, twin: nn.Module, x: torch.Tensor, method: str, target: int, layer: str | None
+) -> np.ndarray:
     from captum.attr import IntegratedGradients, LayerGradCam, Occlusion, Saliency
 
     x = x.clone().requires_grad_(True)
     if method == "gradcam":
         module = dict(twin.named_modules())[layer]
         cells = LayerGradCam(forward, module).attribute(x, target=target, relu_attributions=True)
-        cells = cells.detach().float().cpu().numpy()[0].sum(0)   # one map; several only with split outputs
+        cells = cells.detach().float().cpu().numpy()[0].sum(0)  # one map; several only with split outputs
         return upsample(cells, *layer_grid(twin, layer))
     if method == "saliency":
         attr = Saliency(forward).attribute(x, target=target, abs=False)
     elif method == "integrated_gradients":
-        attr = IntegratedGradients(forward).attribute(x, baselines=torch.zeros_like(x), target=target,
-                                                      n_steps=IG_STEPS, internal_batch_size=IG_STEPS)
+        attr = IntegratedGradients(forward).attribute(
+            x, baselines=torch.zeros_like(x), target=target, n_steps=IG_STEPS, internal_batch_size=IG_STEPS
+        )
     else:
         window, stride = OCCLUSION_WINDOW, OCCLUSION_STRIDE
-        attr = Occlusion(forward).attribute(x, sliding_window_shapes=(1, window, window), strides=(1, stride, stride),
-                                            baselines=0.0, target=target, perturbations_per_eval=256)
+        attr = Occlusion(forward).attribute(
+            x,
+            sliding_window_shapes=(1, window, window),
+            strides=(1, stride, stride),
+            baselines=0.0,
+            target=target,
+            perturbations_per_eval=256,
+        )
     return attr.detach().float().cpu().numpy()[0, 0].astype(np.float32)
 
 

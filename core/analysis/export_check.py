@@ -14,10 +14,10 @@ from core.io import checkpoint, export
 class ExportCheck:
     fmt: str
     count: int
-    max_abs_diff: float       # largest |exported logit - PyTorch logit|
+    max_abs_diff: float  # largest |exported logit - PyTorch logit|
     accuracy_pytorch: float
     accuracy_exported: float
-    agreement: float          # share of images whose predicted class is the same
+    agreement: float  # share of images whose predicted class is the same
 
     @property
     def ok(self) -> bool:
@@ -31,7 +31,7 @@ def exported_logits(data: bytes, fmt: str, images: torch.Tensor, batch_size: int
         return export.run_onnx(export.onnx_session(data), pixels, batch_size)
     module, _ = export.load_torchscript(data)
     with torch.inference_mode():
-        out = [module(torch.from_numpy(pixels[i:i + batch_size])) for i in range(0, len(pixels), batch_size)]
+        out = [module(torch.from_numpy(pixels[i : i + batch_size])) for i in range(0, len(pixels), batch_size)]
     return torch.cat(out).numpy()
 
 
@@ -43,7 +43,10 @@ def check(path, fmt: str, images: torch.Tensor, labels: torch.Tensor, data: byte
     got = exported_logits(data, fmt, images)
     y = labels.cpu().numpy()
     return ExportCheck(
-        fmt, len(y), float(np.abs(got - reference).max()) if len(y) else 0.0,
-        float((reference.argmax(1) == y).mean()), float((got.argmax(1) == y).mean()),
+        fmt,
+        len(y),
+        float(np.abs(got - reference).max()) if len(y) else 0.0,
+        float((reference.argmax(1) == y).mean()),
+        float((got.argmax(1) == y).mean()),
         float((reference.argmax(1) == got.argmax(1)).mean()),
     )

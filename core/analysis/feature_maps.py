@@ -23,19 +23,19 @@ _LOCK = threading.Lock()
 
 @dataclass
 class Layer:
-    name: str                 # module name, e.g. "conv1.0"
-    kind: str                 # "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", ...
-    shape: tuple              # (channels, height, width), or (units,) for a hidden layer
-    activations: np.ndarray   # float32 with that shape
+    name: str  # module name, e.g. "conv1.0"
+    kind: str  # "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", ...
+    shape: tuple  # (channels, height, width), or (units,) for a hidden layer
+    activations: np.ndarray  # float32 with that shape
 
 
 @dataclass
 class FeatureMaps:
-    layers: list[Layer]                 # convolution and pooling outputs, in forward order
-    filters: np.ndarray | None          # first convolution's weights (out, in, k, k)
-    probabilities: np.ndarray           # (10,)
+    layers: list[Layer]  # convolution and pooling outputs, in forward order
+    filters: np.ndarray | None  # first convolution's weights (out, in, k, k)
+    probabilities: np.ndarray  # (10,)
     hidden: list[Layer] = field(default_factory=list)  # MLP: each hidden layer's activations
-    has_maps: bool = True               # False for a model without convolutions
+    has_maps: bool = True  # False for a model without convolutions
 
 
 def compute(model: nn.Module, image: torch.Tensor) -> FeatureMaps:
@@ -57,6 +57,7 @@ def compute(model: nn.Module, image: torch.Tensor) -> FeatureMaps:
             if threading.get_ident() == caller and name not in outputs:
                 outputs[name] = output.detach().float().cpu()[0].contiguous()  # (C, H, W) in plain layout
                 order.append(name)
+
         return hook
 
     with _LOCK:
@@ -95,12 +96,13 @@ def _tile(maps: np.ndarray, columns: int, tile: int, gap: int, background) -> np
     grid = np.full(shape, background, dtype=np.float32)
     for i in range(n):
         r, c = divmod(i, columns)
-        grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = maps[i]
+        grid[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = maps[i]
     return (grid * 255 + 0.5).astype(np.uint8)
 
 
-def channel_grid(activations: np.ndarray, columns: int = 8, tile: int = 64, per_channel: bool = True,
-                 gap: int = 2) -> np.ndarray:
+def channel_grid(
+    activations: np.ndarray, columns: int = 8, tile: int = 64, per_channel: bool = True, gap: int = 2
+) -> np.ndarray:
     """(C, H, W) activations -> a uint8 grayscale grid of C maps (bright = strong response)."""
     a = np.asarray(activations, dtype=np.float32)
     maps = np.stack([_scale(m) for m in a]) if per_channel else _scale(a)
@@ -126,5 +128,5 @@ def vector_grid(values: np.ndarray, tile: int = 12) -> np.ndarray:
     v = _scale(np.asarray(values, dtype=np.float32))
     side = math.ceil(math.sqrt(len(v)))
     padded = np.zeros(side * side, dtype=np.float32)
-    padded[:len(v)] = v
+    padded[: len(v)] = v
     return _tile(padded.reshape(1, side, side), 1, tile * side, 0, background=0)

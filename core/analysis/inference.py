@@ -20,7 +20,7 @@ def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: 
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(images), batch_size):
-        x = normalize(images[start:start + batch_size].to(device, non_blocking=True))
+        x = normalize(images[start : start + batch_size].to(device, non_blocking=True))
         y = model(x).float()
         if flip:
             y = (y + model(x.flip(-1)).float()) / 2

@@ -10,7 +10,7 @@ def confusion_matrix(labels, predictions) -> np.ndarray:
     labels = np.asarray(_numpy(labels), dtype=np.int64)
     predictions = np.asarray(_numpy(predictions), dtype=np.int64)
     flat = labels * NUM_CLASSES + predictions
-    return np.bincount(flat, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
+    return np.bincount(flat, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
 
 
 def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:

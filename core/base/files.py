@@ -18,5 +18,5 @@ def write_atomic(path, data: bytes | str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        with contextlib.suppress(OSError):   # the folder itself may be what failed
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
             tmp.unlink(missing_ok=True)

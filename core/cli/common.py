@@ -9,6 +9,7 @@ from core.base.errors import StudioError
 
 def friendly_errors(main):
     """Turn StudioError (and Ctrl-C) into one line on stderr and a non-zero exit, never a traceback."""
+
     @functools.wraps(main)
     def wrapper(argv=None):
         try:
@@ -19,6 +20,7 @@ def friendly_errors(main):
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
+
     return wrapper
 
 

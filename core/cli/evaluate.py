@@ -9,8 +9,10 @@ from core.data.classes import CLASS_NAMES
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.evaluate",
-                                description="Test accuracy, per-class accuracy and confusion matrix of a checkpoint.")
+    p = argparse.ArgumentParser(
+        prog="python -m core.evaluate",
+        description="Test accuracy, per-class accuracy and confusion matrix of a checkpoint.",
+    )
     p.add_argument("checkpoint", help="a .safetensors checkpoint (shipped or a run's best.safetensors)")
     add_data_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -18,14 +20,23 @@ def parser() -> argparse.ArgumentParser:
 
 
 def format_report(summary: dict) -> str:
-    lines = [f"{summary['checkpoint']}", f"test accuracy {summary['accuracy']:.2%} on {summary['count']:,} images", "",
-             "per-class accuracy:"]
+    lines = [
+        f"{summary['checkpoint']}",
+        f"test accuracy {summary['accuracy']:.2%} on {summary['count']:,} images",
+        "",
+        "per-class accuracy:",
+    ]
     lines += [f"  {name:<12} {acc:.2%}" for name, acc in summary["per_class_accuracy"].items()]
     short = [name[:7] for name in CLASS_NAMES]
-    lines += ["", "confusion matrix (rows = true class, columns = predicted):",
-              " " * 13 + " ".join(f"{s:>7}" for s in short)]
-    lines += [f"  {name:<11}" + " ".join(f"{n:>7}" for n in row)
-              for name, row in zip(CLASS_NAMES, summary["confusion_matrix"])]
+    lines += [
+        "",
+        "confusion matrix (rows = true class, columns = predicted):",
+        " " * 13 + " ".join(f"{s:>7}" for s in short),
+    ]
+    lines += [
+        f"  {name:<11}" + " ".join(f"{n:>7}" for n in row)
+        for name, row in zip(CLASS_NAMES, summary["confusion_matrix"])
+    ]
     return "\n".join(lines)
 
 

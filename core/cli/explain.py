@@ -6,17 +6,18 @@ import sys
 import numpy as np
 
 from core.analysis import explanations
+from core.base.errors import StudioError
 from core.cli.common import friendly_errors, print_json
 from core.cli.predict import read_image
-from core.base.errors import StudioError
 from core.io import checkpoint
 
 SHADES = " .:-=+*#%@"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.explain",
-                                description="Explain a model's answer on image files with a 28x28 heatmap each.")
+    p = argparse.ArgumentParser(
+        prog="python -m core.explain", description="Explain a model's answer on image files with a 28x28 heatmap each."
+    )
     p.add_argument("checkpoint", help="a .safetensors checkpoint")
     p.add_argument("images", nargs="+", help="PNG, JPEG, WebP, BMP or GIF files (read as core.predict reads them)")
     p.add_argument("--method", default="gradcam", choices=explanations.METHODS, help="default: gradcam")
@@ -42,7 +43,7 @@ def _rounded(a: np.ndarray, digits: int) -> list:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     if args.target is not None:
-        explanations.class_index(args.target)          # a bad class name fails before any work
+        explanations.class_index(args.target)  # a bad class name fails before any work
     loaded = checkpoint.load(args.checkpoint)
     if args.method == "gradcam":
         explanations.check_layer(loaded.model, args.layer)
@@ -58,12 +59,23 @@ def main(argv=None) -> int:
             continue
         e = explanations.explain(loaded.model, prepared.tensor, args.method, args.target, args.layer)
         if args.json:
-            print_json({"image": path, "prediction": e.prediction_name, "target": e.target_name, "method": e.method,
-                        "layer": e.layer, "input": _rounded(e.input, 4), "heatmap": _rounded(e.heatmap, 6)})
+            print_json(
+                {
+                    "image": path,
+                    "prediction": e.prediction_name,
+                    "target": e.target_name,
+                    "method": e.method,
+                    "layer": e.layer,
+                    "input": _rounded(e.input, 4),
+                    "heatmap": _rounded(e.heatmap, 6),
+                }
+            )
         else:
             where = f" at {e.layer}" if e.layer else ""
-            print(f"{path}: predicted {e.prediction_name} ({e.probabilities[e.prediction]:.1%}); "
-                  f"{explanations.TITLES[e.method]}{where} for {e.target_name}")
+            print(
+                f"{path}: predicted {e.prediction_name} ({e.probabilities[e.prediction]:.1%}); "
+                f"{explanations.TITLES[e.method]}{where} for {e.target_name}"
+            )
             print(ascii_map(e.heatmap))
     return 2 if failures else 0
 

@@ -4,9 +4,9 @@ import argparse
 import sys
 
 from core.analysis import export_check
+from core.base.errors import StudioError
 from core.cli.common import add_data_flags, friendly_errors
 from core.data import dataset
-from core.base.errors import StudioError
 from core.io import export
 
 
@@ -14,12 +14,18 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m core.export",
         description="Export a checkpoint to ONNX or TorchScript. The exported model takes float32 pixels "
-                    "(N, 1, 28, 28) in [0, 1], light garment on black, and returns the 10 logits.")
+        "(N, 1, 28, 28) in [0, 1], light garment on black, and returns the 10 logits.",
+    )
     p.add_argument("checkpoint", help="a .safetensors checkpoint")
     p.add_argument("--format", required=True, choices=sorted(export.FORMATS), help="onnx or torchscript")
     p.add_argument("--out", required=True, help="the file to write (.onnx or .pt)")
-    p.add_argument("--check", type=int, default=0, metavar="N",
-                   help="then run the exported file on N test images and compare with PyTorch (needs the dataset)")
+    p.add_argument(
+        "--check",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then run the exported file on N test images and compare with PyTorch (needs the dataset)",
+    )
     add_data_flags(p)
     return p
 
@@ -34,10 +40,14 @@ def main(argv=None) -> int:
     if args.check:
         data = dataset.load(args.data_dir)
         n = min(args.check, len(data.test_labels))
-        result = export_check.check(args.checkpoint, args.format, data.test_images[:n], data.test_labels[:n],
-                                    out.read_bytes())
-        print(f"checked on {n:,} test images: max |logit difference| {result.max_abs_diff:.2e}, accuracy "
-              f"{result.accuracy_exported:.2%} (PyTorch {result.accuracy_pytorch:.2%})", file=sys.stderr)
+        result = export_check.check(
+            args.checkpoint, args.format, data.test_images[:n], data.test_labels[:n], out.read_bytes()
+        )
+        print(
+            f"checked on {n:,} test images: max |logit difference| {result.max_abs_diff:.2e}, accuracy "
+            f"{result.accuracy_exported:.2%} (PyTorch {result.accuracy_pytorch:.2%})",
+            file=sys.stderr,
+        )
         if not result.ok:
             raise StudioError("the exported model does not match PyTorch.")
     return 0

@@ -5,15 +5,16 @@ import sys
 from pathlib import Path
 
 from core.analysis import evaluation, inference
+from core.base.errors import ImageError, StudioError
 from core.cli.common import add_data_flags, friendly_errors, print_json
 from core.data.classes import CLASS_NAMES
-from core.base.errors import ImageError, StudioError
 from core.io import checkpoint, preprocess
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.predict",
-                                description="Classify image files (top 3 classes each), or the whole test set.")
+    p = argparse.ArgumentParser(
+        prog="python -m core.predict", description="Classify image files (top 3 classes each), or the whole test set."
+    )
     p.add_argument("checkpoint", help="a .safetensors checkpoint")
     p.add_argument("images", nargs="*", help=f"image files: {preprocess.ACCEPTED} (up to 10 MB each)")
     p.add_argument("--test-set", action="store_true", help="predict all 10,000 test images")
@@ -48,8 +49,14 @@ def predict_files(loaded, paths: list[str], as_json: bool) -> int:
         top = probs.topk(3)
         ranked = [(CLASS_NAMES[c], float(p)) for p, c in zip(top.values.tolist(), top.indices.tolist())]
         if as_json:
-            print_json({"image": path, "top3": [{"class": n, "label": CLASS_NAMES.index(n), "probability": round(p, 6)}
-                                                for n, p in ranked]})
+            print_json(
+                {
+                    "image": path,
+                    "top3": [
+                        {"class": n, "label": CLASS_NAMES.index(n), "probability": round(p, 6)} for n, p in ranked
+                    ],
+                }
+            )
         else:
             print(f"{path}: " + ", ".join(f"{n} {p:.1%}" for n, p in ranked))
     return 2 if failures else 0

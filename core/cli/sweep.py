@@ -8,12 +8,13 @@ and form one experiment; Ctrl-C stops the current run and keeps the finished one
 import signal
 import sys
 
+from core.base.errors import StudioError
 from core.cli import train
 from core.cli.common import friendly_errors, print_json
 from core.data import dataset
-from core.base.errors import StudioError
 from core.io.checkpoint import command_line
-from core.training import experiments, sweeps
+from core.library import experiments
+from core.training import sweeps
 from core.training.trainer import Trainer
 
 TABLE_COLUMNS = ("status", "test_accuracy", "best_val_accuracy", "epochs_run", "seconds")
@@ -22,8 +23,10 @@ TABLE_COLUMNS = ("status", "test_accuracy", "best_val_accuracy", "epochs_run", "
 def parser():
     p = train.parser()
     p.prog = "python -m core.sweep"
-    p.description = ("Train one run per combination of the listed values (at most "
-                     f"{sweeps.MAX_RUNS}) and compare them. Any setting below may be a comma list.")
+    p.description = (
+        "Train one run per combination of the listed values (at most "
+        f"{sweeps.MAX_RUNS}) and compare them. Any setting below may be a comma list."
+    )
     return p
 
 
@@ -39,7 +42,7 @@ def split_lists(argv: list[str], p) -> tuple[list[str], dict]:
             out.append(word)
             i += 1
             continue
-        if action.nargs == 0:                                   # --augment / --augment=true,false
+        if action.nargs == 0:  # --augment / --augment=true,false
             if eq:
                 values = sweeps.parse_values(action.dest, inline)
                 if len(values) > 1:
@@ -70,8 +73,9 @@ def plan(argv: list[str]):
     if args.resume:
         raise StudioError("--resume continues one run; use python -m core.train --resume.")
     if not swept:
-        raise StudioError("nothing to sweep: give at least one setting a comma list of values, "
-                          "e.g. --batch-size 64,256.")
+        raise StudioError(
+            "nothing to sweep: give at least one setting a comma list of values, e.g. --batch-size 64,256."
+        )
     base = train.config_from_args(args)
     experiment, configs = experiments.plan(base, swept, name=args.name)
     return args, experiment, configs
@@ -79,17 +83,27 @@ def plan(argv: list[str]):
 
 def format_run(i: int, total: int, label: str, result) -> str:
     test = f"test {result.test_accuracy:.2%}" if result.test_accuracy is not None else "no test result"
-    return (f"run {i}/{total}  {label}: {result.status}, {test}, {result.epochs_run} epochs, "
-            f"{result.seconds:.1f}s -> {result.run_dir}")
+    return (
+        f"run {i}/{total}  {label}: {result.status}, {test}, {result.epochs_run} epochs, "
+        f"{result.seconds:.1f}s -> {result.run_dir}"
+    )
 
 
 def format_table(rows: list[dict], swept: dict) -> str:
     heads = ["", *swept, *TABLE_COLUMNS]
     lines = [heads]
     for r in rows:
-        lines.append(["*" if r["best"] else "", *(str(r[k]) for k in swept), r["status"],
-                      _pct(r["test_accuracy"]), _pct(r["best_val_accuracy"]), str(r["epochs_run"]),
-                      "" if r["seconds"] is None else f"{r['seconds']:.1f}"])
+        lines.append(
+            [
+                "*" if r["best"] else "",
+                *(str(r[k]) for k in swept),
+                r["status"],
+                _pct(r["test_accuracy"]),
+                _pct(r["best_val_accuracy"]),
+                str(r["epochs_run"]),
+                "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            ]
+        )
     widths = [max(len(row[c]) for row in lines) for c in range(len(heads))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines)
 
@@ -121,23 +135,38 @@ def main(argv=None) -> int:
     for i, (config, label) in enumerate(zip(configs, experiment.labels), start=1):
         if state["interrupted"]:
             break
-        trainer = Trainer(config, data, runs_root=args.out, name=f"{experiment.name} · {label}",
-                          command=command_line())
+        trainer = Trainer(config, data, runs_root=args.out, name=f"{experiment.name} · {label}", command=command_line())
         state["trainer"] = trainer
-        if state["interrupted"]:        # Ctrl-C between two runs
+        if state["interrupted"]:  # Ctrl-C between two runs
             break
         result = trainer.run()
         if args.json:
-            print_json({"event": "run", "index": i, "label": label, "status": result.status,
-                        "test_accuracy": result.test_accuracy, "epochs_run": result.epochs_run,
-                        "seconds": round(result.seconds, 2), "run_dir": str(result.run_dir)})
+            print_json(
+                {
+                    "event": "run",
+                    "index": i,
+                    "label": label,
+                    "status": result.status,
+                    "test_accuracy": result.test_accuracy,
+                    "epochs_run": result.epochs_run,
+                    "seconds": round(result.seconds, 2),
+                    "run_dir": str(result.run_dir),
+                }
+            )
         else:
             print(format_run(i, total, label, result), flush=True)
     rows = experiments.table(experiment, args.out)
     paragraph = experiments.summary(experiment, rows)
     if args.json:
-        print_json({"event": "end", "id": experiment.id, "interrupted": state["interrupted"], "table": rows,
-                    "summary": paragraph})
+        print_json(
+            {
+                "event": "end",
+                "id": experiment.id,
+                "interrupted": state["interrupted"],
+                "table": rows,
+                "summary": paragraph,
+            }
+        )
     else:
         if state["interrupted"]:
             print(f"interrupted: {len(rows)} of {total} runs kept")

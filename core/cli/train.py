@@ -4,9 +4,9 @@ import argparse
 import signal
 import sys
 
+from core.base.errors import StudioError
 from core.cli.common import add_data_flags, friendly_errors, print_json
 from core.data import dataset
-from core.base.errors import StudioError
 from core.io.checkpoint import command_line
 from core.models import REGISTRY
 from core.training import distributed
@@ -17,9 +17,11 @@ from core.training.trainer import Trainer
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core.train", description="Train a Fashion-MNIST classifier.")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help=f"start from a tuned recipe (flags below override it); without --preset or --arch: "
-                        f"{DEFAULT_RECIPE}")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help=f"start from a tuned recipe (flags below override it); without --preset or --arch: {DEFAULT_RECIPE}",
+    )
     p.add_argument("--arch", choices=list(REGISTRY), help="architecture (with the library's default hyperparameters)")
     p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18, fast_cnn)")
     p.add_argument("--hidden", help="MLP hidden sizes, comma separated, e.g. 512,256")
@@ -34,12 +36,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--schedule", choices=SCHEDULES)
     p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="random 2-pixel shifts and horizontal flips, done on the device")
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random 2-pixel shifts and horizontal flips, done on the device",
+    )
     p.add_argument("--augment-shift", type=int, help="largest random shift in pixels when augmenting (0-4)")
     p.add_argument("--ema", type=float, help="exponential moving average of weights, decay e.g. 0.999 (0 = off)")
-    p.add_argument("--test-time-flip", action=argparse.BooleanOptionalAction, default=None,
-                   help="predict with the average over the image and its mirror image (needs --augment)")
+    p.add_argument(
+        "--test-time-flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="predict with the average over the image and its mirror image (needs --augment)",
+    )
     p.add_argument("--val-fraction", type=float, help="share of the 60,000 training images kept for validation")
     p.add_argument("--patience", type=int, help="early stop after this many epochs without a better val loss")
     p.add_argument("--seed", type=int)
@@ -65,8 +75,26 @@ def config_from_args(args) -> TrainConfig:
     if args.arch and args.preset and args.arch != base.arch:
         raise StudioError(f"preset {args.preset!r} is for {base.arch}, not {args.arch}.")
     cfg = base
-    for name in ("arch", "epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
-                 "label_smoothing", "augment", "augment_shift", "ema", "test_time_flip", "val_fraction", "patience", "seed", "device", "limit"):
+    for name in (
+        "arch",
+        "epochs",
+        "batch_size",
+        "lr",
+        "optimizer",
+        "momentum",
+        "weight_decay",
+        "schedule",
+        "label_smoothing",
+        "augment",
+        "augment_shift",
+        "ema",
+        "test_time_flip",
+        "val_fraction",
+        "patience",
+        "seed",
+        "device",
+        "limit",
+    ):
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)
@@ -89,9 +117,11 @@ def config_from_args(args) -> TrainConfig:
 
 def format_epoch(e: dict, epochs: int, validation: bool = True) -> str:
     val = f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.2%}  " if validation else ""
-    return (f"epoch {e['epoch']:>3}/{epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.2%}  "
-            f"{val}lr {e['lr']:.2e}  "
-            f"{e['images_per_s']:,.0f} img/s  {e['elapsed']:.1f}s  ETA {e['eta']:.0f}s" + ("  *" if e["best"] else ""))
+    return (
+        f"epoch {e['epoch']:>3}/{epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.2%}  "
+        f"{val}lr {e['lr']:.2e}  "
+        f"{e['images_per_s']:,.0f} img/s  {e['elapsed']:.1f}s  ETA {e['eta']:.0f}s" + ("  *" if e["best"] else "")
+    )
 
 
 @friendly_errors
@@ -109,26 +139,36 @@ def main(argv=None) -> int:
         elif event["event"] == "start":
             precision = ", bfloat16 autocast" if event.get("bf16") else ""
             processes = f" x {event['processes']} processes" if event.get("processes", 1) > 1 else ""
-            print(f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}"
-                  f"{processes}{precision}: "
-                  f"{event['train_size']:,} train / {event['val_size']:,} validation images -> {event['run_dir']}",
-                  flush=True)
+            print(
+                f"training {event['arch']} ({event['parameters']:,} parameters) on {event['device']}"
+                f"{processes}{precision}: "
+                f"{event['train_size']:,} train / {event['val_size']:,} validation images -> {event['run_dir']}",
+                flush=True,
+            )
         elif event["event"] == "epoch":
             print(format_epoch(event, trainer.config.epochs, validation=events[0]["val_size"] > 0), flush=True)
         events.append(event)
 
     if args.resume:
-        trainer = Trainer.resume(args.resume, data, epochs=args.epochs, on_event=on_event, command=command_line(),
-                                 dist=group)
+        trainer = Trainer.resume(
+            args.resume, data, epochs=args.epochs, on_event=on_event, command=command_line(), dist=group
+        )
     else:
-        trainer = Trainer(config_from_args(args), data, runs_root=args.out, on_event=on_event,
-                          name=args.name, command=command_line(), dist=group)
+        trainer = Trainer(
+            config_from_args(args),
+            data,
+            runs_root=args.out,
+            on_event=on_event,
+            name=args.name,
+            command=command_line(),
+            dist=group,
+        )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: trainer.stop())
     try:
         result = trainer.run()
     except BaseException:
-        group.close()            # no waiting: the other processes are ended by torchrun
+        group.close()  # no waiting: the other processes are ended by torchrun
         raise
     group.close(wait=True)
     if not group.is_main:
@@ -138,9 +178,11 @@ def main(argv=None) -> int:
         if result.best_epoch is not None and not events[0]["val_size"]:  # no validation split: the last epoch
             print(f"epoch {result.best_epoch}: test accuracy {result.test_accuracy:.2%} ({result.seconds:.1f}s)")
         elif result.best_epoch is not None:
-            print(f"best epoch {result.best_epoch}: val loss {result.best_val_loss:.4f}, "
-                  f"val accuracy {result.best_val_accuracy:.2%}; test accuracy {result.test_accuracy:.2%} "
-                  f"({result.seconds:.1f}s)")
+            print(
+                f"best epoch {result.best_epoch}: val loss {result.best_val_loss:.4f}, "
+                f"val accuracy {result.best_val_accuracy:.2%}; test accuracy {result.test_accuracy:.2%} "
+                f"({result.seconds:.1f}s)"
+            )
             print(f"checkpoint: {result.checkpoint}")
     if result.status == "diverged":
         print(f"error: {result.message}", file=sys.stderr)

@@ -17,7 +17,7 @@ import numpy as np
 
 from core.base.files import write_atomic
 
-RUN_MARKER = "config.json"   # every run folder has one (core.training.runs.CONFIG)
+RUN_MARKER = "config.json"  # every run folder has one (core.io.runs.CONFIG)
 
 
 def cache_dir() -> Path:

@@ -14,8 +14,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.base.errors import CheckpointError, StudioError
+from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.models import build, fast_layout, get, set_flip_averaging
 
 FORMAT = "fashion-mnist-studio/1"
@@ -25,6 +25,7 @@ MAX_BYTES = 200 * 1024 * 1024
 @dataclass
 class LoadedModel:
     """A model ready for inference (eval mode) with what its checkpoint says about it."""
+
     model: nn.Module
     arch: str
     settings: dict
@@ -57,11 +58,14 @@ def save(path, model: nn.Module, arch: str, settings: dict, metadata: dict, half
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     meta = {
-        "format": FORMAT, "arch": arch,
+        "format": FORMAT,
+        "arch": arch,
         "arch_settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
-        "normalization": {"mean": MEAN, "std": STD}, "class_names": list(CLASS_NAMES),
+        "normalization": {"mean": MEAN, "std": STD},
+        "class_names": list(CLASS_NAMES),
         "dtype": "float16" if half else "float32",
-        "versions": dict(versions()), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": dict(versions()),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **metadata,
     }
     tmp = path.with_name(path.name + ".tmp")
@@ -84,7 +88,9 @@ def read_metadata(path) -> dict:
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path.name}: not a readable safetensors checkpoint ({_first_line(e)}).") from None
     if raw is None:
-        raise CheckpointError(f"{path.name}: a safetensors file but not a Fashion-MNIST Studio checkpoint (no metadata).")
+        raise CheckpointError(
+            f"{path.name}: a safetensors file but not a Fashion-MNIST Studio checkpoint (no metadata)."
+        )
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError:

@@ -20,7 +20,7 @@ from core.io.checkpoint import FORMAT
 from core.models import build, get
 
 MAX_BYTES = 100 * 1024 * 1024
-MAX_HEADER = 1024 * 1024    # a studio header is a few kB
+MAX_HEADER = 1024 * 1024  # a studio header is a few kB
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
 TORCH_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
@@ -37,17 +37,18 @@ def validate(data: bytes, filename: str = "checkpoint.safetensors") -> dict:
     if size > MAX_BYTES:
         fail(f"the file is {size / 1024 / 1024:.0f} MB; the limit for an imported checkpoint is 100 MB.")
     if _is_pickle(data):
-        fail("this is a PyTorch pickle (torch.save), not safetensors; the studio never loads pickles "
-             "because they can run code. Save it with safetensors (the studio's own checkpoints are).")
+        fail(
+            "this is a PyTorch pickle (torch.save), not safetensors; the studio never loads pickles "
+            "because they can run code. Save it with safetensors (the studio's own checkpoints are)."
+        )
     if size < 8:
         fail(f"truncated: {size} bytes is too short for a safetensors file.")
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > MAX_HEADER or header_len < 2:
         fail("not a safetensors file (its first 8 bytes are not a sensible header length).")
     if 8 + header_len > size:
-        fail(f"truncated: the file ends inside its header ({size:,} bytes, the header alone needs "
-             f"{8 + header_len:,}).")
-    header = _header(data[8:8 + header_len], fail)
+        fail(f"truncated: the file ends inside its header ({size:,} bytes, the header alone needs {8 + header_len:,}).")
+    header = _header(data[8 : 8 + header_len], fail)
     entries = _entries(header, fail)
     body = size - 8 - header_len
     end = _check_offsets(entries, body, fail)
@@ -94,8 +95,9 @@ def _entries(header: dict, fail) -> dict:
             fail(f"{key} has an unknown dtype {dtype!r}.")
         if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
             fail(f"{key} has an invalid shape {shape!r}.")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) and o >= 0
-                                                                      for o in offsets)):
+        if not (
+            isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) and o >= 0 for o in offsets)
+        ):
             fail(f"{key} has invalid data offsets {offsets!r}.")
         out[key] = (dtype, tuple(shape), offsets[0], offsets[1])
     return out
@@ -108,15 +110,20 @@ def _check_offsets(entries: dict, body: int, fail) -> int:
     for key, (dtype, shape, begin, end) in sorted(entries.items(), key=lambda item: item[1][2:]):
         expected = math.prod(shape) * DTYPE_BYTES[dtype]
         if end - begin != expected:
-            fail(f"the header lies about its sizes: {key} is {dtype} {list(shape)} ({expected:,} bytes) but its "
-                 f"offsets span {end - begin:,} bytes.")
+            fail(
+                f"the header lies about its sizes: {key} is {dtype} {list(shape)} ({expected:,} bytes) but its "
+                f"offsets span {end - begin:,} bytes."
+            )
         if begin != position:
-            fail(f"the header lies about its sizes: {key} starts at byte {begin:,}, expected {position:,} "
-                 f"(tensors must follow each other).")
+            fail(
+                f"the header lies about its sizes: {key} starts at byte {begin:,}, expected {position:,} "
+                f"(tensors must follow each other)."
+            )
         position = end
     if position < body:
-        fail(f"the header lies about its sizes: it describes {position:,} bytes of tensors but the file holds "
-             f"{body:,}.")
+        fail(
+            f"the header lies about its sizes: it describes {position:,} bytes of tensors but the file holds {body:,}."
+        )
     return position
 
 
@@ -143,7 +150,7 @@ def _model(meta: dict, fail):
         fail("invalid settings: arch_settings is not an object.")
     try:
         checked = arch.settings({k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
-        with torch.device("meta"):   # shapes and dtypes only: hostile settings cannot allocate memory
+        with torch.device("meta"):  # shapes and dtypes only: hostile settings cannot allocate memory
             return build(arch.name, checked)
     except (StudioError, TypeError, ValueError, RuntimeError) as e:
         fail(f"invalid settings: {str(e).splitlines()[0] if str(e) else type(e).__name__}")

@@ -20,20 +20,31 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.data.classes import CLASS_NAMES, IMAGE_SIZE, MEAN, STD
 from core.base.errors import StudioError
 from core.base.files import write_atomic
+from core.data.classes import CLASS_NAMES, IMAGE_SIZE, MEAN, STD
 from core.io import cache, checkpoint
 from core.models import uses_flip_averaging
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 23
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
-_lock = threading.Lock()   # the exporters keep global state: one export at a time per process
-METADATA_KEYS = ("class_names", "architecture", "arch_settings", "test_accuracy", "name", "normalization", "input",
-                 "source", "test_time_flip")
-DESCRIPTION = ("input 'pixels': float32 (N, 1, 28, 28) in [0, 1], light garment on black; "
-               "output 'logits': float32 (N, 10), softmax gives the class probabilities")
+_lock = threading.Lock()  # the exporters keep global state: one export at a time per process
+METADATA_KEYS = (
+    "class_names",
+    "architecture",
+    "arch_settings",
+    "test_accuracy",
+    "name",
+    "normalization",
+    "input",
+    "source",
+    "test_time_flip",
+)
+DESCRIPTION = (
+    "input 'pixels': float32 (N, 1, 28, 28) in [0, 1], light garment on black; "
+    "output 'logits': float32 (N, 10), softmax gives the class probabilities"
+)
 
 
 class Exportable(nn.Module):
@@ -42,7 +53,7 @@ class Exportable(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.flip = uses_flip_averaging(model)   # test-time flip: average with the mirror image's logits
+        self.flip = uses_flip_averaging(model)  # test-time flip: average with the mirror image's logits
         self.register_buffer("mean", torch.tensor(MEAN, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(STD, dtype=torch.float32))
 
@@ -92,8 +103,13 @@ def to_onnx(loaded: "checkpoint.LoadedModel") -> bytes:
         with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
-                model, (example_input(),), dynamo=True, opset_version=OPSET, verbose=False,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                model,
+                (example_input(),),
+                dynamo=True,
+                opset_version=OPSET,
+                verbose=False,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
                 dynamic_shapes=({0: torch.export.Dim("batch")},),
             )
     except Exception as e:  # the exporter raises many types; the user needs one line
@@ -173,6 +189,7 @@ def _first_line(e: Exception) -> str:
 
 # ---- reading exports back (checks and tests) ----
 
+
 def onnx_session(data: bytes):
     """An ONNX Runtime session on CPU for exported bytes."""
     import onnxruntime as ort
@@ -188,8 +205,10 @@ def onnx_metadata(data: bytes) -> dict[str, str]:
 
 def run_onnx(session, pixels: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Logits (N, 10) from an ONNX Runtime session for float32 pixels (N, 1, 28, 28) in [0, 1]."""
-    out = [session.run([OUTPUT_NAME], {INPUT_NAME: pixels[i:i + batch_size].astype(np.float32)})[0]
-           for i in range(0, len(pixels), batch_size)]
+    out = [
+        session.run([OUTPUT_NAME], {INPUT_NAME: pixels[i : i + batch_size].astype(np.float32)})[0]
+        for i in range(0, len(pixels), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros((0, len(CLASS_NAMES)), np.float32)
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.data.classes import IMAGE_SIZE
 from core.base.errors import ImageError
+from core.data.classes import IMAGE_SIZE
 
 # Pillow's format names; HEIF comes from pillow-heif (registered on the first HEIF file), AVIF is Pillow's own.
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF", "HEIF", "AVIF", "JPEG2000")
@@ -22,9 +22,9 @@ ACCEPTED = "PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000"
 EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff", "heic", "heif", "avif", "jp2", "j2k", "jpf")
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
-WORK_SIDE = 1024       # larger images are scaled down first: plenty for a 28x28 result
-INK = 0.05             # a pixel brighter than this (after levels) belongs to the object
-MIN_CONTRAST = 0.04    # less than this between darkest and brightest pixel: a blank image
+WORK_SIDE = 1024  # larger images are scaled down first: plenty for a 28x28 result
+INK = 0.05  # a pixel brighter than this (after levels) belongs to the object
+MIN_CONTRAST = 0.04  # less than this between darkest and brightest pixel: a blank image
 # Measured on the test set: 97% of objects touch both edges along their longest side, so no margin.
 MARGIN = 0
 
@@ -38,13 +38,14 @@ TOO_MANY_PIXELS = "the image is {size}; the limit is 40 megapixels."
 @dataclass
 class Step:
     title: str
-    image: np.ndarray   # uint8 (H, W), for display
+    image: np.ndarray  # uint8 (H, W), for display
     caption: str = ""
 
 
 @dataclass
 class Prepared:
     """The 28x28 uint8 tensor a model receives, and how it got there."""
+
     tensor: torch.Tensor
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -88,8 +89,11 @@ def decode(data: bytes) -> tuple[np.ndarray, list[str]]:
         raise ImageError(TOO_MANY_PIXELS.format(size=f"{width}x{height} ({width * height / 1e6:.0f} megapixels)"))
     try:
         if getattr(im, "n_frames", 1) > 1:
-            notes.append("multi-page TIFF: using its first page." if im.format == "TIFF"
-                         else f"animated {im.format}: using its first frame.")
+            notes.append(
+                "multi-page TIFF: using its first page."
+                if im.format == "TIFF"
+                else f"animated {im.format}: using its first frame."
+            )
             im.seek(0)
         if im.format == "JPEG":
             im.draft(im.mode, (WORK_SIDE, WORK_SIDE))  # decode at reduced scale: fast and small
@@ -175,8 +179,13 @@ def from_rgba(rgba: np.ndarray, notes: list[str] | None = None) -> Prepared:
     light = _background_level(gray) > 0.5
     ink = 1 - gray if light else gray
     ink = _levels(ink)
-    steps.append(Step("Light object on black", _u8(ink),
-                      "inverted: the background was light" if light else "kept: the background was already dark"))
+    steps.append(
+        Step(
+            "Light object on black",
+            _u8(ink),
+            "inverted: the background was light" if light else "kept: the background was already dark",
+        )
+    )
     if light:
         notes.append("inverted colours: Fashion-MNIST shows a light object on black.")
 
@@ -227,7 +236,7 @@ def _pad_square(image: np.ndarray) -> np.ndarray:
     side = max(h, w)
     out = np.zeros((side, side), dtype=image.dtype)
     top, left = (side - h + 1) // 2, (side - w + 1) // 2  # odd leftovers go first, as in the dataset
-    out[top:top + h, left:left + w] = image
+    out[top : top + h, left : left + w] = image
     return out
 
 
@@ -235,10 +244,11 @@ def _resize(square: np.ndarray, size: int, margin: int) -> np.ndarray:
     """Area-average the square down (or bilinear up) to (size - 2*margin), centred in size x size."""
     inner = size - 2 * margin
     im = Image.fromarray(square.astype(np.float32))
-    scaled = np.asarray(im.resize((inner, inner), Image.Resampling.LANCZOS if square.shape[0] < inner
-                                  else Image.Resampling.BOX))
+    scaled = np.asarray(
+        im.resize((inner, inner), Image.Resampling.LANCZOS if square.shape[0] < inner else Image.Resampling.BOX)
+    )
     out = np.zeros((size, size), dtype=np.float32)
-    out[margin:margin + inner, margin:margin + inner] = scaled
+    out[margin : margin + inner, margin : margin + inner] = scaled
     return _u8(out)
 
 

@@ -6,17 +6,18 @@ from torch import nn
 def _block(cin, cout):
     """Convolution, then 2x2 max pooling, then batch norm and ReLU: pooling first lets the normalisation
     and the activation (memory-bound work on a CPU) touch a quarter of the pixels."""
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.MaxPool2d(2),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class FastCNN(nn.Module):
     def __init__(self, width=1):
         super().__init__()
         c1, c2, c3 = 16 * width, 32 * width, 64 * width
-        self.conv1 = _block(1, c1)    # 28x28 -> 14x14
-        self.conv2 = _block(c1, c2)   # 14x14 -> 7x7
-        self.conv3 = _block(c2, c3)   # 7x7 -> 3x3
+        self.conv1 = _block(1, c1)  # 28x28 -> 14x14
+        self.conv2 = _block(c1, c2)  # 14x14 -> 7x7
+        self.conv3 = _block(c2, c3)  # 7x7 -> 3x3
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c3 * 3 * 3, 10))
 
     def forward(self, x):

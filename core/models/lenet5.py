@@ -10,10 +10,10 @@ class LeNet5(nn.Module):
         super().__init__()
         act = ACTIVATIONS[activation]
         self.c1 = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), act())  # 28 -> 28 (padding stands in for 32x32 input)
-        self.s2 = nn.AvgPool2d(2)                                       # 28 -> 14
-        self.c3 = nn.Sequential(nn.Conv2d(6, 16, 5), act())             # 14 -> 10
-        self.s4 = nn.AvgPool2d(2)                                       # 10 -> 5
-        self.c5 = nn.Sequential(nn.Conv2d(16, 120, 5), act())           # 5 -> 1
+        self.s2 = nn.AvgPool2d(2)  # 28 -> 14
+        self.c3 = nn.Sequential(nn.Conv2d(6, 16, 5), act())  # 14 -> 10
+        self.s4 = nn.AvgPool2d(2)  # 10 -> 5
+        self.c5 = nn.Sequential(nn.Conv2d(16, 120, 5), act())  # 5 -> 1
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(120, 84), act(), nn.Linear(84, 10))
 
     def forward(self, x):

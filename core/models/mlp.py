@@ -7,7 +7,7 @@ class MLP(nn.Module):
     def __init__(self, hidden=(256, 128), dropout=0.2, batch_norm=False):
         super().__init__()
         layers, width = [nn.Flatten()], 28 * 28
-        for i, size in enumerate(hidden):
+        for size in hidden:
             block = [nn.Linear(width, size)]
             if batch_norm:
                 block.append(nn.BatchNorm1d(size))

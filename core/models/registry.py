@@ -1,7 +1,7 @@
 """The one registry of architectures: display name, teaching text, default settings, builder."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn
@@ -67,58 +67,80 @@ def _ints(settings: dict) -> dict:
     return out
 
 
-REGISTRY: dict[str, Architecture] = {a.name: a for a in [
-    Architecture(
-        "linear", "Linear (softmax regression)",
-        "One weight per pixel and class: each class score is a weighted sum of the 784 pixels, turned into "
-        "probabilities by softmax. No hidden layer, so it can only draw straight boundaries between classes "
-        "(about 84% on Fashion-MNIST): the baseline that shows what hidden layers and convolutions buy.",
-        lambda **s: Linear(), {},
-    ),
-    Architecture(
-        "mlp", "MLP (fully connected)",
-        "Flattens the 28x28 image into 784 numbers and passes them through fully connected layers. "
-        "It has no notion of neighbouring pixels, so a shift of one pixel looks like a new image to it: "
-        "a useful baseline that shows why convolutions help.",
-        lambda **s: MLP(**_ints(s)), {"hidden": (256, 128), "dropout": 0.2, "batch_norm": False},
-    ),
-    Architecture(
-        "simple_cnn", "Simple CNN (2 conv + 2 pool + 3 FC)",
-        "Two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, learn local edge and texture "
-        "detectors; three fully connected layers (120, 84, 10) combine them. Small and fast: the classic "
-        "first CNN. `width` multiplies the channels (6 and 16).",
-        lambda **s: SimpleCNN(**_ints(s)), {"width": 1, "batch_norm": False, "dropout": 0.0}, cpu_bf16=True,
-    ),
-    Architecture(
-        "two_conv", "2-conv CNN (2 conv + 1 linear)",
-        "Two 3x3 convolution blocks (32 and 64 channels, batch norm, ReLU, 2x2 max pooling) keep more spatial "
-        "detail than 5x5 kernels, and a single linear layer reads the 7x7 maps. Few layers, strong accuracy.",
-        lambda **s: TwoConv(**_ints(s)), {"width": 1, "batch_norm": True, "dropout": 0.25}, cpu_bf16=True,
-    ),
-    Architecture(
-        "lenet5", "LeNet-5",
-        "LeCun's 1998 network for handwritten digits: convolution (6 maps), average-pool subsampling, "
-        "convolution (16 maps), subsampling, a 5x5 convolution to 120 features, then 84 and 10 units. "
-        "A piece of history that still does well on small grayscale images.",
-        lambda **s: LeNet5(**s), {"activation": "tanh"}, cpu_bf16=True,
-    ),
-    Architecture(
-        "resnet18", "ResNet-18",
-        "Eighteen layers in four stages of residual blocks: each block adds its input back to its output, so "
-        "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
-        "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
-        lambda **s: ResNet18(**s), {"width": 0.25}, cpu_bf16=True,
-    ),
-    Architecture(
-        "fast_cnn", "Fast CNN (3 conv, pool first)",
-        "Built for speed on a CPU: three 3x3 convolutions with 16, 32 and 64 channels (sizes the CPU's "
-        "convolution library handles well), each followed at once by 2x2 max pooling (28 -> 14 -> 7 -> 3), "
-        "so batch norm and ReLU work on a quarter of the pixels; one linear layer reads the 3x3 maps. "
-        "About a sixth of two_conv's work per image: 91% test accuracy in 3 epochs (the quick demo). "
-        "`width` multiplies the channels.",
-        lambda **s: FastCNN(**_ints(s)), {"width": 1}, cpu_bf16=True,
-    ),
-]}
+REGISTRY: dict[str, Architecture] = {
+    a.name: a
+    for a in [
+        Architecture(
+            "linear",
+            "Linear (softmax regression)",
+            "One weight per pixel and class: each class score is a weighted sum of the 784 pixels, turned into "
+            "probabilities by softmax. No hidden layer, so it can only draw straight boundaries between classes "
+            "(about 84% on Fashion-MNIST): the baseline that shows what hidden layers and convolutions buy.",
+            lambda **s: Linear(),
+            {},
+        ),
+        Architecture(
+            "mlp",
+            "MLP (fully connected)",
+            "Flattens the 28x28 image into 784 numbers and passes them through fully connected layers. "
+            "It has no notion of neighbouring pixels, so a shift of one pixel looks like a new image to it: "
+            "a useful baseline that shows why convolutions help.",
+            lambda **s: MLP(**_ints(s)),
+            {"hidden": (256, 128), "dropout": 0.2, "batch_norm": False},
+        ),
+        Architecture(
+            "simple_cnn",
+            "Simple CNN (2 conv + 2 pool + 3 FC)",
+            "Two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, learn local edge and texture "
+            "detectors; three fully connected layers (120, 84, 10) combine them. Small and fast: the classic "
+            "first CNN. `width` multiplies the channels (6 and 16).",
+            lambda **s: SimpleCNN(**_ints(s)),
+            {"width": 1, "batch_norm": False, "dropout": 0.0},
+            cpu_bf16=True,
+        ),
+        Architecture(
+            "two_conv",
+            "2-conv CNN (2 conv + 1 linear)",
+            "Two 3x3 convolution blocks (32 and 64 channels, batch norm, ReLU, 2x2 max pooling) keep more spatial "
+            "detail than 5x5 kernels, and a single linear layer reads the 7x7 maps. Few layers, strong accuracy.",
+            lambda **s: TwoConv(**_ints(s)),
+            {"width": 1, "batch_norm": True, "dropout": 0.25},
+            cpu_bf16=True,
+        ),
+        Architecture(
+            "lenet5",
+            "LeNet-5",
+            "LeCun's 1998 network for handwritten digits: convolution (6 maps), average-pool subsampling, "
+            "convolution (16 maps), subsampling, a 5x5 convolution to 120 features, then 84 and 10 units. "
+            "A piece of history that still does well on small grayscale images.",
+            lambda **s: LeNet5(**s),
+            {"activation": "tanh"},
+            cpu_bf16=True,
+        ),
+        Architecture(
+            "resnet18",
+            "ResNet-18",
+            "Eighteen layers in four stages of residual blocks: each block adds its input back to its output, so "
+            "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
+            "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
+            lambda **s: ResNet18(**s),
+            {"width": 0.25},
+            cpu_bf16=True,
+        ),
+        Architecture(
+            "fast_cnn",
+            "Fast CNN (3 conv, pool first)",
+            "Built for speed on a CPU: three 3x3 convolutions with 16, 32 and 64 channels (sizes the CPU's "
+            "convolution library handles well), each followed at once by 2x2 max pooling (28 -> 14 -> 7 -> 3), "
+            "so batch norm and ReLU work on a quarter of the pixels; one linear layer reads the 3x3 maps. "
+            "About a sixth of two_conv's work per image: 91% test accuracy in 3 epochs (the quick demo). "
+            "`width` multiplies the channels.",
+            lambda **s: FastCNN(**_ints(s)),
+            {"width": 1},
+            cpu_bf16=True,
+        ),
+    ]
+}
 
 
 def get(name: str) -> Architecture:

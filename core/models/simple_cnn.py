@@ -14,14 +14,18 @@ class SimpleCNN(nn.Module):
     def __init__(self, width=1, batch_norm=False, dropout=0.0, fc=(120, 84)):
         super().__init__()
         c1, c2 = 6 * width, 16 * width
-        self.conv1 = nn.Sequential(*_conv_block(1, c1, batch_norm))   # 28 -> 24
-        self.pool1 = nn.MaxPool2d(2)                                 # 24 -> 12
+        self.conv1 = nn.Sequential(*_conv_block(1, c1, batch_norm))  # 28 -> 24
+        self.pool1 = nn.MaxPool2d(2)  # 24 -> 12
         self.conv2 = nn.Sequential(*_conv_block(c1, c2, batch_norm))  # 12 -> 8
-        self.pool2 = nn.MaxPool2d(2)                                 # 8 -> 4
+        self.pool2 = nn.MaxPool2d(2)  # 8 -> 4
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(c2 * 4 * 4, fc[0]), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(fc[0], fc[1]), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(c2 * 4 * 4, fc[0]),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(fc[0], fc[1]),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(fc[1], 10),
         )
 

@@ -14,10 +14,10 @@ class TwoConv(nn.Module):
     def __init__(self, width=1, batch_norm=True, dropout=0.25):
         super().__init__()
         c1, c2 = 32 * width, 64 * width
-        self.conv1 = _block(1, c1, batch_norm)   # 28x28
-        self.pool1 = nn.MaxPool2d(2)             # 14x14
+        self.conv1 = _block(1, c1, batch_norm)  # 28x28
+        self.pool1 = nn.MaxPool2d(2)  # 14x14
         self.conv2 = _block(c1, c2, batch_norm)  # 14x14
-        self.pool2 = nn.MaxPool2d(2)             # 7x7
+        self.pool2 = nn.MaxPool2d(2)  # 7x7
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c2 * 7 * 7, 10))
 
     def forward(self, x):

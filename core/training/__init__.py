@@ -1,5 +1,6 @@
-"""Training: config, recipes, the trainer (with resume and TensorBoard logs), background jobs, sweeps and
-experiments, run folders, the model catalog, run comparison.
+"""Training: the one schema of a training (config), named recipes, the trainer (with resume, several
+processes and TensorBoard logs) and sweeps (lists of values expanded into configs).
 
-May import everything below it (`core.base`, `core.data`, `core.models`, `core.io`, `core.analysis`).
+May import `core.base`, `core.data`, `core.models`, `core.io` and `core.analysis`; nothing from
+`core.library` or `core.serving`.
 """

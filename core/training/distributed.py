@@ -19,6 +19,7 @@ from torch import nn
 
 class Single:
     """One process: every operation is the identity."""
+
     rank, world, is_main = 0, 1, True
 
     def start(self, device: torch.device) -> torch.device:
@@ -73,15 +74,17 @@ class Group(Single):
         return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
     def shard(self, idx: torch.Tensor) -> torch.Tensor:
-        return idx[self.rank::self.world]
+        return idx[self.rank :: self.world]
 
     def sum(self, *values) -> tuple:
         """Each value (a number or a one-element tensor) summed over all processes, in one all-reduce;
         returned as the same kind of value."""
         flat = torch.tensor([float(v) for v in values], dtype=torch.float64, device=self.device)
         dist.all_reduce(flat)
-        return tuple(torch.tensor(f, dtype=v.dtype, device=v.device) if torch.is_tensor(v) else type(v)(f)
-                     for f, v in zip(flat.tolist(), values))
+        return tuple(
+            torch.tensor(f, dtype=v.dtype, device=v.device) if torch.is_tensor(v) else type(v)(f)
+            for f, v in zip(flat.tolist(), values)
+        )
 
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """The mean over processes of a float tensor (per-batch losses)."""
@@ -114,5 +117,9 @@ def from_env() -> Single:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Single()
-    return Group(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")),
-                 int(os.environ.get("LOCAL_WORLD_SIZE", str(world))))
+    return Group(
+        int(os.environ["RANK"]),
+        world,
+        int(os.environ.get("LOCAL_RANK", "0")),
+        int(os.environ.get("LOCAL_WORLD_SIZE", str(world))),
+    )

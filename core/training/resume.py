@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from core.base.errors import StudioError
-from core.training import runs
+from core.io import runs
 
 FINISHED = {"completed": "it completed", "early_stopped": "it stopped early", "diverged": "its loss diverged"}
 
@@ -26,8 +26,10 @@ def load_state(run_dir, epochs: int | None = None) -> dict:
         raise StudioError(f"cannot resume: no run folder at {run_dir}.")
     summary = runs.read_json(run_dir / runs.SUMMARY) or {}
     if summary.get("status") in FINISHED:
-        raise StudioError(f"cannot resume {run_dir.name}: {FINISHED[summary['status']]} after "
-                          f"{epochs_text(summary.get('epochs_run'))}; start a new run instead.")
+        raise StudioError(
+            f"cannot resume {run_dir.name}: {FINISHED[summary['status']]} after "
+            f"{epochs_text(summary.get('epochs_run'))}; start a new run instead."
+        )
     state_path = run_dir / runs.STATE
     if not state_path.is_file():
         raise StudioError(f"cannot resume {run_dir.name}: {runs.STATE} is missing (no epoch was completed).")
@@ -40,8 +42,7 @@ def load_state(run_dir, epochs: int | None = None) -> dict:
         if not isinstance(epochs, int) or epochs <= done:
             raise StudioError(f"cannot resume {run_dir.name}: it has {epochs_text(done)}; ask for more than {done}.")
     elif done >= planned:
-        raise StudioError(f"cannot resume {run_dir.name}: all {planned} planned epochs are done; "
-                          "ask for more epochs.")
+        raise StudioError(f"cannot resume {run_dir.name}: all {planned} planned epochs are done; ask for more epochs.")
     return state
 
 
@@ -65,6 +66,5 @@ def resumable_runs(root=None) -> list[dict]:
             continue
         done = len([r for r in runs.read_metrics(run) if not r.get("partial")])
         planned = (runs.read_json(run / runs.CONFIG) or {}).get("epochs")
-        out.append({"run_dir": run, "epochs_done": done, "epochs_planned": planned,
-                    "status": status or "interrupted"})
+        out.append({"run_dir": run, "epochs_done": done, "epochs_planned": planned, "status": status or "interrupted"})
     return out

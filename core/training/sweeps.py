@@ -13,10 +13,26 @@ from core.training.config import TrainConfig
 MAX_RUNS = 24
 ARCH_SETTINGS = ("width", "hidden", "dropout", "batch_norm", "activation")
 KINDS = {
-    "arch": "str", "epochs": "int", "batch_size": "int", "lr": "float", "optimizer": "str", "momentum": "float",
-    "weight_decay": "float", "schedule": "str", "label_smoothing": "float", "augment": "bool",
-    "augment_shift": "int", "val_fraction": "float", "patience": "int", "ema": "float", "seed": "int",
-    "limit": "int", "width": "float", "hidden": "hidden", "dropout": "float", "batch_norm": "bool",
+    "arch": "str",
+    "epochs": "int",
+    "batch_size": "int",
+    "lr": "float",
+    "optimizer": "str",
+    "momentum": "float",
+    "weight_decay": "float",
+    "schedule": "str",
+    "label_smoothing": "float",
+    "augment": "bool",
+    "augment_shift": "int",
+    "val_fraction": "float",
+    "patience": "int",
+    "ema": "float",
+    "seed": "int",
+    "limit": "int",
+    "width": "float",
+    "hidden": "hidden",
+    "dropout": "float",
+    "batch_norm": "bool",
     "activation": "str",
 }
 SWEEPABLE = tuple(KINDS)
@@ -45,8 +61,9 @@ def parse_value(name: str, text: str):
             raise ValueError
         return text
     except ValueError:
-        raise StudioError(f"{name}: {text!r} is not a valid value"
-                          f"{' (hidden sizes are written 512-256)' if kind == 'hidden' else ''}.") from None
+        raise StudioError(
+            f"{name}: {text!r} is not a valid value{' (hidden sizes are written 512-256)' if kind == 'hidden' else ''}."
+        ) from None
 
 
 def parse_values(name: str, text: str) -> list:
@@ -70,8 +87,10 @@ def grid(swept: dict[str, list]) -> list[dict]:
     count = math.prod(len(v) for v in swept.values())
     if count > MAX_RUNS:
         sizes = " × ".join(f"{len(v)} {k}" for k, v in swept.items())
-        raise StudioError(f"a grid of {sizes} is {count} runs, more than the {MAX_RUNS} one sweep may start "
-                          "(each run is a full training on a shared machine); sweep fewer values.")
+        raise StudioError(
+            f"a grid of {sizes} is {count} runs, more than the {MAX_RUNS} one sweep may start "
+            "(each run is a full training on a shared machine); sweep fewer values."
+        )
     return [dict(zip(swept, combo)) for combo in itertools.product(*swept.values())]
 
 
@@ -84,7 +103,7 @@ def apply(base: TrainConfig, changes: dict) -> TrainConfig:
             settings[name] = value
         else:
             values[name] = value
-    if "arch" in changes and changes["arch"] != base.arch:   # another architecture: its own defaults
+    if "arch" in changes and changes["arch"] != base.arch:  # another architecture: its own defaults
         settings = {k: v for k, v in settings.items() if k in changes}
     return TrainConfig(**values, arch_settings=settings).validate()
 

@@ -16,7 +16,7 @@ from core.data.classes import CLASS_NAMES
 
 log = logging.getLogger(__name__)
 MISTAKES_SHOWN = 16
-SEARCHED = 2000       # test images searched for mistakes to show
+SEARCHED = 2000  # test images searched for mistakes to show
 CELL = 36
 
 
@@ -25,6 +25,7 @@ class TensorBoardLog:
 
     def __init__(self, run_dir):
         from torch.utils.tensorboard import SummaryWriter
+
         self.writer = SummaryWriter(log_dir=str(Path(run_dir)), flush_secs=10)
 
     @classmethod
@@ -61,8 +62,11 @@ class TensorBoardLog:
         if len(wrong):
             pictures = images[wrong].float().div(255).unsqueeze(1)
             self.writer.add_images("test/misclassified", pictures, step)
-            lines = [f"{i + 1}. test image {int(n)}: true {CLASS_NAMES[int(labels[n])]}, "
-                     f"predicted {CLASS_NAMES[int(predictions[n])]}" for i, n in enumerate(wrong)]
+            lines = [
+                f"{i + 1}. test image {int(n)}: true {CLASS_NAMES[int(labels[n])]}, "
+                f"predicted {CLASS_NAMES[int(predictions[n])]}"
+                for i, n in enumerate(wrong)
+            ]
             self.writer.add_text("test/misclassified", "  \n".join(lines), step)
 
     def close(self) -> None:
@@ -72,6 +76,7 @@ class TensorBoardLog:
 def confusion_image(matrix: np.ndarray) -> np.ndarray:
     """A 10x10 confusion matrix (rows: true class, columns: predicted) as an RGB uint8 picture with counts."""
     from PIL import Image, ImageDraw
+
     n = len(matrix)
     left, top = 4 * CELL, CELL
     image = Image.new("RGB", (left + n * CELL, top + n * CELL), "white")

@@ -4,9 +4,9 @@ import math
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -14,25 +14,27 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from core.analysis import inference
+from core.base.device import configure_threads, cpu_has_bf16, describe, pick_device
 from core.data.augment import augment
 from core.data.classes import MEAN, STD
 from core.data.dataset import FashionMNIST, stratified_split
-from core.base.device import configure_threads, cpu_has_bf16, describe, pick_device
-from core.io import checkpoint
+from core.io import checkpoint, runs
 from core.models import build, count_parameters, fast_layout
 from core.models import get as get_architecture
-from core.training import distributed, resume, runs
+from core.training import distributed, resume
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import TensorBoardLog
 
-NAN_MESSAGE = ("the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
-               "Try a lower learning rate (now {lr:g}).")
+NAN_MESSAGE = (
+    "the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
+    "Try a lower learning rate (now {lr:g})."
+)
 LOG_EVERY = 10  # batches between host syncs for per-batch loss events
 
 
 @dataclass
 class TrainResult:
-    status: str                    # completed | early_stopped | stopped | diverged
+    status: str  # completed | early_stopped | stopped | diverged
     message: str
     run_dir: Path
     best_epoch: int | None
@@ -51,10 +53,18 @@ class TrainResult:
 class Trainer:
     """Trains one run. Subscribe with `on_event`; call `stop()` from any thread to end within one batch."""
 
-    def __init__(self, config: TrainConfig, data: FashionMNIST, runs_root=None,
-                 on_event: Callable[[dict], None] | None = None, run_dir: Path | None = None,
-                 name: str | None = None, command: str | None = None, tensorboard: bool = True,
-                 dist: distributed.Single | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: FashionMNIST,
+        runs_root=None,
+        on_event: Callable[[dict], None] | None = None,
+        run_dir: Path | None = None,
+        name: str | None = None,
+        command: str | None = None,
+        tensorboard: bool = True,
+        dist: distributed.Single | None = None,
+    ):
         self.config = config.validate()
         self.dist = dist or distributed.Single()  # torchrun: this process's place in the group
         self.tensorboard = tensorboard and self.dist.is_main
@@ -119,7 +129,7 @@ class Trainer:
         model = model.to(device, memory_format=layout)
         optimizer = _optimizer(cfg, model, device)
         steps_per_epoch = math.ceil(n / cfg.batch_size)
-        if n > 1 and n % cfg.batch_size == 1:   # batch norm cannot train on a last batch of one image: drop it
+        if n > 1 and n % cfg.batch_size == 1:  # batch norm cannot train on a last batch of one image: drop it
             steps_per_epoch -= 1
         scheduler = _scheduler(cfg, optimizer, steps_per_epoch * cfg.epochs)
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
@@ -129,7 +139,7 @@ class Trainer:
             if scheduler and self._resume_state.get("scheduler"):
                 if self._resume_state["config"]["epochs"] == cfg.epochs:
                     scheduler.load_state_dict(self._resume_state["scheduler"])
-                else:   # a new length: the schedule is planned again for it and wound on to where the run stopped
+                else:  # a new length: the schedule is planned again for it and wound on to where the run stopped
                     _wind_on(scheduler, optimizer, steps_per_epoch * (self.start_epoch - 1))
             if ema is not None and self._resume_state.get("ema"):
                 ema.load_state_dict(self._resume_state["ema"])
@@ -141,10 +151,20 @@ class Trainer:
             self._tb = TensorBoardLog.open(self.run_dir)
         amp = use_bf16(cfg, device)
 
-        self._emit("start", run_dir=str(self.run_dir), arch=cfg.arch, device=describe(device), train_size=n,
-                   val_size=len(x_val), epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
-                   parameters=count_parameters(model), start_epoch=self.start_epoch, bf16=amp,
-                   processes=self.dist.world)
+        self._emit(
+            "start",
+            run_dir=str(self.run_dir),
+            arch=cfg.arch,
+            device=describe(device),
+            train_size=n,
+            val_size=len(x_val),
+            epochs=cfg.epochs,
+            steps_per_epoch=steps_per_epoch,
+            parameters=count_parameters(model),
+            start_epoch=self.start_epoch,
+            bf16=amp,
+            processes=self.dist.world,
+        )
         started = time.perf_counter()
         status, message, epoch = "completed", "", self.start_epoch - 1
         aug_gen = torch.Generator(device=device)
@@ -164,7 +184,7 @@ class Trainer:
                 if self.dist.any(self.stop_event.is_set()):
                     status, message = "stopped", f"stopped by request during epoch {epoch}"
                     break
-                idx = self.dist.shard(perm[b * cfg.batch_size:(b + 1) * cfg.batch_size])
+                idx = self.dist.shard(perm[b * cfg.batch_size : (b + 1) * cfg.batch_size])
                 x = x_train[idx].float().div_(255).unsqueeze_(1)
                 if cfg.augment:
                     x = augment(x, shift=cfg.augment_shift, generator=aug_gen)
@@ -189,23 +209,36 @@ class Trainer:
                     bad = self._flush_batches(pending, epoch, b, steps_per_epoch, optimizer)
                     pending = []
                     if bad is not None:
-                        status, message = "diverged", NAN_MESSAGE.format(
-                            value=bad, epoch=epoch, batch=b + 1, lr=cfg.lr)
+                        status, message = "diverged", NAN_MESSAGE.format(value=bad, epoch=epoch, batch=b + 1, lr=cfg.lr)
                         break
             if status in ("stopped", "diverged"):
                 if status == "stopped" and self.best["epoch"] is None and seen:
-                    self._record_epoch(epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
-                                       epoch_start, started, partial=True)
+                    self._record_epoch(
+                        epoch,
+                        eval_model,
+                        x_val,
+                        y_val,
+                        loss_sum,
+                        correct,
+                        seen,
+                        optimizer,
+                        epoch_start,
+                        started,
+                        partial=True,
+                    )
                 break
-            improved = self._record_epoch(epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
-                                          epoch_start, started)
+            improved = self._record_epoch(
+                epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer, epoch_start, started
+            )
             self._save_state(epoch, model, optimizer, scheduler, ema, started)
             if cfg.patience and not improved:
                 self.bad_epochs += 1
                 if self.bad_epochs >= cfg.patience:
                     status = "early_stopped"
-                    message = (f"early stop: validation loss has not improved for {cfg.patience} epochs "
-                               f"(best at epoch {self.best['epoch']})")
+                    message = (
+                        f"early stop: validation loss has not improved for {cfg.patience} epochs "
+                        f"(best at epoch {self.best['epoch']})"
+                    )
                     break
         seconds = self.elapsed_before + time.perf_counter() - started
         return self._finish(status, message, epoch, seconds, device)
@@ -226,18 +259,29 @@ class Trainer:
             if not math.isfinite(value):
                 return value
             step = (epoch - 1) * steps + first + i + 1
-            self._emit("batch", epoch=epoch, batch=first + i + 1, batches=steps, step=step, loss=value,
-                       lr=optimizer.param_groups[0]["lr"])
+            self._emit(
+                "batch",
+                epoch=epoch,
+                batch=first + i + 1,
+                batches=steps,
+                step=step,
+                loss=value,
+                lr=optimizer.param_groups[0]["lr"],
+            )
         return None
 
-    def _record_epoch(self, epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer,
-                      epoch_start, started, partial=False) -> bool:
+    def _record_epoch(
+        self, epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer, epoch_start, started, partial=False
+    ) -> bool:
         train_seconds = time.perf_counter() - epoch_start
         loss_sum, correct, seen = self.dist.sum(loss_sum, correct, seen)
         self.dist.broadcast_buffers(eval_model)
         record = {
-            "epoch": epoch, "train_loss": (loss_sum / seen).item(), "train_accuracy": correct.item() / seen,
-            "lr": optimizer.param_groups[0]["lr"], "images_per_s": seen / max(train_seconds, 1e-9),
+            "epoch": epoch,
+            "train_loss": (loss_sum / seen).item(),
+            "train_accuracy": correct.item() / seen,
+            "lr": optimizer.param_groups[0]["lr"],
+            "images_per_s": seen / max(train_seconds, 1e-9),
         }
         if len(x_val):
             val = inference.metrics(eval_model, x_val, y_val, flip=self.config.test_time_flip)
@@ -246,8 +290,11 @@ class Trainer:
             record.update(val_loss=record["train_loss"], val_accuracy=record["train_accuracy"])
         elapsed = self.elapsed_before + time.perf_counter() - started
         done = epoch - self.start_epoch + 1
-        record.update(seconds=time.perf_counter() - epoch_start, elapsed=elapsed,
-                      eta=(time.perf_counter() - started) / done * (self.config.epochs - epoch))
+        record.update(
+            seconds=time.perf_counter() - epoch_start,
+            elapsed=elapsed,
+            eta=(time.perf_counter() - started) / done * (self.config.epochs - epoch),
+        )
         if partial:
             record["partial"] = True
         improved = record["val_loss"] < self.best["val_loss"] or self.best["epoch"] is None
@@ -266,26 +313,43 @@ class Trainer:
     def _save_best(self, eval_model, elapsed) -> None:
         cfg = self.config
         checkpoint.save(
-            self.run_dir / runs.BEST, eval_model, cfg.arch, cfg.arch_settings,
-            self._metadata(elapsed), half=cfg.half_checkpoint,
+            self.run_dir / runs.BEST,
+            eval_model,
+            cfg.arch,
+            cfg.arch_settings,
+            self._metadata(elapsed),
+            half=cfg.half_checkpoint,
         )
 
     def _metadata(self, elapsed, **extra) -> dict:
         return {
-            "name": self.name or self.run_dir.name, "run_id": self.run_dir.name, "config": self.config.to_dict(),
-            "metrics": {"best_epoch": self.best["epoch"], "val_loss": self.best["val_loss"],
-                        "val_accuracy": self.best["val_accuracy"], **extra},
-            "training_seconds": round(elapsed, 1), "device": describe(pick_device(self.config.device)),
-            "command": self.command or "", "epochs_run": len(self.history),
+            "name": self.name or self.run_dir.name,
+            "run_id": self.run_dir.name,
+            "config": self.config.to_dict(),
+            "metrics": {
+                "best_epoch": self.best["epoch"],
+                "val_loss": self.best["val_loss"],
+                "val_accuracy": self.best["val_accuracy"],
+                **extra,
+            },
+            "training_seconds": round(elapsed, 1),
+            "device": describe(pick_device(self.config.device)),
+            "command": self.command or "",
+            "epochs_run": len(self.history),
         }
 
     def _save_state(self, epoch, model, optimizer, scheduler, ema, started) -> None:
         if not self.dist.is_main:
             return
         state = {
-            "epoch": epoch, "config": self.config.to_dict(), "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
-            "ema": ema.state_dict() if ema is not None else None, "best": self.best, "bad_epochs": self.bad_epochs,
+            "epoch": epoch,
+            "config": self.config.to_dict(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler else None,
+            "ema": ema.state_dict() if ema is not None else None,
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
             "elapsed": self.elapsed_before + time.perf_counter() - started,
         }
         tmp = self.run_dir / (runs.STATE + ".tmp")
@@ -299,26 +363,61 @@ class Trainer:
             best = checkpoint.load(best_path, device)
             test = inference.metrics(best.model, self.data.test_images, self.data.test_labels)
             if self._tb is not None:
-                self._tb.test_results(best.model, self.data.test_images, self.data.test_labels,
-                                      test["confusion_matrix"], len(self.history))
+                self._tb.test_results(
+                    best.model,
+                    self.data.test_images,
+                    self.data.test_labels,
+                    test["confusion_matrix"],
+                    len(self.history),
+                )
             test_accuracy = test["accuracy"]
             shirt = test["per_class_accuracy"][6]
             meta = best.metadata
             meta["metrics"].update(test_accuracy=test_accuracy, test_shirt_accuracy=shirt)
             meta["training_seconds"] = round(seconds, 1)
             meta["epochs_run"] = len(self.history)
-            passthrough = {k: v for k, v in meta.items() if k not in ("format", "arch", "arch_settings",
-                           "normalization", "class_names", "dtype", "versions", "created_at")}
-            checkpoint.save(best_path, best.model, best.arch, best.settings, passthrough,
-                            half=self.config.half_checkpoint)
+            passthrough = {
+                k: v
+                for k, v in meta.items()
+                if k
+                not in (
+                    "format",
+                    "arch",
+                    "arch_settings",
+                    "normalization",
+                    "class_names",
+                    "dtype",
+                    "versions",
+                    "created_at",
+                )
+            }
+            checkpoint.save(
+                best_path, best.model, best.arch, best.settings, passthrough, half=self.config.half_checkpoint
+            )
         if not message:
             message = f"completed {epoch} epochs"
-        result = TrainResult(status, message, self.run_dir, self.best["epoch"],
-                             None if self.best["epoch"] is None else self.best["val_loss"],
-                             self.best["val_accuracy"], test_accuracy, len(self.history), seconds, self.history)
-        summary = {"status": status, "message": message, "best_epoch": result.best_epoch,
-                   "best_val_loss": result.best_val_loss, "best_val_accuracy": result.best_val_accuracy,
-                   "test_accuracy": test_accuracy, "epochs_run": result.epochs_run, "seconds": round(seconds, 2)}
+        result = TrainResult(
+            status,
+            message,
+            self.run_dir,
+            self.best["epoch"],
+            None if self.best["epoch"] is None else self.best["val_loss"],
+            self.best["val_accuracy"],
+            test_accuracy,
+            len(self.history),
+            seconds,
+            self.history,
+        )
+        summary = {
+            "status": status,
+            "message": message,
+            "best_epoch": result.best_epoch,
+            "best_val_loss": result.best_val_loss,
+            "best_val_accuracy": result.best_val_accuracy,
+            "test_accuracy": test_accuracy,
+            "epochs_run": result.epochs_run,
+            "seconds": round(seconds, 2),
+        }
         if self.dist.is_main:
             runs.write_json(self.run_dir / runs.SUMMARY, summary)
         self._emit("end", **summary, run_dir=str(self.run_dir))
@@ -342,8 +441,13 @@ def _optimizer(cfg: TrainConfig, model: nn.Module, device: torch.device) -> torc
     # One fused kernel per step instead of a dozen small ops per parameter (1.3x for the MLP on a CPU).
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     if cfg.optimizer in ("sgd", "nesterov"):
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                               nesterov=cfg.optimizer == "nesterov" and cfg.momentum > 0)
+        return torch.optim.SGD(
+            params,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
+            nesterov=cfg.optimizer == "nesterov" and cfg.momentum > 0,
+        )
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
@@ -354,7 +458,7 @@ def _wind_on(scheduler, optimizer, steps: int) -> None:
     for group in optimizer.param_groups:
         group["lr"] = group.get("initial_lr", group["lr"])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # "scheduler.step() before optimizer.step()": intended here
+        warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": intended here
         for _ in range(steps):
             scheduler.step()
 

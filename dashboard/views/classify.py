@@ -47,7 +47,7 @@ else:
 batch = prepared.tensor[None]
 for row in range(0, len(chosen), PER_ROW):
     columns = st.columns(PER_ROW if len(chosen) > 1 else 2)
-    for column, entry in zip(columns, chosen[row:row + PER_ROW]):
+    for column, entry in zip(columns, chosen[row : row + PER_ROW]):
         with column:
             loaded = common.load_model(entry.path)
             if loaded is None:
@@ -56,8 +56,12 @@ for row in range(0, len(chosen), PER_ROW):
             top = max(range(len(probs)), key=probs.__getitem__)
             if len(chosen) > 1:
                 st.markdown(f"**{entry.name}** · {loaded.display_name}")
-            st.metric("Top prediction", CLASS_NAMES[top], f"{probs[top]:.1%} sure", delta_color="off", delta_arrow="off")
+            st.metric(
+                "Top prediction", CLASS_NAMES[top], f"{probs[top]:.1%} sure", delta_color="off", delta_arrow="off"
+            )
             st.altair_chart(probability_chart(probs), width="stretch")
             if uses_flip_averaging(loaded.model):
-                st.caption("Test-time flip: this model looks at the picture and at its mirror image and averages "
-                           "what it thinks of both.")
+                st.caption(
+                    "Test-time flip: this model looks at the picture and at its mirror image and averages "
+                    "what it thinks of both."
+                )

@@ -41,8 +41,12 @@ if right.button("Shuffle", icon=":material/shuffle:", key="data_shuffle"):
     st.session_state.data_seed += 1
 cls = CLASS_NAMES.index(cls_name)
 picked = samples.sample_indices(data.train_labels, cls, count, seed=st.session_state.data_seed)
-st.image([samples.to_picture(data.train_images[i]) for i in picked],
-         caption=[f"#{i}" for i in picked], width=84, output_format="PNG")
+st.image(
+    [samples.to_picture(data.train_images[i]) for i in picked],
+    caption=[f"#{i}" for i in picked],
+    width=84,
+    output_format="PNG",
+)
 
 st.subheader("Class balance")
 train_counts, test_counts = _counts(data.source, data)
@@ -50,28 +54,43 @@ balance = pd.DataFrame(
     [{"class": name, "split": "train", "images": n} for name, n in zip(CLASS_NAMES, train_counts)]
     + [{"class": name, "split": "test", "images": n} for name, n in zip(CLASS_NAMES, test_counts)]
 )
-chart = alt.Chart(balance).mark_bar().encode(
-    x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
-    xOffset=alt.XOffset("split:N", sort=["train", "test"]),
-    y=alt.Y("images:Q", title="images"),
-    color=alt.Color("split:N", title="split", sort=["train", "test"]),
-    tooltip=["class", "split", "images"],
-).properties(height=260)
+chart = (
+    alt.Chart(balance)
+    .mark_bar()
+    .encode(
+        x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
+        xOffset=alt.XOffset("split:N", sort=["train", "test"]),
+        y=alt.Y("images:Q", title="images"),
+        color=alt.Color("split:N", title="split", sort=["train", "test"]),
+        tooltip=["class", "split", "images"],
+    )
+    .properties(height=260)
+)
 st.altair_chart(chart, width="stretch")
-st.caption(f"Perfectly balanced: {train_counts[0]:,} training and {test_counts[0]:,} test images per class, "
-           "so plain accuracy is a fair score.")
+st.caption(
+    f"Perfectly balanced: {train_counts[0]:,} training and {test_counts[0]:,} test images per class, "
+    "so plain accuracy is a fair score."
+)
 
 st.subheader("Mean image per class")
 st.image(_mean_images(data.source, data), caption=list(CLASS_NAMES), width=84, output_format="PNG")
-st.caption("Each pixel averaged over the 6,000 training images of the class: trousers show two legs, "
-           "sandals are faint because their straps vary, and bags are wide blocks.")
+st.caption(
+    "Each pixel averaged over the 6,000 training images of the class: trousers show two legs, "
+    "sandals are faint because their straps vary, and bags are wide blocks."
+)
 
 st.subheader("Training augmentation")
-st.markdown("With **augment** on, every batch is randomly shifted by up to 2 pixels and half the images are "
-            "mirrored left-right. The model never sees exactly the same picture twice, which fights overfitting. "
-            "First column: the original; the others: what training may see.")
+st.markdown(
+    "With **augment** on, every batch is randomly shifted by up to 2 pixels and half the images are "
+    "mirrored left-right. The model never sees exactly the same picture twice, which fights overfitting. "
+    "First column: the original; the others: what training may see."
+)
 variants = 5
 views = samples.augmented_views(data.train_images[picked[:4]], variants, seed=st.session_state.data_seed)
 for i, index in enumerate(picked[:4]):
-    st.image([samples.to_picture(data.train_images[index])] + [samples.to_picture(v) for v in views[i]],
-             caption=["original"] + [f"augmented {k + 1}" for k in range(variants)], width=84, output_format="PNG")
+    st.image(
+        [samples.to_picture(data.train_images[index])] + [samples.to_picture(v) for v in views[i]],
+        caption=["original"] + [f"augmented {k + 1}" for k in range(variants)],
+        width=84,
+        output_format="PNG",
+    )

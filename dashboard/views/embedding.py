@@ -7,26 +7,26 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import embeddings
+from core.base.errors import StudioError
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
-from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import background, common
 
 SEED = 0
 SIZES = [1000, 2000, 5000, 10_000]
-THUMBNAILS_UP_TO = 5000       # hover pictures travel with the chart: about 1 kB per point
+THUMBNAILS_UP_TO = 5000  # hover pictures travel with the chart: about 1 kB per point
 SHOWN = 36
 HOW_TO_READ = {
     "pca": "**PCA** keeps the two directions along which the points vary most: a straight-on shadow of the "
-           "space. It is instant and distances mean something, but classes that differ along other directions "
-           "land on top of each other.",
+    "space. It is instant and distances mean something, but classes that differ along other directions "
+    "land on top of each other.",
     "tsne": "**t-SNE** moves the points until each one's nearest neighbours in the full space are its "
-            "neighbours on the page. Trust the clusters and who is next to whom; do not read the distances "
-            "between clusters or their sizes, which it distorts.",
+    "neighbours on the page. Trust the clusters and who is next to whom; do not read the distances "
+    "between clusters or their sizes, which it distorts.",
     "umap": "**UMAP** also keeps neighbours but tries to keep more of the global layout than t-SNE, so nearby "
-            "clusters tend to be related. Its picture still depends on its settings and seed: a gap is a "
-            "hint, not a measurement.",
+    "clusters tend to be related. Its picture still depends on its settings and seed: a gap is a "
+    "hint, not a measurement.",
 }
 
 common.intro(
@@ -47,10 +47,12 @@ if entry is None:
     st.stop()
 
 left, right = st.columns([2, 3])
-method = left.radio("Projection", embeddings.METHODS, format_func=embeddings.TITLES.get, horizontal=True,
-                    key="embedding_method")
-limit = right.select_slider("Test images (a random sample)", SIZES, value=2000, key="embedding_limit",
-                            format_func=lambda n: f"{n:,}")
+method = left.radio(
+    "Projection", embeddings.METHODS, format_func=embeddings.TITLES.get, horizontal=True, key="embedding_method"
+)
+limit = right.select_slider(
+    "Test images (a random sample)", SIZES, value=2000, key="embedding_limit", format_func=lambda n: f"{n:,}"
+)
 st.markdown(HOW_TO_READ[method])
 
 
@@ -73,8 +75,10 @@ for space in embeddings.SPACES:
 @st.cache_data(max_entries=8, show_spinner="Drawing the thumbnails…")
 def _thumbnails(indices: tuple) -> list[str]:
     images = data.test_images[list(indices)].numpy()
-    return ["data:image/png;base64," + base64.b64encode(preprocess.encode_png(preprocess.enlarge(i, 56))).decode()
-            for i in images]
+    return [
+        "data:image/png;base64," + base64.b64encode(preprocess.encode_png(preprocess.enlarge(i, 56))).decode()
+        for i in images
+    ]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -84,11 +88,16 @@ def _agreement(path: str, mtime: float, method: str, space: str, limit: int) -> 
 
 
 def _frame(e: embeddings.Embedding) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "index": e.indices, "x": e.xy[:, 0], "y": e.xy[:, 1],
-        "true": [CLASS_NAMES[t] for t in e.labels], "predicted": [CLASS_NAMES[p] for p in e.predictions],
-        "result": ["mistake" if t != p else "right" for t, p in zip(e.labels, e.predictions)],
-    })
+    frame = pd.DataFrame(
+        {
+            "index": e.indices,
+            "x": e.xy[:, 0],
+            "y": e.xy[:, 1],
+            "true": [CLASS_NAMES[t] for t in e.labels],
+            "predicted": [CLASS_NAMES[p] for p in e.predictions],
+            "result": ["mistake" if t != p else "right" for t, p in zip(e.labels, e.predictions)],
+        }
+    )
     if len(frame) <= THUMBNAILS_UP_TO:
         frame["image"] = _thumbnails(tuple(int(i) for i in e.indices))
     return frame
@@ -97,20 +106,35 @@ def _frame(e: embeddings.Embedding) -> pd.DataFrame:
 def _chart(frame: pd.DataFrame) -> alt.Chart:
     region = alt.selection_interval(name="region")
     tooltip = (["image"] if "image" in frame else []) + ["index", "true", "predicted"]
-    return alt.Chart(frame).mark_point(filled=True, opacity=0.75).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
-        color=alt.Color("true:N", scale=alt.Scale(domain=list(CLASS_NAMES), scheme="tableau10"),
-                        legend=alt.Legend(title="true class", orient="bottom", columns=5)),
-        shape=alt.Shape("result:N", scale=alt.Scale(domain=["right", "mistake"], range=["circle", "cross"]),
-                        legend=None),
-        size=alt.condition("datum.result == 'mistake'", alt.value(40), alt.value(14)),
-        tooltip=tooltip,
-    ).add_params(region).properties(height=460)
+    return (
+        alt.Chart(frame)
+        .mark_point(filled=True, opacity=0.75)
+        .encode(
+            x=alt.X("x:Q", axis=None),
+            y=alt.Y("y:Q", axis=None),
+            color=alt.Color(
+                "true:N",
+                scale=alt.Scale(domain=list(CLASS_NAMES), scheme="tableau10"),
+                legend=alt.Legend(title="true class", orient="bottom", columns=5),
+            ),
+            shape=alt.Shape(
+                "result:N", scale=alt.Scale(domain=["right", "mistake"], range=["circle", "cross"]), legend=None
+            ),
+            size=alt.condition("datum.result == 'mistake'", alt.value(40), alt.value(14)),
+            tooltip=tooltip,
+        )
+        .add_params(region)
+        .properties(height=460)
+    )
 
 
-tasks = {space: background.runner().submit((str(entry.path), entry.path.stat().st_mtime, method, space, limit, SEED),
-                                           _compute(entry.path, space))
-         for space in embeddings.SPACES if found[space] is None}       # the model's space first: it is the news
+tasks = {
+    space: background.runner().submit(
+        (str(entry.path), entry.path.stat().st_mtime, method, space, limit, SEED), _compute(entry.path, space)
+    )
+    for space in embeddings.SPACES
+    if found[space] is None
+}  # the model's space first: it is the news
 
 selected = None
 columns = st.columns(2)
@@ -124,10 +148,13 @@ for column, space in zip(columns, embeddings.SPACES[::-1]):
             continue
         frame = _frame(e)
         score = _agreement(str(entry.path), entry.path.stat().st_mtime, method, space, limit)
-        st.caption(f"{len(frame):,} points · {int((frame.result == 'mistake').sum()):,} mistakes (crosses) · the class of "
-                   f"a point agrees with most of its 10 nearest neighbours for **{score:.1%}** of them")
-        event = st.altair_chart(_chart(frame), width="stretch", key=f"embedding_{space}", on_select="rerun",
-                                selection_mode="region")
+        st.caption(
+            f"{len(frame):,} points · {int((frame.result == 'mistake').sum()):,} mistakes (crosses) · the class of "
+            f"a point agrees with most of its 10 nearest neighbours for **{score:.1%}** of them"
+        )
+        event = st.altair_chart(
+            _chart(frame), width="stretch", key=f"embedding_{space}", on_select="rerun", selection_mode="region"
+        )
         box = (event.selection.get("region") or {}) if event else {}
         if box.get("x") and box.get("y"):
             (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
@@ -140,11 +167,13 @@ if selected is None:
 else:
     where, inside = selected
     mistakes = inside[inside.result == "mistake"]
-    st.markdown(f"**{len(inside):,}** images in the box on *{where}*, {len(mistakes):,} of them mistakes; "
-                f"the first {min(SHOWN, len(inside))} shown, mistakes first.")
+    st.markdown(
+        f"**{len(inside):,}** images in the box on *{where}*, {len(mistakes):,} of them mistakes; "
+        f"the first {min(SHOWN, len(inside))} shown, mistakes first."
+    )
     ordered = pd.concat([mistakes, inside[inside.result != "mistake"]]).head(SHOWN)
     for row in range(0, len(ordered), 9):
-        for column, item in zip(st.columns(9), ordered.iloc[row:row + 9].to_dict("records")):
+        for column, item in zip(st.columns(9), ordered.iloc[row : row + 9].to_dict("records")):
             column.image(preprocess.enlarge(data.test_images[int(item["index"])].numpy(), 84), width=84)
             wrong = f" → **{item['predicted']}**" if item["result"] == "mistake" else ""
             column.caption(f"#{item['index']} · {item['true']}{wrong}")

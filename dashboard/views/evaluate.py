@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import evaluation
-from core.data.classes import CLASS_NAMES
 from core.base.errors import StudioError
+from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import common
 
@@ -47,11 +47,17 @@ c.metric("Hardest class", CLASS_NAMES[worst], f"{per_class[worst]:.1%} right", d
 # --- per-class accuracy -----------------------------------------------------------------------------
 st.subheader("Accuracy per class")
 frame = pd.DataFrame({"class": CLASS_NAMES, "accuracy": per_class})
-bars = alt.Chart(frame).mark_bar().encode(
-    x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
-    y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
-    color=alt.Color("accuracy:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True), legend=None),
-    tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
+bars = (
+    alt.Chart(frame)
+    .mark_bar()
+    .encode(
+        x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
+        color=alt.Color(
+            "accuracy:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True), legend=None
+        ),
+        tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
+    )
 )
 text = bars.mark_text(dy=-6).encode(text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444"))
 st.altair_chart((bars + text).properties(height=260), width="stretch")
@@ -59,26 +65,47 @@ st.altair_chart((bars + text).properties(height=260), width="stretch")
 # --- confusion matrix ---------------------------------------------------------------------------------
 st.subheader("Confusion matrix")
 st.caption("Rows: the true class. Columns: what the model said. Click a cell to browse its images below.")
-cells = pd.DataFrame([{"true": CLASS_NAMES[t], "predicted": CLASS_NAMES[p], "count": int(cm[t, p]),
-                       "share": cm[t, p] / max(int(cm[t].sum()), 1), "correct": t == p}
-                      for t in range(10) for p in range(10)])
+cells = pd.DataFrame(
+    [
+        {
+            "true": CLASS_NAMES[t],
+            "predicted": CLASS_NAMES[p],
+            "count": int(cm[t, p]),
+            "share": cm[t, p] / max(int(cm[t].sum()), 1),
+            "correct": t == p,
+        }
+        for t in range(10)
+        for p in range(10)
+    ]
+)
 pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False)
 base = alt.Chart(cells).encode(
-    x=alt.X("predicted:N", sort=list(CLASS_NAMES), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")),
+    x=alt.X(
+        "predicted:N", sort=list(CLASS_NAMES), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")
+    ),
     y=alt.Y("true:N", sort=list(CLASS_NAMES), title="true class"),
 )
-heat = base.mark_rect(stroke="#333").encode(
-    color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", type="sqrt", domain=[0, 1]), legend=None),
-    strokeWidth=alt.condition(pick, alt.value(0.3), alt.value(0)),
-    opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
-    tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],
-).add_params(pick)
+heat = (
+    base.mark_rect(stroke="#333")
+    .encode(
+        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", type="sqrt", domain=[0, 1]), legend=None),
+        strokeWidth=alt.condition(pick, alt.value(0.3), alt.value(0)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
+        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],
+    )
+    .add_params(pick)
+)
 counts = base.mark_text(fontSize=12).encode(
     text="count:Q",
     color=alt.condition("datum.share > 0.45", alt.value("white"), alt.value("black")),
 )
-event = st.altair_chart((heat + counts).properties(height=430), width="stretch", key="evaluate_matrix",
-                        on_select="rerun", selection_mode="cell")
+event = st.altair_chart(
+    (heat + counts).properties(height=430),
+    width="stretch",
+    key="evaluate_matrix",
+    on_select="rerun",
+    selection_mode="cell",
+)
 with st.expander("The same counts as a table"):
     st.dataframe(pd.DataFrame(cm, index=list(CLASS_NAMES), columns=list(CLASS_NAMES)), width="stretch")
 
@@ -100,11 +127,13 @@ st.subheader("Browse the images")
 left, middle, right = st.columns([2, 2, 2], vertical_alignment="bottom")
 true_name = left.selectbox("True class", CLASS_NAMES, key="evaluate_true")
 pred_name = middle.selectbox("Predicted as", CLASS_NAMES, key="evaluate_pred")
-right.button(f"Swap: {pred_name} predicted as {true_name}", on_click=_swap, key="evaluate_swap",
-             icon=":material/swap_horiz:")
+right.button(
+    f"Swap: {pred_name} predicted as {true_name}", on_click=_swap, key="evaluate_swap", icon=":material/swap_horiz:"
+)
 sort_column, page_column = st.columns([4, 2], vertical_alignment="bottom")
-order = sort_column.radio("Sort by confidence", ["Most confident first", "Least confident first"], horizontal=True,
-                          key="evaluate_order")
+order = sort_column.radio(
+    "Sort by confidence", ["Most confident first", "Least confident first"], horizontal=True, key="evaluate_order"
+)
 
 t, p = CLASS_NAMES.index(true_name), CLASS_NAMES.index(pred_name)
 indices = result.pair(t, p, most_confident_first=order.startswith("Most"))
@@ -114,25 +143,42 @@ if len(indices) == 0:
     st.info("No test image falls in this cell: pick another pair.")
 else:
     pages = (len(indices) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = (page_column.number_input(f"Page (of {pages}, {PAGE_SIZE} images each)", 1, pages, 1,
-                                     key=f"evaluate_page_{t}_{p}") if pages > 1 else 1)
-    shown = indices[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    page = (
+        page_column.number_input(
+            f"Page (of {pages}, {PAGE_SIZE} images each)", 1, pages, 1, key=f"evaluate_page_{t}_{p}"
+        )
+        if pages > 1
+        else 1
+    )
+    shown = indices[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     for row in range(0, len(shown), COLUMNS):
-        for column, index in zip(st.columns(COLUMNS), shown[row:row + COLUMNS]):
+        for column, index in zip(st.columns(COLUMNS), shown[row : row + COLUMNS]):
             index = int(index)
             top3 = " · ".join(f"{name} {prob:.0%}" for name, prob in result.top_k(index))
             column.image(preprocess.enlarge(data.test_images[index].numpy(), 112), width=112)
-            column.caption(f"#{index} · true **{CLASS_NAMES[result.labels[index]]}** · predicted "
-                           f"**{CLASS_NAMES[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"
-                           f"top 3: {top3}")
+            column.caption(
+                f"#{index} · true **{CLASS_NAMES[result.labels[index]]}** · predicted "
+                f"**{CLASS_NAMES[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"
+                f"top 3: {top3}"
+            )
             if t != p:
-                column.page_link("views/explain.py", label="Why?", icon=":material/lightbulb:",
-                                 query_params={"model": entry.name, "index": index},
-                                 help="Open this mistake on the Explain page")
+                column.page_link(
+                    "views/explain.py",
+                    label="Why?",
+                    icon=":material/lightbulb:",
+                    query_params={"model": entry.name, "index": index},
+                    help="Open this mistake on the Explain page",
+                )
 
 # --- download -----------------------------------------------------------------------------------------
 st.subheader("All predictions")
-st.download_button("Download all 10,000 test predictions (CSV)", evaluation.predictions_csv(result),
-                   file_name=f"{entry.name}-test-predictions.csv", mime="text/csv", key="evaluate_csv",
-                   icon=":material/download:", on_click="ignore")
+st.download_button(
+    "Download all 10,000 test predictions (CSV)",
+    evaluation.predictions_csv(result),
+    file_name=f"{entry.name}-test-predictions.csv",
+    mime="text/csv",
+    key="evaluate_csv",
+    icon=":material/download:",
+    on_click="ignore",
+)
 st.caption("One row per test image: index, true label and class, predicted label and class, confidence.")

@@ -6,26 +6,26 @@ import numpy as np
 import streamlit as st
 
 from core.analysis import explanations, inference
+from core.base.errors import StudioError
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
-from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import common, image_inputs
 
 HOW_TO_READ = {
     "gradcam": "Grad-CAM weighs a convolution block's maps by how much the class score rises with each, so the "
-               "bright region is *where* the evidence for the class sits. It is coarse: the map is only as fine "
-               "as the block's grid (4×4 to 14×14 here), so it says where, not which pixels.",
+    "bright region is *where* the evidence for the class sits. It is coarse: the map is only as fine "
+    "as the block's grid (4×4 to 14×14 here), so it says where, not which pixels.",
     "saliency": "The gradient of the class score with respect to each pixel: red pixels would raise the score "
-                "if brightened, blue would lower it. It is fast but noisy and local — it tells how the score "
-                "reacts to a tiny change, not what the model relied on overall.",
+    "if brightened, blue would lower it. It is fast but noisy and local — it tells how the score "
+    "reacts to a tiny change, not what the model relied on overall.",
     "integrated_gradients": "Adds up gradients along a path from a black image to this one, so the values sum "
-                            "to the score difference between the two. Red pixels pushed towards the class, "
-                            "blue away. Its answer depends on the baseline: black pixels are never credited, "
-                            "whatever their role.",
+    "to the score difference between the two. Red pixels pushed towards the class, "
+    "blue away. Its answer depends on the baseline: black pixels are never credited, "
+    "whatever their role.",
     "occlusion": "Covers the picture with a black 4×4 patch, one place at a time, and records how much the "
-                 "class score drops (red) or rises (blue). Easy to trust, but blurry and slow, and a black patch "
-                 "on a black background changes nothing, so the background always looks unimportant.",
+    "class score drops (red) or rises (blue). Easy to trust, but blurry and slow, and a black patch "
+    "on a black background changes nothing, so the background always looks unimportant.",
 }
 
 common.intro(
@@ -102,11 +102,16 @@ beside = CLASS_NAMES.index(label) if label and CLASS_NAMES.index(label) != predi
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(preprocess.enlarge(image.numpy(), 168), width=168,
-             caption=f"What the model sees{f' — true class: {label}' if label else ''}")
+    st.image(
+        preprocess.enlarge(image.numpy(), 168),
+        width=168,
+        caption=f"What the model sees{f' — true class: {label}' if label else ''}",
+    )
 with right:
-    st.markdown(f"**{entry.name}** says **{CLASS_NAMES[predicted]}** ({probs[predicted]:.1%}); runner-up "
-                f"**{CLASS_NAMES[runner_up]}** ({probs[runner_up]:.1%}).")
+    st.markdown(
+        f"**{entry.name}** says **{CLASS_NAMES[predicted]}** ({probs[predicted]:.1%}); runner-up "
+        f"**{CLASS_NAMES[runner_up]}** ({probs[runner_up]:.1%})."
+    )
     first, second = st.columns(2)
     if "explain_asked_target" in state:
         state[f"explain_a_{ident}"] = state.pop("explain_asked_target")
@@ -121,8 +126,13 @@ with right:
             st.error(f"Cannot use that layer: {e}")
     if layers:
         default = explanations.check_layer(loaded.model, None)
-        layer = st.selectbox("Grad-CAM layer", layers, index=layers.index(default), key=f"explain_layer_{entry.name}",
-                             help="Deeper blocks see larger parts but have coarser maps.")
+        layer = st.selectbox(
+            "Grad-CAM layer",
+            layers,
+            index=layers.index(default),
+            key=f"explain_layer_{entry.name}",
+            help="Deeper blocks see larger parts but have coarser maps.",
+        )
 
 a, b = CLASS_NAMES.index(class_a), CLASS_NAMES.index(class_b)
 try:
@@ -133,8 +143,10 @@ except (StudioError, RuntimeError) as e:
     st.error(f"{entry.name} cannot explain this input: {str(e).splitlines()[0]}")
     st.stop()
 
-st.caption("Red: evidence for the class. Blue (signed methods only): evidence against it. Each method's two "
-           "pictures share one scale, so a paler map means weaker evidence.")
+st.caption(
+    "Red: evidence for the class. Blue (signed methods only): evidence against it. Each method's two "
+    "pictures share one scale, so a paler map means weaker evidence."
+)
 for method in explanations.METHODS:
     st.subheader(explanations.TITLES[method] + (f" · {layer}" if method == "gradcam" and layer else ""))
     text, one, two = st.columns([2, 1, 1])
@@ -147,5 +159,8 @@ for method in explanations.METHODS:
         continue
     scale = explanations.peak(found_a[method], found_b[method])
     for column, found, name in ((one, found_a[method], class_a), (two, found_b[method], class_b)):
-        column.image(explanations.picture(found, scale, zoom=6), width=168,
-                     caption=f"for {name} ({found.probabilities[CLASS_NAMES.index(name)]:.1%})")
+        column.image(
+            explanations.picture(found, scale, zoom=6),
+            width=168,
+            caption=f"for {name} ({found.probabilities[CLASS_NAMES.index(name)]:.1%})",
+        )

@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import feature_maps, filter_top_images
+from core.base.errors import StudioError
 from core.data import dataset
 from core.data.classes import CLASS_NAMES
-from core.base.errors import StudioError
 from core.io import preprocess
 from dashboard import background, common, image_inputs
 from dashboard.prob_chart import probability_chart
@@ -55,62 +55,88 @@ top = int(maps.probabilities.argmax())
 left, right = st.columns([1, 2])
 with left:
     st.markdown("**What the model sees**")
-    st.image(preprocess.enlarge(image.numpy(), 168), width=168,
-             caption=f"28×28 input{f' — true class: {label}' if label else ''}")
+    st.image(
+        preprocess.enlarge(image.numpy(), 168),
+        width=168,
+        caption=f"28×28 input{f' — true class: {label}' if label else ''}",
+    )
 with right:
     st.markdown(f"**Prediction: {CLASS_NAMES[top]}** ({maps.probabilities[top]:.1%})")
     st.altair_chart(probability_chart(maps.probabilities), width="stretch")
 
 # --- a model without convolutions -----------------------------------------------------------------------
 if not maps.has_maps:
-    st.info(f"**{loaded.display_name}** has no feature maps: it flattens the 28×28 image into 784 numbers "
-            "before its first layer, so nothing in it is arranged as an image and no filter slides over the "
-            "picture. What it has are hidden units: below, each layer's activations (one bar per unit).")
+    st.info(
+        f"**{loaded.display_name}** has no feature maps: it flattens the 28×28 image into 784 numbers "
+        "before its first layer, so nothing in it is arranged as an image and no filter slides over the "
+        "picture. What it has are hidden units: below, each layer's activations (one bar per unit)."
+    )
     for layer in maps.hidden:
         active = int((layer.activations > 0).sum())
         st.markdown(f"**{layer.name}** — {layer.kind}, {layer.shape[0]} units, {active} active")
         frame = pd.DataFrame({"unit": range(layer.shape[0]), "activation": layer.activations})
-        chart = alt.Chart(frame).mark_bar(color="#7a9cc6").encode(
-            x=alt.X("unit:Q", title="unit", scale=alt.Scale(domain=[0, layer.shape[0]], nice=False)),
-            y=alt.Y("activation:Q", title="activation"),
-            tooltip=["unit", alt.Tooltip("activation:Q", format=".3f")])
+        chart = (
+            alt.Chart(frame)
+            .mark_bar(color="#7a9cc6")
+            .encode(
+                x=alt.X("unit:Q", title="unit", scale=alt.Scale(domain=[0, layer.shape[0]], nice=False)),
+                y=alt.Y("activation:Q", title="activation"),
+                tooltip=["unit", alt.Tooltip("activation:Q", format=".3f")],
+            )
+        )
         st.altair_chart(chart.properties(height=140), width="stretch")
     st.stop()
 
 # --- filters and maps -----------------------------------------------------------------------------------
 st.subheader("First layer filters")
-st.caption("Each square is one learned filter (red = positive weight, blue = negative). Slid over the image, "
-           "a filter responds where the picture matches its pattern.")
-st.image(feature_maps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48, gap=6),
-         caption=f"{len(maps.filters)} filters of {maps.filters.shape[2]}×{maps.filters.shape[3]} pixels")
+st.caption(
+    "Each square is one learned filter (red = positive weight, blue = negative). Slid over the image, "
+    "a filter responds where the picture matches its pattern."
+)
+st.image(
+    feature_maps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48, gap=6),
+    caption=f"{len(maps.filters)} filters of {maps.filters.shape[2]}×{maps.filters.shape[3]} pixels",
+)
 
 st.subheader("Layer by layer")
 limit = st.slider("Channels shown per layer", 4, 64, 16, step=4, key="maps_channels")
-st.caption("Bright = strong response (each map scaled on its own). Convolution outputs are shown before the "
-           "activation function; pooling outputs keep the strongest (max) or average response of each 2×2 block.")
+st.caption(
+    "Bright = strong response (each map scaled on its own). Convolution outputs are shown before the "
+    "activation function; pooling outputs keep the strongest (max) or average response of each 2×2 block."
+)
 top = None
-if data is not None and st.toggle("Show what each filter looks for", key="maps_top",
-                                  help="The 9 test images that excite each convolution channel most"):
+if data is not None and st.toggle(
+    "Show what each filter looks for",
+    key="maps_top",
+    help="The 9 test images that excite each convolution channel most",
+):
     top = filter_top_images.cached(entry.path)
-    st.caption("Under each convolution: **what each filter looks for** — the 9 test images that excite each channel "
-               "most (highest mean response), tinted where the channel responds. They show what a filter has "
-               "learned better than its weights do; a channel's favourite images can still share a pattern you "
-               "would not name, such as a bright left edge.")
+    st.caption(
+        "Under each convolution: **what each filter looks for** — the 9 test images that excite each channel "
+        "most (highest mean response), tinted where the channel responds. They show what a filter has "
+        "learned better than its weights do; a channel's favourite images can still share a pattern you "
+        "would not name, such as a bright left edge."
+    )
     if top is None:
-        task = background.runner().submit(("filter_top_images", str(entry.path), entry.path.stat().st_mtime),
-                                          lambda task: filter_top_images.top_images(
-                                              entry.path, data, progress=lambda done, total: task.progress(
-                                                  done / total, f"{done:,} of {total:,} test images")))
+        task = background.runner().submit(
+            ("filter_top_images", str(entry.path), entry.path.stat().st_mtime),
+            lambda task: filter_top_images.top_images(
+                entry.path,
+                data,
+                progress=lambda done, total: task.progress(done / total, f"{done:,} of {total:,} test images"),
+            ),
+        )
         background.wait(task, "Finding the test images each filter likes most (once per model)")
 for layer in maps.layers:
     channels, height, width = layer.shape
     shown = min(limit, channels)
     more = f", first {shown} shown" if shown < channels else ""
-    single = height * width == 1       # a 1×1 map scaled on its own is always black: scale these together
-    st.markdown(f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
-                f"({channels} maps of {height}×{width}{more}{'; scaled together' if single else ''})")
-    st.image(feature_maps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4,
-                                      per_channel=not single))
+    single = height * width == 1  # a 1×1 map scaled on its own is always black: scale these together
+    st.markdown(
+        f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
+        f"({channels} maps of {height}×{width}{more}{'; scaled together' if single else ''})"
+    )
+    st.image(feature_maps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4, per_channel=not single))
     if top is not None and layer.kind == "Conv2d":
         best = top.layer(layer.name)
         count = min(shown, best.channels)
@@ -118,6 +144,8 @@ for layer in maps.layers:
         for row in range(0, count, 8):
             for column, c in zip(st.columns(8), range(row, count)):
                 images = data.test_images[best.indices[c].tolist()].numpy()
-                column.image(filter_top_images.channel_picture(images, best.maps[c], best.grid),
-                             caption=f"channel {c} · {CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]}",
-                             width="stretch")
+                column.image(
+                    filter_top_images.channel_picture(images, best.maps[c], best.grid),
+                    caption=f"channel {c} · {CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]}",
+                    width="stretch",
+                )

@@ -18,8 +18,10 @@ common.intro(
 st.subheader("Dataset")
 files = dataset.locate()
 if files:
-    st.success(f"Found Fashion-MNIST in `{files['train_images'].parent}`: 60,000 training and 10,000 test "
-               "images of 28×28 pixels.")
+    st.success(
+        f"Found Fashion-MNIST in `{files['train_images'].parent}`: 60,000 training and 10,000 test "
+        "images of 28×28 pixels."
+    )
 else:
     looked = ", ".join(f"`{d}`" for d in dataset.candidate_dirs())
     st.warning(dataset.HOW_TO_GET.format(where=f" (looked in {looked})"))
@@ -27,32 +29,68 @@ else:
 st.subheader("Models")
 models = common.available_models()
 if models:
-    table = pd.DataFrame([{
-        "Model": m.name, "Architecture": get_arch(m.arch).display_name, "Source": m.source,
-        "Test accuracy": None if m.test_accuracy is None else 100 * m.test_accuracy,
-    } for m in models])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"Test accuracy": st.column_config.NumberColumn(format="%.2f %%")})
+    table = pd.DataFrame(
+        [
+            {
+                "Model": m.name,
+                "Architecture": get_arch(m.arch).display_name,
+                "Source": m.source,
+                "Test accuracy": None if m.test_accuracy is None else 100 * m.test_accuracy,
+            }
+            for m in models
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"Test accuracy": st.column_config.NumberColumn(format="%.2f %%")},
+    )
 else:
-    st.info("No models yet: no shipped checkpoints were found and nothing has been trained. "
-            "Train one on the Train page — a small CNN reaches about 85% in a minute on a CPU.")
+    st.info(
+        "No models yet: no shipped checkpoints were found and nothing has been trained. "
+        "Train one on the Train page — a small CNN reaches about 85% in a minute on a CPU."
+    )
 
 st.subheader("Pages")
 PAGES = [
-    ("views/data.py", "Data", ":material/image:",
-     "browse samples of each class, the class balance, mean images and augmentation"),
-    ("views/train.py", "Train", ":material/model_training:",
-     "choose an architecture and hyperparameters, then watch it learn live"),
-    ("views/evaluate.py", "Evaluate", ":material/analytics:",
-     "test accuracy, the confusion matrix and the images a model gets wrong"),
-    ("views/feature_maps.py", "Feature maps", ":material/layers:",
-     "what each convolution layer responds to in an image"),
-    ("views/classify.py", "Classify", ":material/draw:",
-     "draw or upload a picture and see what a model thinks it is"),
-    ("views/compare.py", "Compare runs", ":material/stacked_line_chart:",
-     "overlay the learning curves and settings of several trainings"),
-    ("views/models.py", "Models", ":material/deployed_code:",
-     "every model's recipe and results; download as ONNX or TorchScript; import a checkpoint"),
+    (
+        "views/data.py",
+        "Data",
+        ":material/image:",
+        "browse samples of each class, the class balance, mean images and augmentation",
+    ),
+    (
+        "views/train.py",
+        "Train",
+        ":material/model_training:",
+        "choose an architecture and hyperparameters, then watch it learn live",
+    ),
+    (
+        "views/evaluate.py",
+        "Evaluate",
+        ":material/analytics:",
+        "test accuracy, the confusion matrix and the images a model gets wrong",
+    ),
+    (
+        "views/feature_maps.py",
+        "Feature maps",
+        ":material/layers:",
+        "what each convolution layer responds to in an image",
+    ),
+    ("views/classify.py", "Classify", ":material/draw:", "draw or upload a picture and see what a model thinks it is"),
+    (
+        "views/compare.py",
+        "Compare runs",
+        ":material/stacked_line_chart:",
+        "overlay the learning curves and settings of several trainings",
+    ),
+    (
+        "views/models.py",
+        "Models",
+        ":material/deployed_code:",
+        "every model's recipe and results; download as ONNX or TorchScript; import a checkpoint",
+    ),
 ]
 for path, label, icon, what in PAGES:
     left, right = st.columns([1, 4], vertical_alignment="center")

@@ -8,9 +8,10 @@ import streamlit as st
 
 from core.analysis import evaluation
 from core.base.errors import StudioError
-from core.io import checkpoint_import, export
-from core.training import imports, model_info, runs
-from dashboard import common, model_rights, training
+from core.io import checkpoint_import, export, runs
+from core.library import imports, model_info
+from dashboard import common, model_rights
+from dashboard.train import training
 
 common.intro(
     "Models",
@@ -26,11 +27,14 @@ IMPORT_LIMIT_MB = checkpoint_import.MAX_BYTES // (1024 * 1024)
 
 def import_section() -> None:
     st.subheader("Import a checkpoint")
-    st.caption("A `.safetensors` checkpoint made by the studio, for example trained on a GPU machine with "
-               f"`python -m core.train`. Up to {IMPORT_LIMIT_MB} MB. It is checked (header, architecture, settings, "
-               "every tensor's name, shape and type) and nothing in it is ever run.")
-    upload = st.file_uploader("Checkpoint file", type=["safetensors"], key="models_upload",
-                              max_upload_size=IMPORT_LIMIT_MB)
+    st.caption(
+        "A `.safetensors` checkpoint made by the studio, for example trained on a GPU machine with "
+        f"`python -m core.train`. Up to {IMPORT_LIMIT_MB} MB. It is checked (header, architecture, settings, "
+        "every tensor's name, shape and type) and nothing in it is ever run."
+    )
+    upload = st.file_uploader(
+        "Checkpoint file", type=["safetensors"], key="models_upload", max_upload_size=IMPORT_LIMIT_MB
+    )
     if upload is not None and st.button("Import", key="models_import", icon=":material/upload:"):
         try:
             path = imports.import_checkpoint(upload.getvalue(), upload.name)
@@ -51,18 +55,44 @@ def _predictions(path: Path) -> str:
 
 def downloads(entry, key: str, have_data: bool) -> None:
     path, stem = entry.path, Path(entry.name.replace("/", "-")).name
-    st.download_button("Checkpoint (.safetensors)", functools.partial(_read, path), f"{stem}.safetensors",
-                       "application/octet-stream", key=f"{key}_st", icon=":material/download:", on_click="ignore")
-    st.download_button("ONNX", functools.partial(export.export_bytes, path, "onnx"),
-                       export.download_name(path, "onnx", stem), "application/octet-stream", key=f"{key}_onnx",
-                       icon=":material/download:", on_click="ignore")
-    st.download_button("TorchScript", functools.partial(export.export_bytes, path, "torchscript"),
-                       export.download_name(path, "torchscript", stem), "application/octet-stream",
-                       key=f"{key}_ts", icon=":material/download:", on_click="ignore")
-    st.download_button("Test-set predictions (CSV)", functools.partial(_predictions, path),
-                       f"{stem}-predictions.csv", "text/csv", key=f"{key}_csv", icon=":material/download:",
-                       on_click="ignore", disabled=not have_data,
-                       help=None if have_data else "needs the Fashion-MNIST test set on this server")
+    st.download_button(
+        "Checkpoint (.safetensors)",
+        functools.partial(_read, path),
+        f"{stem}.safetensors",
+        "application/octet-stream",
+        key=f"{key}_st",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(
+        "ONNX",
+        functools.partial(export.export_bytes, path, "onnx"),
+        export.download_name(path, "onnx", stem),
+        "application/octet-stream",
+        key=f"{key}_onnx",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(
+        "TorchScript",
+        functools.partial(export.export_bytes, path, "torchscript"),
+        export.download_name(path, "torchscript", stem),
+        "application/octet-stream",
+        key=f"{key}_ts",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(
+        "Test-set predictions (CSV)",
+        functools.partial(_predictions, path),
+        f"{stem}-predictions.csv",
+        "text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+        disabled=not have_data,
+        help=None if have_data else "needs the Fashion-MNIST test set on this server",
+    )
 
 
 def manage(entry, key: str) -> None:
@@ -99,8 +129,9 @@ def model_card(entry, index: int, have_data: bool) -> None:
         info, actions = st.columns([3, 1])
         rows = dict(model_info.details(entry.metadata, entry.path))
         command = rows.pop("command", None)
-        info.table(pd.DataFrame({"value": list(rows.values())}, index=list(rows)), border="horizontal",
-                   hide_header=True)
+        info.table(
+            pd.DataFrame({"value": list(rows.values())}, index=list(rows)), border="horizontal", hide_header=True
+        )
         if command:
             info.caption("The command that made it:")
             info.code(command, language="bash", wrap_lines=True)

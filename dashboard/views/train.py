@@ -7,11 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from core.base.errors import StudioError
+from core.library import experiments
 from core.models import REGISTRY
-from core.training import experiments, sweeps
+from core.training import sweeps
 from core.training.config import TrainConfig
-from dashboard import (classroom, common, experiment_panel, job_controls, resume_form, sweep_form, train_form,
-                       train_panel, training)
+from dashboard import classroom, common
+from dashboard.train import experiment_panel, job_controls, resume_form, sweep_form, train_form, train_panel, training
 
 common.intro(
     "Train a model",
@@ -27,7 +28,7 @@ if data is None:
 
 try:
     jobs = training.manager()
-except StudioError as e:    # e.g. a limit set to something that is not a number
+except StudioError as e:  # e.g. a limit set to something that is not a number
     st.error(f"The server's training settings are wrong: {e}")
     st.stop()
 me = classroom.owner_secret()
@@ -63,8 +64,12 @@ if settings is not None:
 
 st.subheader("2 · Hyperparameters")
 hyper = train_form.hyperparameters()
-name = st.columns(2)[0].text_input("Model name (optional)", key="train_name", placeholder="e.g. my first CNN",
-                     help="How the model is listed on the other pages; by default the run's folder name.")
+name = st.columns(2)[0].text_input(
+    "Model name (optional)",
+    key="train_name",
+    placeholder="e.g. my first CNN",
+    help="How the model is listed on the other pages; by default the run's folder name.",
+)
 
 st.subheader("3 · Sweep (optional)")
 swept = sweep_form.sweep_choice()
@@ -85,7 +90,7 @@ def start_experiment(config: TrainConfig, swept: dict, name: str | None) -> None
         for c, label in zip(configs, experiment.labels):
             ids.append(jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}", teacher=teacher))
     except StudioError:
-        stop_experiment(ids)          # all or nothing: one request
+        stop_experiment(ids)  # all or nothing: one request
         raise
     st.session_state.train_experiment = {"id": experiment.id, "jobs": ids, "labels": experiment.labels}
     st.session_state.pop("train_show", None)
@@ -94,15 +99,17 @@ def start_experiment(config: TrainConfig, swept: dict, name: str | None) -> None
 mine = jobs.jobs(owner=me)
 busy = [j for j in mine if j.active]
 label = f"Start sweep ({len(sweeps.grid(swept))} runs)" if swept else "Start training"
-if st.button(label, icon=":material/play_arrow:", type="primary", disabled=settings is None or swept is None,
-             key="train_start"):
+if st.button(
+    label, icon=":material/play_arrow:", type="primary", disabled=settings is None or swept is None, key="train_start"
+):
     try:
         config = TrainConfig(arch=arch_name, arch_settings=settings, **hyper)
         if swept:
             start_experiment(config, swept, name.strip() or None)
         else:
-            st.session_state.train_show = jobs.submit(config, data, owner=me, name=name.strip() or None,
-                                                      teacher=teacher)
+            st.session_state.train_show = jobs.submit(
+                config, data, owner=me, name=name.strip() or None, teacher=teacher
+            )
             st.session_state.pop("train_experiment", None)
         st.session_state.pop("train_error", None)
         mine = jobs.jobs(owner=me)
@@ -117,10 +124,12 @@ if st.session_state.get("train_error"):
 
 st.subheader("4 · Progress")
 everything = jobs.jobs()
-if "train_show_next" in st.session_state:             # set by Resume below, applied before the picker is drawn
+if "train_show_next" in st.session_state:  # set by Resume below, applied before the picker is drawn
     st.session_state.train_show = st.session_state.pop("train_show_next")
-labels = {j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}"
-                + (" (yours)" if jobs.owns(j, me) else "") for j in everything}
+labels = {
+    j.id: f"{train_panel.title(j)} — {train_panel.STATE_LABELS[j.state]}" + (" (yours)" if jobs.owns(j, me) else "")
+    for j in everything
+}
 if st.session_state.get("train_show") not in labels:
     default = mine or [j for j in everything if j.active] or everything
     st.session_state.train_show = default[0].id if default else None
@@ -145,8 +154,9 @@ def show_experiment(info: dict) -> bool:
     if experiment is None or not pairs:
         st.info("This experiment is no longer on this server; its runs are on the Compare runs page.")
         return False
-    experiment_panel.show(experiment, [j for j, _ in pairs], [label for _, label in pairs],
-                          lambda: stop_experiment(info["jobs"]))
+    experiment_panel.show(
+        experiment, [j for j, _ in pairs], [label for _, label in pairs], lambda: stop_experiment(info["jobs"])
+    )
     return any(j.active for j, _ in pairs)
 
 
@@ -168,8 +178,13 @@ if experiment_info:
 elif not everything:
     st.info("Nothing is training on this server yet: choose settings above and press Start.")
 else:
-    shown = st.selectbox("Training shown", list(labels), key="train_show", format_func=labels.get,
-                         help="Every training on this server. You can stop, resume or delete only your own.")
+    shown = st.selectbox(
+        "Training shown",
+        list(labels),
+        key="train_show",
+        format_func=labels.get,
+        help="Every training on this server. You can stop, resume or delete only your own.",
+    )
     job = jobs.snapshot(shown)
     if job is not None:
         controls = teacher or jobs.owns(job, me)
@@ -187,16 +202,30 @@ resume_form.show(jobs, me, teacher)
 # ---- every job on this server ----------------------------------------------------------------
 
 with st.expander(f"All trainings on this server ({len(everything)})", expanded=teacher):
-    st.caption("Your trainings stay yours after a reload or in a new tab of this browser. Finished runs are "
-               "also on the Compare runs page.")
+    st.caption(
+        "Your trainings stay yours after a reload or in a new tab of this browser. Finished runs are "
+        "also on the Compare runs page."
+    )
     if everything:
-        st.dataframe(pd.DataFrame([{
-            "job": j.id, "model": train_panel.title(j), "state": train_panel.STATE_LABELS[j.state],
-            "progress": 100 * j.progress, "queue": j.queue_position,
-            "started": time.strftime("%H:%M:%S", time.localtime(j.started)) if j.started else "",
-            "yours": "yes" if jobs.owns(j, me) else "",
-        } for j in everything]), hide_index=True, width="stretch",
-            column_config={"progress": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100)})
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "job": j.id,
+                        "model": train_panel.title(j),
+                        "state": train_panel.STATE_LABELS[j.state],
+                        "progress": 100 * j.progress,
+                        "queue": j.queue_position,
+                        "started": time.strftime("%H:%M:%S", time.localtime(j.started)) if j.started else "",
+                        "yours": "yes" if jobs.owns(j, me) else "",
+                    }
+                    for j in everything
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"progress": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100)},
+        )
     if teacher:
         job_controls.teacher_tools(jobs)
         if st.session_state.get("train_notice"):

@@ -10,8 +10,14 @@ from bench import memory, run, targets
 from bench.table import render
 from bench.timing import latency_ms, percentile
 
-SECTIONS_TABLE = ("## Training throughput", "## Time to test accuracy", "## Quick demo, whole process", "## Whole process",
-                  "## Memory", "## Latency")
+SECTIONS_TABLE = (
+    "## Training throughput",
+    "## Time to test accuracy",
+    "## Quick demo, whole process",
+    "## Whole process",
+    "## Memory",
+    "## Latency",
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +25,17 @@ def results(fmnist, data_dir):
     os.environ.setdefault("FMNIST_DATA_DIR", data_dir)
     # A small test set keeps the Trainer's own end-of-run evaluation short.
     small = replace(fmnist, test_images=fmnist.test_images[:200], test_labels=fmnist.test_labels[:200])
-    s = run.Settings(images=128, budget_s=0.5, accuracy_limit=256, process_limit=128, process_repeats=1,
-                     repeats=3, test_repeats=1, device="cpu", mode="test")
+    s = run.Settings(
+        images=128,
+        budget_s=0.5,
+        accuracy_limit=256,
+        process_limit=128,
+        process_repeats=1,
+        repeats=3,
+        test_repeats=1,
+        device="cpu",
+        mode="test",
+    )
     return run.collect(s, data=small, log=lambda m: None)
 
 
@@ -30,8 +45,12 @@ def _positive(x) -> bool:
 
 def test_throughput_rows(results):
     rows = results["throughput"]
-    assert [(r["arch"], r["batch"]) for r in rows] == [("mlp", 64), ("mlp", 256), ("simple_cnn", 64),
-                                                       ("simple_cnn", 256)]
+    assert [(r["arch"], r["batch"]) for r in rows] == [
+        ("mlp", 64),
+        ("mlp", 256),
+        ("simple_cnn", 64),
+        ("simple_cnn", 256),
+    ]
     assert all(_positive(r["usual"]) and _positive(r["ours"]) and _positive(r["usual_openmp_defaults"]) for r in rows)
 
 
@@ -56,8 +75,16 @@ def test_header_names_the_cpu_vector_features(results):
 
 
 def test_table_judges_the_quick_demo():
-    q = {"ours": 25.0, "usual": 11.0, "ours_all": [25.0], "usual_all": [11.0], "ours_accuracy": [0.9144],
-         "usual_accuracy": [0.83], "ours_cmd": "o", "usual_cmd": "u"}
+    q = {
+        "ours": 25.0,
+        "usual": 11.0,
+        "ours_all": [25.0],
+        "usual_all": [11.0],
+        "ours_accuracy": [0.9144],
+        "usual_accuracy": [0.83],
+        "ours_cmd": "o",
+        "usual_cmd": "u",
+    }
     table = render({"mode": "t", "machine": "m", "quick_demo": q})
     assert "| ours / one usual epoch (target ≤2.5x, every run ≥91%) | 2.27x, 91.44% | PASS |" in table
     q["ours_accuracy"] = [0.9099]
@@ -91,17 +118,28 @@ def test_timing_helpers():
 
 
 def test_table_marks_missed_target_as_fail():
-    race = {"targets": [0.91], "budget_s": 10, "usual_label": "u", "ours_label": "o",
-            "usual": {"reached": {0.91: 100.0}, "best": 0.92, "seconds": 100.0, "epochs": 9},
-            "ours": {"reached": {0.91: 50.0}, "best": 0.92, "seconds": 50.0, "epochs": 3}}
+    race = {
+        "targets": [0.91],
+        "budget_s": 10,
+        "usual_label": "u",
+        "ours_label": "o",
+        "usual": {"reached": {0.91: 100.0}, "best": 0.92, "seconds": 100.0, "epochs": 9},
+        "ours": {"reached": {0.91: 50.0}, "best": 0.92, "seconds": 50.0, "epochs": 3},
+    }
     table = render({"mode": "t", "machine": "m", "accuracy": race})
     assert "| 91% | 100 s | 50 s | 2.0x | ≥5x | FAIL |" in table
     assert targets.mark(None) == "n/a"
 
 
 def test_table_whole_process_row_judges_the_median():
-    p = {"usual": 27.0, "ours": 10.0, "usual_all": [26.0, 27.0, 30.0], "ours_all": [9.0, 10.0, 12.0],
-         "usual_cmd": "u", "ours_cmd": "o"}
+    p = {
+        "usual": 27.0,
+        "ours": 10.0,
+        "usual_all": [26.0, 27.0, 30.0],
+        "ours_all": [9.0, 10.0, 12.0],
+        "usual_cmd": "u",
+        "ours_cmd": "o",
+    }
     table = render({"mode": "t", "machine": "m", "process": p})
     assert "| `o` | 10.0 s | 9.0, 10.0, 12.0 |" in table
     assert "| ratio (target ≥3x) | 2.7x | FAIL |" in table
@@ -115,6 +153,7 @@ def test_vm_hwm_reads_proc():
 
 def test_wait_policy_ab_runs_each_setting_in_its_own_interpreter():
     from bench import wait_policy
+
     times = wait_policy.compare(rounds=1, steps=3)
     assert list(times) == list(wait_policy.SETTINGS)
     assert all(len(ms) == 1 and _positive(ms[0]) for ms in times.values())

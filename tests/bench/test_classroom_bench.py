@@ -14,8 +14,16 @@ def test_one_student_sees_every_result_and_nothing_fails(data_dir, monkeypatch, 
     assert classroom.main(["--users", "1", "--train-images", "0", "--ramp", "0", "--watch", "6", "--pause", "0"]) == 0
     out = capsys.readouterr().out
     assert "- errors: **0**" in out, out
-    for page in ("Home", "Evaluate", "Classify (drawing)", "Classify (upload)", "Feature maps", "Train (open)",
-                 "Train (start)", "Train (live update)"):
+    for page in (
+        "Home",
+        "Evaluate",
+        "Classify (drawing)",
+        "Classify (upload)",
+        "Feature maps",
+        "Train (open)",
+        "Train (start)",
+        "Train (live update)",
+    ):
         row = re.search(rf"^\| {re.escape(page)} \| (\d+) \| ([\d.]+) \|", out, re.M)
         assert row and int(row[1]) >= 1 and float(row[2]) > 0, (page, out)
     peak = re.search(r"peak RSS \*\*([\d,]+) MiB\*\*", out)
@@ -28,8 +36,9 @@ def test_only_loopback_servers():
 
 
 def test_server_config_keeps_script_runs_cheap():
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     config = tomllib.loads((Path(classroom.ROOT) / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False

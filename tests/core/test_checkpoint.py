@@ -17,8 +17,13 @@ from core.models import build, get
 def saved(tmp_path):
     torch.manual_seed(0)
     model = build("lenet5").eval()
-    path = checkpoint.save(tmp_path / "m.safetensors", model, "lenet5", {"activation": "tanh"},
-                           {"name": "demo", "metrics": {"test_accuracy": 0.5}})
+    path = checkpoint.save(
+        tmp_path / "m.safetensors",
+        model,
+        "lenet5",
+        {"activation": "tanh"},
+        {"name": "demo", "metrics": {"test_accuracy": 0.5}},
+    )
     return model, path
 
 
@@ -78,7 +83,9 @@ def test_foreign_safetensors_file(tmp_path):
     save_file({"w": torch.zeros(3)}, str(path))
     with pytest.raises(CheckpointError) as e:
         checkpoint.load(path)
-    assert str(e.value) == "other.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint (no metadata)."
+    assert (
+        str(e.value) == "other.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint (no metadata)."
+    )
 
 
 def test_weights_that_do_not_match_the_architecture(tmp_path):
@@ -91,7 +98,10 @@ def test_weights_that_do_not_match_the_architecture(tmp_path):
     save_file(state, str(path), metadata={"studio": json.dumps(meta)})
     with pytest.raises(CheckpointError) as e:
         checkpoint.load(path)
-    assert str(e.value) == "x.safetensors: weights do not match simple_cnn (conv1.0.weight is (12, 1, 5, 5), expected (6, 1, 5, 5))."
+    assert (
+        str(e.value)
+        == "x.safetensors: weights do not match simple_cnn (conv1.0.weight is (12, 1, 5, 5), expected (6, 1, 5, 5))."
+    )
 
 
 def test_missing_file(tmp_path):
@@ -104,6 +114,7 @@ def test_unwritable_directory_has_a_clear_message(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     from core.base.errors import StudioError
+
     with pytest.raises(StudioError, match=r"^cannot write checkpoint .*/file/sub/m.safetensors: "):
         checkpoint.save(blocker / "sub" / "m.safetensors", build("mlp"), "mlp", {}, {})
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from core.base.errors import CheckpointError, StudioError
-from core.io import checkpoint, checkpoint_import
+from core.io import checkpoint, checkpoint_import, runs
+from core.library import catalog, imports
+from core.library.catalog import SHIPPED_DIR
 from core.models import build
-from core.training import catalog, imports, runs
-from core.training.catalog import SHIPPED_DIR
 
 SETTINGS = {"width": 1, "batch_norm": True, "dropout": 0.25}
 
@@ -21,8 +21,14 @@ SETTINGS = {"width": 1, "batch_norm": True, "dropout": 0.25}
 def saved(tmp_path, model=None, arch="two_conv", settings=SETTINGS, name="gpu-run", half=False) -> bytes:
     torch.manual_seed(0)
     model = model if model is not None else build("two_conv", SETTINGS)
-    path = checkpoint.save(tmp_path / "upload.safetensors", model, arch, settings,
-                           {"name": name, "metrics": {"test_accuracy": 0.9123}}, half=half)
+    path = checkpoint.save(
+        tmp_path / "upload.safetensors",
+        model,
+        arch,
+        settings,
+        {"name": name, "metrics": {"test_accuracy": 0.9123}},
+        half=half,
+    )
     return path.read_bytes()
 
 
@@ -37,10 +43,10 @@ def refused(data: bytes, filename="up.safetensors") -> str:
 def rewrite_header(data: bytes, change) -> bytes:
     """The same file with its JSON header edited by `change` (the tensor bytes untouched)."""
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     change(header)
     raw = json.dumps(header).encode()
-    return struct.pack("<Q", len(raw)) + raw + data[8 + n:]
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n :]
 
 
 @pytest.fixture
@@ -56,7 +62,7 @@ def test_valid_checkpoint_is_imported_and_listed(good, tmp_path):
     assert (entry.name, entry.source, entry.arch, entry.test_accuracy) == ("gpu-run", "imported", "two_conv", 0.9123)
     assert entry in catalog.all_models() and entry.label == "gpu-run (imported) — test 91.23%"
     assert checkpoint.load(path).model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
-    assert runs.list_runs() == []   # the imported folder is not a run
+    assert runs.list_runs() == []  # the imported folder is not a run
     assert imports.import_checkpoint(good, "again.safetensors") == path and len(catalog.imported_models()) == 1
 
 
@@ -71,19 +77,23 @@ def test_half_precision_checkpoint_is_importable(tmp_path):
 
 def test_wrong_shape(tmp_path):
     data = saved(tmp_path, model=build("two_conv", {**SETTINGS, "width": 2}))
-    assert refused(data) == "up.safetensors: weights do not match two_conv: conv1.0.weight is [64, 1, 3, 3], " \
-                            "expected [32, 1, 3, 3]."
+    assert (
+        refused(data) == "up.safetensors: weights do not match two_conv: conv1.0.weight is [64, 1, 3, 3], "
+        "expected [32, 1, 3, 3]."
+    )
 
 
 def test_unknown_architecture(tmp_path):
     assert refused(saved(tmp_path, arch="vit_tiny")) == (
-        "up.safetensors: unknown architecture 'vit_tiny'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18, fast_cnn.")
+        "up.safetensors: unknown architecture 'vit_tiny'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18, fast_cnn."
+    )
 
 
 def test_truncated_file(good):
     assert refused(good[:-1000]) == (
         f"up.safetensors: truncated: the tensors need {len(good) - 8 - _header_len(good):,} bytes after the header "
-        f"but the file has {len(good) - 1000 - 8 - _header_len(good):,}.")
+        f"but the file has {len(good) - 1000 - 8 - _header_len(good):,}."
+    )
     assert refused(good[:200]).startswith("up.safetensors: truncated: the file ends inside its header (200 bytes")
     assert refused(good[:5]) == "up.safetensors: truncated: 5 bytes is too short for a safetensors file."
 
@@ -95,8 +105,10 @@ def _header_len(data: bytes) -> int:
 def test_pickle_renamed_to_safetensors():
     buffer = io.BytesIO()
     torch.save(build("two_conv").state_dict(), buffer)
-    message = ("model.safetensors: this is a PyTorch pickle (torch.save), not safetensors; the studio never loads "
-               "pickles because they can run code. Save it with safetensors (the studio's own checkpoints are).")
+    message = (
+        "model.safetensors: this is a PyTorch pickle (torch.save), not safetensors; the studio never loads "
+        "pickles because they can run code. Save it with safetensors (the studio's own checkpoints are)."
+    )
     assert refused(buffer.getvalue(), "model.safetensors") == message
     assert refused(pickle.dumps({"weights": [1, 2, 3]}), "model.safetensors") == message
 
@@ -104,43 +116,54 @@ def test_pickle_renamed_to_safetensors():
 def test_header_that_lies_about_sizes(good):
     def bigger(header):
         header["classifier.2.weight"]["shape"] = [10, 3136, 2]
+
     assert refused(rewrite_header(good, bigger)) == (
         "up.safetensors: the header lies about its sizes: classifier.2.weight is F32 [10, 3136, 2] (250,880 bytes) "
-        "but its offsets span 125,440 bytes.")
+        "but its offsets span 125,440 bytes."
+    )
 
     def overlapping(header):
         first = min((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"][0])
         begin, end = header[first]["data_offsets"]
         header[first]["data_offsets"] = [begin + 4, end + 4]
+
     assert "the header lies about its sizes: " in refused(rewrite_header(good, overlapping))
     assert refused(good + b"\0" * 64).endswith(f"but the file holds {len(good) - 8 - _header_len(good) + 64:,}.")
 
 
 def test_other_bad_files(tmp_path, good):
     assert refused(b"just some text, certainly not weights") == (
-        "up.safetensors: not a safetensors file (its first 8 bytes are not a sensible header length).")
+        "up.safetensors: not a safetensors file (its first 8 bytes are not a sensible header length)."
+    )
     assert refused(struct.pack("<Q", 6) + b"{oops}") == (
-        "up.safetensors: not a safetensors file (its header is not JSON).")
+        "up.safetensors: not a safetensors file (its header is not JSON)."
+    )
     from safetensors.torch import save
+
     plain = save({"w": torch.zeros(3)})
-    assert refused(plain) == ("up.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint "
-                              "(no studio metadata).")
+    assert refused(plain) == (
+        "up.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint (no studio metadata)."
+    )
     assert refused(saved(tmp_path, settings={**SETTINGS, "width": -1})) == (
-        "up.safetensors: invalid settings: two_conv: width must be a positive number, got -1.")
+        "up.safetensors: invalid settings: two_conv: width must be a positive number, got -1."
+    )
     assert refused(saved(tmp_path, settings={**SETTINGS, "depth": 50})) == (
-        "up.safetensors: invalid settings: two_conv has no setting 'depth' (its settings: batch_norm, dropout, width).")
+        "up.safetensors: invalid settings: two_conv has no setting 'depth' (its settings: batch_norm, dropout, width)."
+    )
     huge = refused(saved(tmp_path, arch="resnet18", model=build("resnet18"), settings={"width": 10_000.0}))
     assert huge.startswith("up.safetensors: weights do not match resnet18: stem.0.weight is [16, 1, 3, 3], expected ")
     nan_model = build("two_conv", SETTINGS)
     with torch.no_grad():
         nan_model.classifier[2].bias[3] = float("nan")
     assert refused(saved(tmp_path, model=nan_model)) == (
-        "up.safetensors: the weights contain NaN or infinity (classifier.2.bias).")
+        "up.safetensors: the weights contain NaN or infinity (classifier.2.bias)."
+    )
 
 
 def test_too_large_is_refused_before_parsing():
     assert refused(b"\0" * (100 * 1024 * 1024 + 1)) == (
-        "up.safetensors: the file is 100 MB; the limit for an imported checkpoint is 100 MB.")
+        "up.safetensors: the file is 100 MB; the limit for an imported checkpoint is 100 MB."
+    )
 
 
 def test_refused_files_are_not_kept(good):
@@ -158,6 +181,7 @@ def test_delete_imported(good):
 
 
 # --- rename and delete a run -----------------------------------------------------------------------
+
 
 def fake_run(tmp_path, finished=True):
     run = runs.create_run(None, "two_conv", {"arch": "two_conv"})

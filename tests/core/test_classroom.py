@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from core.base.errors import StudioError
-from core.training import ownership, runs
+from core.io import runs
+from core.serving import ownership
+from core.serving.jobs import JobManager
+from core.serving.limits import Limits, check_request, folder_bytes
 from core.training.config import TrainConfig
-from core.training.jobs import JobManager
-from core.training.limits import Limits, check_request, folder_bytes
 from tests.dashboard.studio_app import fake_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,7 @@ def quick(**kw) -> TrainConfig:
 
 
 # ---- ownership and the teacher's key -----------------------------------------------------------
+
 
 def test_secrets_are_random_and_only_their_digest_is_kept(tmp_path, fmnist):
     a, b = ownership.new_secret(), ownership.new_secret()
@@ -39,9 +41,9 @@ def test_secrets_are_random_and_only_their_digest_is_kept(tmp_path, fmnist):
     assert manager.owns(manager.snapshot(queued), ALICE) and not manager.owns(manager.snapshot(queued), BOB)
     with pytest.raises(StudioError, match=f"training {queued} belongs to another session"):
         manager.stop(queued, owner=BOB)
-    assert manager.clear_queue() == 1                    # the teacher's action
+    assert manager.clear_queue() == 1  # the teacher's action
     assert manager.snapshot(queued).state == "stopped"
-    assert manager.stop(blocker)                          # no owner given: the teacher
+    assert manager.stop(blocker)  # no owner given: the teacher
     assert manager.wait(blocker, timeout=60).state == "stopped"
 
 
@@ -73,7 +75,7 @@ def test_deleting_a_run_from_the_models_page_forgets_its_job(tmp_path, fmnist):
     run = Path(manager.wait(job_id, timeout=120).run_dir)
     manager.delete_run(run)
     assert not run.exists() and manager.jobs() == [] and not list((tmp_path / ".jobs").glob("*.json"))
-    assert JobManager(runs_root=tmp_path, persist=True).jobs() == []      # nor after a restart
+    assert JobManager(runs_root=tmp_path, persist=True).jobs() == []  # nor after a restart
     with pytest.raises(StudioError, match=f"^{run.name} is not a run in "):
         manager.delete_run(run)
 
@@ -84,7 +86,7 @@ CRASHING_SERVER = textwrap.dedent("""
     import os, sys
     from core.data.dataset import load
     from core.training.config import TrainConfig
-    from core.training.jobs import JobManager
+    from core.serving.jobs import JobManager
     from core.training.trainer import Trainer
 
     def dies_in_epoch_2(config, data, **kw):
@@ -105,16 +107,22 @@ CRASHING_SERVER = textwrap.dedent("""
 
 
 def test_a_restarted_server_lists_the_run_as_interrupted_and_its_owner_resumes_it(tmp_path, data_dir, fmnist):
-    crashed = subprocess.run([sys.executable, "-c", CRASHING_SERVER, str(tmp_path), data_dir, ALICE],
-                             cwd=ROOT, capture_output=True, text=True, timeout=180,
-                             env={**os.environ, "FMNIST_MAX_QUEUED": "5"})
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SERVER, str(tmp_path), data_dir, ALICE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "FMNIST_MAX_QUEUED": "5"},
+    )
     assert crashed.returncode == 9, crashed.stderr[-2000:]
 
     manager = JobManager(runs_root=tmp_path, persist=True, data_loader=lambda: fmnist)
-    dropped, interrupted = manager.jobs()           # newest first
+    dropped, interrupted = manager.jobs()  # newest first
     assert (interrupted.name, interrupted.state) == ("interrupted mlp", "interrupted")
-    assert interrupted.message == ("interrupted: the server stopped during this training. "
-                                   "Its owner can resume it from epoch 2.")
+    assert interrupted.message == (
+        "interrupted: the server stopped during this training. Its owner can resume it from epoch 2."
+    )
     assert [e["epoch"] for e in interrupted.epochs] == [1]
     assert (dropped.name, dropped.state) == ("still queued", "dropped")
     assert dropped.message == "dropped: the server restarted before this training started; start it again."
@@ -131,12 +139,13 @@ def test_a_restarted_server_lists_the_run_as_interrupted_and_its_owner_resumes_i
     assert [m["epoch"] for m in runs.read_metrics(run)] == [1, 2, 3]
     assert done.result["test_accuracy"] > 0.5
 
-    again = JobManager(runs_root=tmp_path, persist=True, data_loader=lambda: fmnist)   # finished runs as they were
+    again = JobManager(runs_root=tmp_path, persist=True, data_loader=lambda: fmnist)  # finished runs as they were
     assert {j.id: j.state for j in again.jobs()} == {interrupted.id: "completed", dropped.id: "dropped"}
     assert again.snapshot(job_id).result["test_accuracy"] == done.result["test_accuracy"]
-    for asker in (ALICE, None):                      # a finished run is not continued, not even by the teacher
-        with pytest.raises(StudioError, match=f"^cannot resume {run.name}: it completed after 3 epochs; "
-                                              "start a new run instead.$"):
+    for asker in (ALICE, None):  # a finished run is not continued, not even by the teacher
+        with pytest.raises(
+            StudioError, match=f"^cannot resume {run.name}: it completed after 3 epochs; start a new run instead.$"
+        ):
             again.resume(run, owner=asker, epochs=4)
 
 
@@ -145,14 +154,15 @@ def test_metrics_log_is_replaced_whole_so_a_torn_write_never_shows(tmp_path):
     run.mkdir()
     for epoch in (1, 2):
         runs.append_metrics(run, {"epoch": epoch, "loss": 1.0 / epoch})
-    (run / runs.METRICS).write_text((run / runs.METRICS).read_text() + '{"epoch": 3, "lo')   # a torn line
+    (run / runs.METRICS).write_text((run / runs.METRICS).read_text() + '{"epoch": 3, "lo')  # a torn line
     runs.append_metrics(run, {"epoch": 3, "loss": 0.3})
     assert [m["epoch"] for m in runs.read_metrics(run)] == [1, 2, 3]
     assert (run / runs.METRICS).read_text().count("\n") == 3
-    assert sorted(p.name for p in run.iterdir()) == ["metrics.jsonl"]       # no temp file left behind
+    assert sorted(p.name for p in run.iterdir()) == ["metrics.jsonl"]  # no temp file left behind
 
 
 # ---- limits ------------------------------------------------------------------------------------
+
 
 def test_queued_requests_per_browser_are_limited(tmp_path, fmnist):
     manager = JobManager(max_concurrent=1, runs_root=tmp_path, limit=Limits(max_queued=2))
@@ -161,10 +171,12 @@ def test_queued_requests_per_browser_are_limited(tmp_path, fmnist):
     manager.submit(quick(), fmnist, owner=ALICE)
     with pytest.raises(StudioError) as refused:
         manager.submit(quick(), fmnist, owner=ALICE)
-    assert str(refused.value) == ("you already have 2 trainings waiting in the queue (at most 2 per person): "
-                                  "wait for one to start, or cancel one.")
-    manager.submit(quick(), fmnist, owner=BOB)                      # someone else still may
-    manager.submit(quick(), fmnist, owner=ALICE, teacher=True)      # and so may the teacher
+    assert str(refused.value) == (
+        "you already have 2 trainings waiting in the queue (at most 2 per person): "
+        "wait for one to start, or cancel one."
+    )
+    manager.submit(quick(), fmnist, owner=BOB)  # someone else still may
+    manager.submit(quick(), fmnist, owner=ALICE, teacher=True)  # and so may the teacher
     assert len(manager.jobs()) == 5
     manager.clear_queue()
     manager.stop(running)
@@ -177,20 +189,27 @@ def test_epochs_times_images_over_the_limit_is_refused(tmp_path, monkeypatch):
     assert manager.limits.max_images == 100_000
     with pytest.raises(StudioError) as refused:
         manager.submit(quick(epochs=11, limit=10000), None, owner=ALICE)
-    assert str(refused.value) == ("11 epochs x 10,000 images = 110,000 images is over this server's limit of "
-                                  "100,000 per training: use fewer epochs or images.")
+    assert str(refused.value) == (
+        "11 epochs x 10,000 images = 110,000 images is over this server's limit of "
+        "100,000 per training: use fewer epochs or images."
+    )
     with pytest.raises(StudioError, match="2 epochs x 60,000 images = 120,000 images is over"):
         manager.submit(quick(epochs=2, limit=None), None, owner=ALICE)
     assert manager.jobs() == []
-    check_request(manager.limits, quick(epochs=10, limit=10000), 0)      # exactly at the limit is fine
+    check_request(manager.limits, quick(epochs=10, limit=10000), 0)  # exactly at the limit is fine
 
 
 def test_default_work_limit_is_about_ten_minutes_of_the_default_cnn(monkeypatch):
     for name in ("FMNIST_MAX_IMAGES", "FMNIST_MAX_QUEUED", "FMNIST_RUNS_BUDGET_MB", "FMNIST_RUNS_FULL"):
         monkeypatch.delenv(name, raising=False)
     limits = Limits.from_env()
-    assert (limits.max_queued, limits.max_images, limits.runs_budget_mb, limits.when_full) == (2, 3_000_000, None, "prune")
-    assert 8 * 60 <= limits.max_images / 5000 <= 12 * 60           # seconds at 5,000 images/s
+    assert (limits.max_queued, limits.max_images, limits.runs_budget_mb, limits.when_full) == (
+        2,
+        3_000_000,
+        None,
+        "prune",
+    )
+    assert 8 * 60 <= limits.max_images / 5000 <= 12 * 60  # seconds at 5,000 images/s
     monkeypatch.setenv("FMNIST_MAX_QUEUED", "lots")
     with pytest.raises(StudioError, match="FMNIST_MAX_QUEUED must be a number, got 'lots'"):
         Limits.from_env()
@@ -204,21 +223,39 @@ def _records(root: Path, *jobs):
     """Job records as a server leaves them: (id, run folder name, teacher?, state)."""
     (root / ".jobs").mkdir(exist_ok=True)
     for created, (job_id, run_id, teacher, state) in enumerate(jobs):
-        (root / ".jobs" / f"{job_id}.json").write_text(json.dumps({
-            "id": job_id, "owner": ownership.digest(ALICE), "teacher": teacher, "name": None, "state": state,
-            "created": created, "started": created, "finished": created + 0.5,
-            "run_dir": str(root / run_id) if run_id else None, "message": "", "error": None,
-            "config": quick().to_dict()}))
+        (root / ".jobs" / f"{job_id}.json").write_text(
+            json.dumps(
+                {
+                    "id": job_id,
+                    "owner": ownership.digest(ALICE),
+                    "teacher": teacher,
+                    "name": None,
+                    "state": state,
+                    "created": created,
+                    "started": created,
+                    "finished": created + 0.5,
+                    "run_dir": str(root / run_id) if run_id else None,
+                    "message": "",
+                    "error": None,
+                    "config": quick().to_dict(),
+                }
+            )
+        )
 
 
 def test_disk_budget_prunes_the_oldest_student_runs_only(tmp_path):
-    old, teachers, newer, cli = (fake_run(tmp_path, name) for name in
-                                 ("20260101-old-student", "20260102-teacher", "20260103-newer-student", "20260104-cli"))
-    _records(tmp_path, ("job-00000001", old.name, False, "completed"),
-             ("job-00000002", teachers.name, True, "completed"),
-             ("job-00000003", newer.name, False, "interrupted"))
+    old, teachers, newer, cli = (
+        fake_run(tmp_path, name)
+        for name in ("20260101-old-student", "20260102-teacher", "20260103-newer-student", "20260104-cli")
+    )
+    _records(
+        tmp_path,
+        ("job-00000001", old.name, False, "completed"),
+        ("job-00000002", teachers.name, True, "completed"),
+        ("job-00000003", newer.name, False, "interrupted"),
+    )
     per_run = folder_bytes(old)
-    budget_mb = (folder_bytes(tmp_path) - per_run // 2) / 1e6             # one run has to go
+    budget_mb = (folder_bytes(tmp_path) - per_run // 2) / 1e6  # one run has to go
     manager = JobManager(runs_root=tmp_path, persist=True, limit=Limits(runs_budget_mb=budget_mb))
     assert len(manager.jobs()) == 3
     manager._admit(quick(), ownership.digest(BOB), teacher=False)
@@ -227,11 +264,14 @@ def test_disk_budget_prunes_the_oldest_student_runs_only(tmp_path):
     assert not (tmp_path / ".jobs" / "job-00000001.json").exists()
 
     tight = JobManager(runs_root=tmp_path, persist=True, limit=Limits(runs_budget_mb=per_run / 1e6))
-    with pytest.raises(StudioError, match=r"the runs folder is full \(.* MB budget\) and no student run is left to "
-                                          r"remove: ask the teacher to delete runs\."):
+    with pytest.raises(
+        StudioError,
+        match=r"the runs folder is full \(.* MB budget\) and no student run is left to "
+        r"remove: ask the teacher to delete runs\.",
+    ):
         tight.submit(quick(), None, owner=BOB)
-    assert not newer.exists()                                    # the student run went first,
-    assert teachers.exists() and cli.exists()                    # the teacher's and the command line's never
+    assert not newer.exists()  # the student run went first,
+    assert teachers.exists() and cli.exists()  # the teacher's and the command line's never
     assert (ROOT / "checkpoints" / "simple_cnn.safetensors").is_file()
 
 
@@ -239,7 +279,10 @@ def test_disk_budget_can_refuse_instead(tmp_path):
     student = fake_run(tmp_path, "20260101-student")
     _records(tmp_path, ("job-00000001", student.name, False, "completed"))
     manager = JobManager(runs_root=tmp_path, persist=True, limit=Limits(runs_budget_mb=0.001, when_full="refuse"))
-    with pytest.raises(StudioError, match=r"^the runs folder is full \(0\.9 MB of its 0\.0 MB budget\): "
-                                          r"ask the teacher to delete old runs before starting a new one\.$"):
+    with pytest.raises(
+        StudioError,
+        match=r"^the runs folder is full \(0\.9 MB of its 0\.0 MB budget\): "
+        r"ask the teacher to delete old runs before starting a new one\.$",
+    ):
         manager.submit(quick(), None, owner=BOB)
     assert student.exists() and manager.jobs()[0].id == "job-00000001"

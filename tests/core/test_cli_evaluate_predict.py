@@ -62,8 +62,10 @@ def test_predict_non_image_fails_with_one_line(ckpt, tmp_path, capsys):
     text.write_text("not a picture")
     assert predict_main([str(ckpt), str(text)]) != 0
     captured = capsys.readouterr()
-    assert captured.err == (f"error: {text}: not an image in a format the studio reads: upload a PNG, JPEG, WebP, "
-                            "BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.\n")
+    assert captured.err == (
+        f"error: {text}: not an image in a format the studio reads: upload a PNG, JPEG, WebP, "
+        "BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.\n"
+    )
     assert captured.out == ""
 
 
@@ -86,6 +88,7 @@ def test_predict_as_a_subprocess(ckpt, tmp_path):
     """The real entry point: one line on stderr and a non-zero exit, no traceback."""
     import subprocess
     import sys
+
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage")
     done = subprocess.run([sys.executable, "-m", "core.predict", str(ckpt), str(bad)], capture_output=True, text=True)

@@ -33,10 +33,15 @@ def test_explain_json_lines(tmp_path, fmnist, capsys):
     for line, path in zip(lines, (boot, drawn)):
         record = json.loads(line)
         assert list(record) == ["image", "prediction", "target", "method", "layer", "input", "heatmap"]
-        assert (record["image"], record["target"], record["method"], record["layer"]) == (path, "Shirt", "gradcam", "conv2")
+        assert (record["image"], record["target"], record["method"], record["layer"]) == (
+            path,
+            "Shirt",
+            "gradcam",
+            "conv2",
+        )
         seen = np.array(record["input"])
         assert seen.shape == np.array(record["heatmap"]).shape == (28, 28)
-        assert np.allclose(seen, read_image(path).tensor.numpy() / 255.0, atol=1e-4)   # exactly what core.predict reads
+        assert np.allclose(seen, read_image(path).tensor.numpy() / 255.0, atol=1e-4)  # exactly what core.predict reads
         model = checkpoint.load(CNN).model
         expected = explanations.explain(model, read_image(path).tensor, "gradcam", "Shirt").heatmap
         assert np.allclose(record["heatmap"], expected, atol=1e-5)
@@ -55,12 +60,21 @@ def test_explain_text_for_each_method(tmp_path, fmnist, capsys):
 def test_explain_bad_input_is_one_line(tmp_path, fmnist, capsys):
     boot = picture(tmp_path, fmnist, 0)
     cases = [
-        ([MLP, boot], "error: Grad-CAM needs a convolution layer and MLP has none; use saliency, "
-                      "integrated_gradients or occlusion."),
+        (
+            [MLP, boot],
+            "error: Grad-CAM needs a convolution layer and MLP has none; use saliency, "
+            "integrated_gradients or occlusion.",
+        ),
         ([CNN, boot, "--layer", "conv9"], "error: unknown layer 'conv9'; Grad-CAM layers of this model: conv1, conv2."),
-        ([CNN, boot, "--target", "Shrt"], "error: unknown class 'Shrt'; use a number 0-9 or one of: T-shirt/top, "
-                                          "Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot."),
-        ([CNN, boot, "--method", "saliency", "--layer", "conv1"], "error: --layer goes with --method gradcam, not saliency."),
+        (
+            [CNN, boot, "--target", "Shrt"],
+            "error: unknown class 'Shrt'; use a number 0-9 or one of: T-shirt/top, "
+            "Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot.",
+        ),
+        (
+            [CNN, boot, "--method", "saliency", "--layer", "conv1"],
+            "error: --layer goes with --method gradcam, not saliency.",
+        ),
     ]
     for argv, message in cases:
         assert explain_main(argv) == 2
@@ -68,15 +82,23 @@ def test_explain_bad_input_is_one_line(tmp_path, fmnist, capsys):
         assert captured.err == message + "\n" and captured.out == ""
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not a picture")
-    assert explain_main([CNN, str(junk), boot, "--json"]) == 2                 # the good image is still explained
+    assert explain_main([CNN, str(junk), boot, "--json"]) == 2  # the good image is still explained
     captured = capsys.readouterr()
-    assert captured.err == f"error: {junk}: not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.\n"
+    assert (
+        captured.err
+        == f"error: {junk}: not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.\n"
+    )
     assert json.loads(captured.out)["image"] == boot
 
 
 def test_explain_runs_as_a_module(tmp_path, fmnist):
-    done = subprocess.run([sys.executable, "-m", "core.explain", MLP, picture(tmp_path, fmnist, 0)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "core.explain", MLP, picture(tmp_path, fmnist, 0)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and done.stderr.startswith("error: Grad-CAM needs") and "Traceback" not in done.stderr
 
 

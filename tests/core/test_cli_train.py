@@ -10,13 +10,34 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "core.train", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "core.train", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_json_lines_and_a_checkpoint(data_dir, tmp_path):
-    out = _run("--arch", "mlp", "--epochs", "2", "--limit", "1000", "--batch-size", "50", "--lr", "3e-3",
-               "--data-dir", data_dir, "--out", str(tmp_path), "--json")
+    out = _run(
+        "--arch",
+        "mlp",
+        "--epochs",
+        "2",
+        "--limit",
+        "1000",
+        "--batch-size",
+        "50",
+        "--lr",
+        "3e-3",
+        "--data-dir",
+        data_dir,
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     assert [e["event"] for e in events] == ["start", "epoch", "epoch", "end"]
@@ -60,8 +81,22 @@ def test_unwritable_runs_directory_is_one_line(data_dir, tmp_path):
 
 
 def test_diverging_run_exits_non_zero_with_the_hint(data_dir, tmp_path):
-    out = _run("--arch", "mlp", "--lr", "10", "--optimizer", "sgd", "--limit", "2000", "--epochs", "2",
-               "--data-dir", data_dir, "--out", str(tmp_path))
+    out = _run(
+        "--arch",
+        "mlp",
+        "--lr",
+        "10",
+        "--optimizer",
+        "sgd",
+        "--limit",
+        "2000",
+        "--epochs",
+        "2",
+        "--data-dir",
+        data_dir,
+        "--out",
+        str(tmp_path),
+    )
     assert out.returncode == 1
     assert "Try a lower learning rate (now 10)." in out.stderr
     assert "Traceback" not in out.stderr

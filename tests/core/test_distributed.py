@@ -13,7 +13,16 @@ SUBSET = ["--limit", "5000", "--epochs", "2", "--seed", "0", "--json"]
 
 
 def _torchrun(*args):
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "core.train", *args]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "core.train",
+        *args,
+    ]
 
 
 def _events(stdout: str) -> list[dict]:
@@ -21,10 +30,21 @@ def _events(stdout: str) -> list[dict]:
 
 
 def test_two_processes_train_like_one(data_dir, tmp_path):
-    one = subprocess.run([sys.executable, "-m", "core.train", *SUBSET, "--data-dir", data_dir,
-                          "--out", str(tmp_path / "one")], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    two = subprocess.run(_torchrun(*SUBSET, "--data-dir", data_dir, "--out", str(tmp_path / "two")), cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env=ENV)
+    one = subprocess.run(
+        [sys.executable, "-m", "core.train", *SUBSET, "--data-dir", data_dir, "--out", str(tmp_path / "one")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    two = subprocess.run(
+        _torchrun(*SUBSET, "--data-dir", data_dir, "--out", str(tmp_path / "two")),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
     single, double = _events(one.stdout), _events(two.stdout)
@@ -40,10 +60,15 @@ def test_two_processes_train_like_one(data_dir, tmp_path):
 
 
 def test_ctrl_c_stops_every_process_and_keeps_the_checkpoint(data_dir, tmp_path):
-    child = subprocess.Popen(_torchrun("--limit", "20000", "--epochs", "6", "--json", "--data-dir", data_dir,
-                                       "--out", str(tmp_path)),
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                             start_new_session=True)
+    child = subprocess.Popen(
+        _torchrun("--limit", "20000", "--epochs", "6", "--json", "--data-dir", data_dir, "--out", str(tmp_path)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        start_new_session=True,
+    )
     try:
         for line in child.stdout:
             if '"event": "epoch"' in line:
@@ -61,8 +86,9 @@ def test_ctrl_c_stops_every_process_and_keeps_the_checkpoint(data_dir, tmp_path)
 
 
 def test_a_bad_flag_ends_every_process_with_one_line(tmp_path):
-    out = subprocess.run(_torchrun("--lr", "-1", "--out", str(tmp_path)), cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, env=ENV)
+    out = subprocess.run(
+        _torchrun("--lr", "-1", "--out", str(tmp_path)), cwd=ROOT, capture_output=True, text=True, timeout=120, env=ENV
+    )
     assert out.returncode != 0
     # The first process to fail reports it; torchrun then ends the other one.
     assert "error: learning rate must be > 0, got -1.0." in out.stderr

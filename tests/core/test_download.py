@@ -9,8 +9,8 @@ import pytest
 from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 from torchvision.datasets.utils import check_md5
 
-from core.data import dataset
 from core.base.errors import DatasetMissing
+from core.data import dataset
 from tests.conftest import CANDIDATES
 
 
@@ -21,8 +21,10 @@ def _original_gz_dir() -> Path | None:
         if not found:
             continue
         raw = Path(found["train_images"]).parent
-        if all((raw / name).is_file() and check_md5(str(raw / name), md5)
-               for name, md5 in TorchvisionFashionMNIST.resources):
+        if all(
+            (raw / name).is_file() and check_md5(str(raw / name), md5)
+            for name, md5 in TorchvisionFashionMNIST.resources
+        ):
             return raw
     return None
 

@@ -59,8 +59,8 @@ def test_embed_is_cached_per_request(fmnist, tmp_path, monkeypatch):
     assert found.xy.shape == (300, 2) and len(set(found.indices.tolist())) == 300
     assert np.array_equal(found.labels, fmnist.test_labels.numpy()[found.indices])
     assert embeddings.cache_path(path, "pca", "features", 300, 3).is_file()
-    assert embeddings.cached(path, "pca", "features", 300, 4) is None            # another seed: not computed yet
-    assert embeddings.cached(path, "pca", "pixels", 300, 3) is None              # another space
+    assert embeddings.cached(path, "pca", "features", 300, 4) is None  # another seed: not computed yet
+    assert embeddings.cached(path, "pca", "pixels", 300, 3) is None  # another space
     embeddings._memory.clear()
     again = embeddings.cached(path, "pca", "features", 300, 3)
     assert np.array_equal(again.xy, found.xy) and np.array_equal(again.indices, found.indices)

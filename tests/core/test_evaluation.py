@@ -37,6 +37,7 @@ def test_cached_in_memory_and_on_disk(result, ckpt, fmnist):
 
 def test_a_changed_checkpoint_is_evaluated_again(ckpt, fmnist, tmp_path):
     import shutil
+
     run = tmp_path / "run"
     shutil.copytree(ckpt.parent, run)
     copy = run / "best.safetensors"

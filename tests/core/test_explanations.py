@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 from core.analysis import explanations
-from core.data.classes import MEAN, STD
 from core.base.errors import StudioError
+from core.data.classes import MEAN, STD
 from core.io import checkpoint
 from core.models import build
 
-ROWS, COLS = slice(4, 16), slice(12, 24)      # the 12x12 patch the patch models look at
+ROWS, COLS = slice(4, 16), slice(12, 24)  # the 12x12 patch the patch models look at
 
 
 class PatchNet(nn.Module):
@@ -25,7 +25,7 @@ class PatchNet(nn.Module):
         mask = torch.zeros(1, 1, 28, 28)
         mask[..., ROWS, COLS] = 1
         self.register_buffer("mask", mask)
-        if pooled:      # 3x3 conv, 2x2 pool, 3x3 conv: Grad-CAM reads an 11x11 grid that must be placed right
+        if pooled:  # 3x3 conv, 2x2 pool, 3x3 conv: Grad-CAM reads an 11x11 grid that must be placed right
             self.conv1 = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.ReLU())
             self.pool = nn.MaxPool2d(2)
             self.conv2 = nn.Sequential(nn.Conv2d(4, 6, 3, bias=False), nn.ReLU())
@@ -36,10 +36,10 @@ class PatchNet(nn.Module):
         torch.manual_seed(0)
         for conv in self.modules():
             if isinstance(conv, nn.Conv2d):
-                nn.init.uniform_(conv.weight, 0.05, 0.5)     # positive: a bright patch raises every feature
+                nn.init.uniform_(conv.weight, 0.05, 0.5)  # positive: a bright patch raises every feature
 
     def forward(self, x):
-        x = (x * STD + MEAN) * self.mask                      # back to [0, 1]; nothing outside the patch counts
+        x = (x * STD + MEAN) * self.mask  # back to [0, 1]; nothing outside the patch counts
         return self.head(self.conv2(self.pool(self.conv1(x))).sum((2, 3)))
 
 
@@ -63,24 +63,24 @@ def test_patch_model_maps_sit_in_the_patch(fmnist, pooled):
             assert e.heatmap.shape == (28, 28)
             share = mass_in_patch(e.heatmap)
             if method == "saliency" or not pooled:
-                assert share > 0.999, (method, index, share)   # gradients outside the patch are exactly zero
+                assert share > 0.999, (method, index, share)  # gradients outside the patch are exactly zero
             else:
-                assert share > 0.5, (method, index, share)      # the 11x11 grid, placed on its pixels
+                assert share > 0.5, (method, index, share)  # the 11x11 grid, placed on its pixels
                 peak = np.unravel_index(np.argmax(e.heatmap), e.heatmap.shape)
                 assert ROWS.start - 2 <= peak[0] < ROWS.stop + 2 and COLS.start - 2 <= peak[1] < COLS.stop + 2
 
 
 def test_grid_alignment_of_the_shipped_architectures(shipped):
     assert explanations.gradcam_layers(shipped) == ["conv1", "conv2"]
-    assert explanations.layer_grid(shipped, "conv2") == (6.5, 2.0)     # 5x5 valid conv, pool 2, 5x5 valid conv
+    assert explanations.layer_grid(shipped, "conv2") == (6.5, 2.0)  # 5x5 valid conv, pool 2, 5x5 valid conv
     assert explanations.layer_grid(build("two_conv"), "conv2") == (0.5, 2.0)
     resnet = build("resnet18")
     assert explanations.layer_grid(resnet, "layer4.1") == (0.0, 8.0)
-    assert explanations.check_layer(build("lenet5"), None) == "c3"     # c5 is 1x1: no map to show
+    assert explanations.check_layer(build("lenet5"), None) == "c3"  # c5 is 1x1: no map to show
     cells = np.zeros((8, 8), np.float32)
     cells[0, 0] = 1
     up = explanations.upsample(cells, 6.5, 2.0)
-    assert up[:7, :7].min() == 1 and up[6, 8] == 0.25 and up[6, 9] == 0   # cell 0 is centred on pixel 6.5
+    assert up[:7, :7].min() == 1 and up[6, 8] == 0.25 and up[6, 9] == 0  # cell 0 is centred on pixel 6.5
 
 
 def test_signed_where_the_method_is(shipped, fmnist):
@@ -101,7 +101,7 @@ def test_integrated_gradients_add_up_to_the_score_difference(shipped, fmnist):
         forward = explanations._FromPixels(shipped)
         x = image.float().div(255).reshape(1, 1, 28, 28)
         gap = (forward(x) - forward(torch.zeros_like(x)))[0, e.target].item()
-    assert e.heatmap.sum() == pytest.approx(gap, rel=0.1, abs=0.05)    # completeness, up to the step count
+    assert e.heatmap.sum() == pytest.approx(gap, rel=0.1, abs=0.05)  # completeness, up to the step count
 
 
 def test_grad_cam_is_class_discriminative(shipped, fmnist):
@@ -119,6 +119,7 @@ def test_grad_cam_is_class_discriminative(shipped, fmnist):
 def test_randomised_weights_change_saliency(shipped, fmnist):
     """Adebayo et al. (2018): a map that survives re-initialising the weights explains nothing about them."""
     from scipy.stats import spearmanr
+
     meta = checkpoint.read_metadata("checkpoints/simple_cnn.safetensors")
     torch.manual_seed(0)
     random = build("simple_cnn", meta["arch_settings"]).eval()
@@ -127,7 +128,7 @@ def test_randomised_weights_change_saliency(shipped, fmnist):
         image = fmnist.test_images[index]
         trained = explanations.explain(shipped, image, "saliency").heatmap
         again = explanations.explain(shipped, image, "saliency").heatmap
-        assert np.array_equal(trained, again)                               # deterministic
+        assert np.array_equal(trained, again)  # deterministic
         target = explanations.explain(shipped, image, "saliency").target
         fresh = explanations.explain(random, image, "saliency", target).heatmap
         rhos.append(spearmanr(np.abs(trained).ravel(), np.abs(fresh).ravel()).statistic)
@@ -167,8 +168,11 @@ def test_two_explanations_at_once_do_not_mix(shipped, fmnist):
 
 def test_bad_requests_are_one_line(fmnist):
     image = fmnist.test_images[0]
-    with pytest.raises(StudioError, match=r"^Grad-CAM needs a convolution layer and MLP has none; use saliency, "
-                                          r"integrated_gradients or occlusion\.$"):
+    with pytest.raises(
+        StudioError,
+        match=r"^Grad-CAM needs a convolution layer and MLP has none; use saliency, "
+        r"integrated_gradients or occlusion\.$",
+    ):
         explanations.explain(build("mlp"), image, "gradcam")
     with pytest.raises(StudioError, match=r"^unknown layer 'conv9'; Grad-CAM layers of this model: conv1, conv2\.$"):
         explanations.explain(build("simple_cnn"), image, "gradcam", layer="conv9")
@@ -183,7 +187,7 @@ def test_bad_requests_are_one_line(fmnist):
 def test_a_model_changed_in_place_is_explained_with_its_new_weights(fmnist):
     model = build("simple_cnn").eval()
     image = fmnist.test_images[0]
-    before = explanations.explain(model, image, "saliency", "Shirt").heatmap   # leaves a reusable private copy
+    before = explanations.explain(model, image, "saliency", "Shirt").heatmap  # leaves a reusable private copy
     with torch.no_grad():
         model.conv1[0].weight.mul_(-2)
     after = explanations.explain(model, image, "saliency", "Shirt").heatmap

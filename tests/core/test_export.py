@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from core.analysis import export_check
-from core.data.classes import CLASS_NAMES
 from core.base.errors import StudioError
+from core.data.classes import CLASS_NAMES
 from core.export import main as export_main
 from core.io import checkpoint, export
+from core.library.catalog import SHIPPED_DIR
 from core.models import build
-from core.training.catalog import SHIPPED_DIR
 
 ARCHS = ["mlp", "simple_cnn", "two_conv", "lenet5", "resnet18"]
 N = 2000
@@ -47,6 +47,7 @@ def test_onnx_carries_metadata_and_takes_any_batch(arch, fmnist):
         out = export.run_onnx(session, export.pixels(fmnist.test_images[:batch]))
         assert out.shape == (batch, 10) and out.dtype == np.float32
     import onnx
+
     assert [o.version for o in onnx.load_from_string(data).opset_import if o.domain == ""] == [export.OPSET]
 
 
@@ -69,15 +70,22 @@ def test_half_checkpoint_exports_in_float32_and_eval_mode(tmp_path, fmnist):
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
-    path = checkpoint.save(tmp_path / "half.safetensors", model, "two_conv", {"width": 1, "batch_norm": True,
-                                                                           "dropout": 0.5}, {"name": "half"}, half=True)
+    path = checkpoint.save(
+        tmp_path / "half.safetensors",
+        model,
+        "two_conv",
+        {"width": 1, "batch_norm": True, "dropout": 0.5},
+        {"name": "half"},
+        half=True,
+    )
     assert checkpoint.read_metadata(path)["dtype"] == "float16"
     images, labels = fmnist.test_images[:200], fmnist.test_labels[:200]
     for fmt in ("onnx", "torchscript"):
         data = export.export_bytes(path, fmt)
         result = export_check.check(path, fmt, images, labels, data)
-        assert result.max_abs_diff < 1e-4, fmt   # dropout off and running statistics used, as in eval mode
+        assert result.max_abs_diff < 1e-4, fmt  # dropout off and running statistics used, as in eval mode
     import onnx
+
     proto = onnx.load_from_string(export.export_bytes(path, "onnx"))
     weights = [t for t in proto.graph.initializer if len(t.dims) > 1]
     assert weights and {t.data_type for t in weights} == {onnx.TensorProto.FLOAT}
@@ -108,8 +116,22 @@ def test_unknown_format_is_refused():
 
 def test_cli_writes_and_checks(tmp_path, data_dir, capsys):
     out = tmp_path / "lenet5.onnx"
-    assert export_main([str(SHIPPED_DIR / "lenet5.safetensors"), "--format", "onnx", "--out", str(out),
-                        "--check", "500", "--data-dir", data_dir]) == 0
+    assert (
+        export_main(
+            [
+                str(SHIPPED_DIR / "lenet5.safetensors"),
+                "--format",
+                "onnx",
+                "--out",
+                str(out),
+                "--check",
+                "500",
+                "--data-dir",
+                data_dir,
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert f"wrote {out}" in err and "checked on 500 test images" in err
     assert export.onnx_metadata(out.read_bytes())["architecture"] == "lenet5"
@@ -122,6 +144,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: bad.safetensors: ") and err.count("\n") == 1
     assert not (tmp_path / "x.onnx").exists()
-    assert export_main([str(tmp_path / "missing.safetensors"), "--format", "torchscript",
-                        "--out", str(tmp_path / "x.pt")]) == 2
+    assert (
+        export_main([str(tmp_path / "missing.safetensors"), "--format", "torchscript", "--out", str(tmp_path / "x.pt")])
+        == 2
+    )
     assert capsys.readouterr().err == f"error: checkpoint not found: {tmp_path / 'missing.safetensors'}.\n"

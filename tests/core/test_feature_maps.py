@@ -56,6 +56,7 @@ def test_lenet5_layers(image):
 def test_activations_and_probabilities_match_a_plain_forward_pass(image):
     model, result = maps_of("simple_cnn", image)
     from core.data.dataset import normalize
+
     with torch.inference_mode():
         x = normalize(image[None])
         conv1 = model.conv1[0](x)[0].numpy()
@@ -122,5 +123,6 @@ def test_grids_are_images(image):
     filters = feature_maps.filter_grid(result.filters, columns=6, tile=50, gap=2)
     assert filters.shape == (50, 6 * 50 + 5 * 2, 3)
     assert feature_maps.vector_grid(np.arange(10.0), tile=5).shape == (20, 20)
-    np.testing.assert_allclose(feature_maps.diverging(np.array([-1.0, 0.0, 1.0])),
-                               [[0.1, 0.3, 0.8], [1, 1, 1], [0.8, 0.1, 0.1]], atol=1e-6)
+    np.testing.assert_allclose(
+        feature_maps.diverging(np.array([-1.0, 0.0, 1.0])), [[0.1, 0.3, 0.8], [1, 1, 1], [0.8, 0.1, 0.1]], atol=1e-6
+    )

@@ -16,14 +16,15 @@ def brute_force(model, images):
     modules = dict(model.named_modules())
     names = conv_layers(model)
     outputs = {n: [] for n in names}
-    handles = [modules[n].register_forward_hook(lambda m, i, o, n=n: outputs[n].append(o.detach()[0].clone()))
-               for n in names]
+    handles = [
+        modules[n].register_forward_hook(lambda m, i, o, n=n: outputs[n].append(o.detach()[0].clone())) for n in names
+    ]
     with torch.no_grad():
         for image in images:
             model(normalize(image[None]))
     for h in handles:
         h.remove()
-    return {n: torch.stack(v) for n, v in outputs.items()}      # (N, C, h, w)
+    return {n: torch.stack(v) for n, v in outputs.items()}  # (N, C, h, w)
 
 
 def test_top_images_are_the_top_by_brute_force(fmnist):
@@ -36,12 +37,12 @@ def test_top_images_are_the_top_by_brute_force(fmnist):
     assert [layer.name for layer in found.layers] == ["conv1.0", "conv2.0"]
     for layer in found.layers:
         out = truth[layer.name]
-        means = out.mean((2, 3)).numpy()                         # (N, C)
+        means = out.mean((2, 3)).numpy()  # (N, C)
         assert layer.indices.shape == layer.scores.shape == (out.shape[1], 9)
         assert layer.maps.shape == (out.shape[1], 9) + tuple(out.shape[2:])
         for c in range(out.shape[1]):
             expected = np.sort(means[:, c])[::-1][:9]
-            assert np.allclose(layer.scores[c], expected, atol=1e-4)                  # really the top 9, in order
+            assert np.allclose(layer.scores[c], expected, atol=1e-4)  # really the top 9, in order
             assert np.allclose(means[layer.indices[c], c], layer.scores[c], atol=1e-4)  # and they are those images
             assert means[layer.indices[c][-1], c] >= np.delete(means[:, c], layer.indices[c]).max() - 1e-4
             assert np.allclose(layer.maps[c, 0].astype(np.float32), out[layer.indices[c][0], c].numpy(), atol=2e-2)
@@ -53,11 +54,14 @@ def test_cached_once_per_checkpoint(fmnist, tmp_path, monkeypatch):
     checkpoint.save(path, build("simple_cnn"), "simple_cnn", {"width": 1, "batch_norm": False, "dropout": 0.0}, {})
     assert filter_top_images.cached(path) is None
     first = filter_top_images.top_images(path, fmnist)
-    assert filter_top_images.cache_path(path).is_file() and filter_top_images.cache_path(path).parent == tmp_path / "cache"
+    assert (
+        filter_top_images.cache_path(path).is_file() and filter_top_images.cache_path(path).parent == tmp_path / "cache"
+    )
     filter_top_images._memory.clear()
     again = filter_top_images.cached(path)
     assert again is not None and again.layer("conv2.0").grid == (6.5, 2.0)
     assert np.array_equal(again.layer("conv2.0").indices, first.layer("conv2.0").indices)
-    picture = filter_top_images.channel_picture(fmnist.test_images[first.layers[0].indices[0].tolist()].numpy(),
-                                                first.layers[0].maps[0], first.layers[0].grid)
+    picture = filter_top_images.channel_picture(
+        fmnist.test_images[first.layers[0].indices[0].tolist()].numpy(), first.layers[0].maps[0], first.layers[0].grid
+    )
     assert picture.shape == (3 * 56 + 4, 3 * 56 + 4, 3) and picture.dtype == np.uint8

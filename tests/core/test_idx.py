@@ -6,9 +6,9 @@ import struct
 import numpy as np
 import pytest
 
+from core.base.errors import DatasetMissing, StudioError
 from core.data import dataset
 from core.data.idx import read_images, read_labels, write_idx
-from core.base.errors import DatasetMissing, StudioError
 
 
 def _write_set(folder, n_train=30, n_test=10, gz=False, seed=0):
@@ -52,7 +52,10 @@ def test_truncated_images(tmp_path):
         f.write(struct.pack(">IIII", 0x0803, 3, 28, 28) + bytes(784 * 2))
     with pytest.raises(StudioError) as e:
         read_images(path)
-    assert str(e.value) == f"{path}: truncated or padded: {16 + 784 * 2} bytes, header promises {16 + 784 * 3} for 3 images."
+    assert (
+        str(e.value)
+        == f"{path}: truncated or padded: {16 + 784 * 2} bytes, header promises {16 + 784 * 3} for 3 images."
+    )
 
 
 def test_truncated_gzip_stream(tmp_path):
@@ -92,7 +95,9 @@ def test_mismatched_counts(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(29, np.uint8))
     with pytest.raises(StudioError) as e:
         dataset.load(tmp_path, allow_download=False)
-    assert str(e.value) == f"{tmp_path / 'train-images-idx3-ubyte'}: 30 images but train-labels-idx1-ubyte has 29 labels."
+    assert (
+        str(e.value) == f"{tmp_path / 'train-images-idx3-ubyte'}: 30 images but train-labels-idx1-ubyte has 29 labels."
+    )
 
 
 def test_missing_dataset_names_the_three_ways(tmp_path):

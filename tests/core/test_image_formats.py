@@ -10,12 +10,14 @@ from PIL import Image
 from core.analysis import inference
 from core.base.errors import ImageError
 from core.io import checkpoint, preprocess
-from core.training.catalog import SHIPPED_DIR
+from core.library.catalog import SHIPPED_DIR
 
-INDICES = [0, 1, 2, 3, 5, 8, 13, 21]   # one test image of most classes
-SIDE = 112                              # a "photo": dark garment on white, larger than 28x28
-NOT_AN_IMAGE = ("not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, "
-                "AVIF or JPEG 2000 file.")
+INDICES = [0, 1, 2, 3, 5, 8, 13, 21]  # one test image of most classes
+SIDE = 112  # a "photo": dark garment on white, larger than 28x28
+NOT_AN_IMAGE = (
+    "not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, "
+    "AVIF or JPEG 2000 file."
+)
 
 
 def photo(image: np.ndarray) -> Image.Image:
@@ -25,6 +27,7 @@ def photo(image: np.ndarray) -> Image.Image:
 def encode(image: Image.Image, fmt: str, **kw) -> bytes:
     if fmt == "HEIF":
         import pillow_heif
+
         pillow_heif.register_heif_opener()
     buffer = io.BytesIO()
     # A copy: Pillow keeps each save's encoder settings on the image, and a later multi-page save reuses them.
@@ -48,13 +51,23 @@ def twins(fmnist, model):
 
 def _tensor(inputs):
     import torch
+
     return torch.from_numpy(inputs)
 
 
-@pytest.mark.parametrize("fmt, kw, tolerance", [
-    ("JPEG", {"quality": 90}, 4), ("WEBP", {"quality": 90}, 4), ("BMP", {}, 0), ("GIF", {}, 3),
-    ("TIFF", {}, 0), ("HEIF", {"quality": 90}, 4), ("AVIF", {"quality": 90}, 4), ("JPEG2000", {}, 0),
-])
+@pytest.mark.parametrize(
+    "fmt, kw, tolerance",
+    [
+        ("JPEG", {"quality": 90}, 4),
+        ("WEBP", {"quality": 90}, 4),
+        ("BMP", {}, 0),
+        ("GIF", {}, 3),
+        ("TIFF", {}, 0),
+        ("HEIF", {"quality": 90}, 4),
+        ("AVIF", {"quality": 90}, 4),
+        ("JPEG2000", {}, 0),
+    ],
+)
 def test_each_format_classifies_like_its_png_twin(fmt, kw, tolerance, twins, model):
     photos, png_inputs, png_classes = twins
     inputs = np.stack([preprocess.from_bytes(encode(p, fmt, **kw)).tensor.numpy() for p in photos])
@@ -74,7 +87,7 @@ def test_multi_page_tiff_uses_its_first_page(twins):
 def test_heic_exif_orientation_is_applied(twins):
     photos, png_inputs, _ = twins
     exif = Image.Exif()
-    exif[0x0112] = 6   # "rotate 90° clockwise to display": the sensor stored it turned
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": the sensor stored it turned
     data = encode(photos[2].transpose(Image.Transpose.ROTATE_90), "HEIF", quality=95, exif=exif.tobytes())
     upright = preprocess.from_bytes(data).tensor.numpy()
     assert np.abs(upright.astype(int) - png_inputs[2].astype(int)).mean() < 4
@@ -91,7 +104,7 @@ def test_unsupported_formats_are_refused_with_the_list(fmt, twins):
 def test_truncated_heic_is_refused_cleanly(twins):
     data = encode(twins[0][0], "HEIF", quality=90)
     with pytest.raises(ImageError) as e:
-        preprocess.from_bytes(data[:len(data) // 2])
+        preprocess.from_bytes(data[: len(data) // 2])
     assert str(e.value) == "the image is corrupt or truncated and cannot be decoded."
 
 
@@ -99,15 +112,20 @@ def test_upload_limits_match_streamlit():
     """The server refuses anything over the largest upload (a checkpoint) before reading it; every image
     uploader asks the browser to refuse more than 10 MB."""
     import re
-    import tomllib
     from pathlib import Path
 
+    import tomllib
+
     from core.io import checkpoint_import
+
     root = Path(__file__).resolve().parents[2]
     config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == checkpoint_import.MAX_BYTES
-    uploaders = [m for p in (root / "dashboard").rglob("*.py")
-                 for m in re.findall(r"st\.file_uploader\((.*?)\)\n", p.read_text(), re.S)]
+    uploaders = [
+        m
+        for p in (root / "dashboard").rglob("*.py")
+        for m in re.findall(r"st\.file_uploader\((.*?)\)\n", p.read_text(), re.S)
+    ]
     images = [u for u in uploaders if "UPLOAD_TYPES" in u]
     assert images and all("max_upload_size=10" in u for u in images)
     assert preprocess.MAX_BYTES == 10 * 1024 * 1024
@@ -116,6 +134,7 @@ def test_upload_limits_match_streamlit():
 def test_predict_command_reads_a_phone_photo(twins, tmp_path, capsys):
     from core.data.classes import CLASS_NAMES
     from core.predict import main as predict_main
+
     photos, _, classes = twins
     path = tmp_path / "IMG_0001.HEIC"
     path.write_bytes(encode(photos[0], "HEIF", quality=90))

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from core.base.errors import StudioError
-from core.training import jobs
+from core.serving import jobs
+from core.serving.jobs import JobManager
 from core.training.config import TrainConfig
-from core.training.jobs import JobManager
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_a_short_training_completes_with_its_events(data, tmp_path):
     assert all(b["loss"] > 0 for b in job.batches)
     assert len(job.epochs) == 1 and job.epochs[0]["epoch"] == 1
     assert job.progress == 1.0 and job.eta_seconds() is None
-    assert 0.3 < job.result["test_accuracy"] <= 1.0     # better than chance (0.1) after one epoch
+    assert 0.3 < job.result["test_accuracy"] <= 1.0  # better than chance (0.1) after one epoch
     run = Path(job.run_dir)
     assert run.parent == tmp_path and (run / "best.safetensors").is_file() and (run / "summary.json").is_file()
     assert job.started >= job.created and job.finished >= job.started
@@ -66,7 +66,7 @@ def test_cap_queues_jobs_in_order_and_cancelling_a_queued_job(data, tmp_path):
     assert manager.wait(first, timeout=60).state == "stopped"
     assert wait_for(lambda: manager.snapshot(third).state != "queued")
     assert manager.wait(third, timeout=120).state == "completed"
-    assert not manager.stop(third)    # already finished
+    assert not manager.stop(third)  # already finished
 
 
 def test_stop_ends_a_running_training_within_a_batch_and_keeps_the_best_checkpoint(data, tmp_path):
@@ -78,8 +78,8 @@ def test_stop_ends_a_running_training_within_a_batch_and_keeps_the_best_checkpoi
     job = manager.wait(job_id, timeout=60)
     assert job.state == "stopped" and "stopped by request during epoch 1" in job.message
     total = job.info["steps_per_epoch"] * 3
-    assert job.last_batch["step"] < total / 3           # far from the end of even the first epoch
-    assert time.monotonic() - asked < 30                # one batch + the test-set evaluation
+    assert job.last_batch["step"] < total / 3  # far from the end of even the first epoch
+    assert time.monotonic() - asked < 30  # one batch + the test-set evaluation
     assert job.epochs and job.epochs[0].get("partial") is True
     assert (Path(job.run_dir) / "best.safetensors").is_file()
     assert job.result["test_accuracy"] is not None
@@ -95,7 +95,7 @@ def test_owners_see_only_their_jobs_and_cannot_stop_others(data, tmp_path):
     with pytest.raises(StudioError, match="another session"):
         manager.stop(theirs, owner="me")
     assert manager.snapshot(theirs).state == "queued"
-    assert not hasattr(manager, "claim")                  # nobody can take a job over
+    assert not hasattr(manager, "claim")  # nobody can take a job over
     assert manager.stop(theirs, owner="them")
     manager.stop(mine, owner="me")
     manager.wait(mine, timeout=60)
@@ -144,8 +144,10 @@ def test_batch_losses_are_thinned_when_there_are_too_many(monkeypatch):
     job = jobs.Job(id="j", owner="a", config=quick(), state="running")
     manager._jobs["j"] = job
     for step in range(1, 1001):
-        manager._on_event("j", {"event": "batch", "step": step, "epoch": 1, "batch": step, "batches": 1000,
-                                "loss": 1.0 / step, "lr": 0.1})
+        manager._on_event(
+            "j",
+            {"event": "batch", "step": step, "epoch": 1, "batch": step, "batches": 1000, "loss": 1.0 / step, "lr": 0.1},
+        )
     steps = [b["step"] for b in job.batches]
     assert len(steps) <= 100 and steps[0] == job.batch_stride and steps[-1] == 1000 - 1000 % job.batch_stride
     assert steps == sorted(steps) and len(set(s % job.batch_stride for s in steps)) == 1

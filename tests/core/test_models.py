@@ -7,8 +7,15 @@ from core.base.errors import StudioError
 from core.models import REGISTRY, build, conv_layers, count_parameters, feature_layers, get
 
 # Parameter counts at the default settings (also listed in README.md).
-EXPECTED_PARAMETERS = {"linear": 7_850, "mlp": 235_146, "simple_cnn": 44_426, "two_conv": 50_282, "lenet5": 61_706,
-                       "resnet18": 701_178, "fast_cnn": 29_178}
+EXPECTED_PARAMETERS = {
+    "linear": 7_850,
+    "mlp": 235_146,
+    "simple_cnn": 44_426,
+    "two_conv": 50_282,
+    "lenet5": 61_706,
+    "resnet18": 701_178,
+    "fast_cnn": 29_178,
+}
 
 
 @pytest.mark.parametrize("arch", list(REGISTRY))
@@ -37,13 +44,20 @@ def test_feature_layers_in_forward_order():
     assert len(conv_layers(build("resnet18"))) == 17  # stem + 16 in the residual blocks
 
 
-@pytest.mark.parametrize("arch,settings,message", [
-    ("mlp", {"width": 2}, "mlp has no setting 'width' (its settings: batch_norm, dropout, hidden)."),
-    ("simple_cnn", {"width": 1.5}, "simple_cnn: width must be a whole number (1, 2, 4, ...), got 1.5."),
-    ("mlp", {"dropout": 1.0}, "mlp: dropout must be in [0, 1), got 1.0."),
-    ("lenet5", {"activation": "gelu"}, "lenet5: activation must be one of tanh, relu, got 'gelu'."),
-    ("nope", {}, "unknown architecture 'nope'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18, fast_cnn."),
-])
+@pytest.mark.parametrize(
+    "arch,settings,message",
+    [
+        ("mlp", {"width": 2}, "mlp has no setting 'width' (its settings: batch_norm, dropout, hidden)."),
+        ("simple_cnn", {"width": 1.5}, "simple_cnn: width must be a whole number (1, 2, 4, ...), got 1.5."),
+        ("mlp", {"dropout": 1.0}, "mlp: dropout must be in [0, 1), got 1.0."),
+        ("lenet5", {"activation": "gelu"}, "lenet5: activation must be one of tanh, relu, got 'gelu'."),
+        (
+            "nope",
+            {},
+            "unknown architecture 'nope'; choose one of: linear, mlp, simple_cnn, two_conv, lenet5, resnet18, fast_cnn.",
+        ),
+    ],
+)
 def test_bad_settings_have_clear_messages(arch, settings, message):
     with pytest.raises(StudioError) as e:
         build(arch, settings)

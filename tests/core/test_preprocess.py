@@ -12,8 +12,10 @@ from PIL import Image
 from core.base.errors import ImageError
 from core.io import preprocess
 
-NOT_AN_IMAGE = ("not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, "
-                "AVIF or JPEG 2000 file.")
+NOT_AN_IMAGE = (
+    "not an image in a format the studio reads: upload a PNG, JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, "
+    "AVIF or JPEG 2000 file."
+)
 # Test images the dataset shows with plenty of texture and shape.
 INDICES = [0, 1, 2, 3, 5, 8, 13, 21]
 
@@ -36,22 +38,30 @@ def originals(fmnist):
 
 def png_with_size(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims width x height (no pixel data is ever needed to reject it)."""
+
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
     return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
 
 
 # --- rejected uploads: one exact line each ---------------------------------------------------------
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "the file is empty (0 bytes)."),
-    (b"hello, this is text", NOT_AN_IMAGE),
-    (b"%PDF-1.4\n" + b"0" * 500, NOT_AN_IMAGE),
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 7 * 1024 * 1024 + b"x" * (3 * 1024 * 1024 + 1),
-     "the file is 10.0 MB; the limit is 10 MB."),
-    (png_with_size(8000, 6000), "the image is 8000x6000 (48 megapixels); the limit is 40 megapixels."),
-])
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "the file is empty (0 bytes)."),
+        (b"hello, this is text", NOT_AN_IMAGE),
+        (b"%PDF-1.4\n" + b"0" * 500, NOT_AN_IMAGE),
+        (
+            b"\x89PNG\r\n\x1a\n" + b"\0" * 7 * 1024 * 1024 + b"x" * (3 * 1024 * 1024 + 1),
+            "the file is 10.0 MB; the limit is 10 MB.",
+        ),
+        (png_with_size(8000, 6000), "the image is 8000x6000 (48 megapixels); the limit is 40 megapixels."),
+    ],
+)
 def test_bad_uploads_have_exact_messages(data, message):
     with pytest.raises(ImageError) as e:
         preprocess.from_bytes(data)
@@ -79,11 +89,14 @@ def test_unsupported_format_is_refused(originals):
     assert str(e.value) == NOT_AN_IMAGE
 
 
-@pytest.mark.parametrize("image", [
-    Image.new("L", (100, 80), 255),
-    Image.new("RGB", (64, 64), (30, 120, 200)),
-    Image.new("RGBA", (64, 64), (0, 0, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("L", (100, 80), 255),
+        Image.new("RGB", (64, 64), (30, 120, 200)),
+        Image.new("RGBA", (64, 64), (0, 0, 0, 0)),
+    ],
+)
 def test_blank_images_are_refused(image):
     with pytest.raises(ImageError) as e:
         preprocess.from_bytes(encode(image, "PNG"))
@@ -97,6 +110,7 @@ def test_blank_canvas_is_refused():
 
 
 # --- accepted uploads come back as the dataset image -----------------------------------------------
+
 
 def test_dataset_image_round_trips_exactly(originals):
     for image in originals:
@@ -112,7 +126,12 @@ def test_dark_on_light_is_inverted_back(originals):
         distances.append(distance(prepared.tensor, image))  # re-centring on a 280-pixel grid: sub-pixel shifts
         assert any("inverted" in note for note in prepared.notes)
         assert [s.title for s in prepared.steps] == [
-            "Grayscale", "Light object on black", "Cropped to the object", "Padded to a square", "What the model sees"]
+            "Grayscale",
+            "Light object on black",
+            "Cropped to the object",
+            "Padded to a square",
+            "What the model sees",
+        ]
     assert max(distances) < 25 and np.mean(distances) < 12
 
 
@@ -134,7 +153,7 @@ def test_cmyk_jpeg(originals):
 def test_transparent_png_dark_object_on_nothing(originals):
     image = originals[3]
     rgba = np.zeros((28, 28, 4), dtype=np.uint8)
-    rgba[..., 3] = image                       # black ink, opacity = the dataset's brightness
+    rgba[..., 3] = image  # black ink, opacity = the dataset's brightness
     prepared = preprocess.from_bytes(encode(Image.fromarray(rgba), "PNG"))
     assert distance(prepared.tensor, image) < 6
 
@@ -180,22 +199,23 @@ def test_large_photo_is_scaled_down_and_centred():
     final = prepared.tensor.numpy()
     columns = np.flatnonzero(final.max(0) > 128)
     rows = np.flatnonzero(final.max(1) > 128)
-    assert rows[0] == 0 and rows[-1] == 27                # fills the height, like the dataset
+    assert rows[0] == 0 and rows[-1] == 27  # fills the height, like the dataset
     assert 4 <= len(columns) <= 7 and abs(columns.mean() - 13.5) < 1  # keeps its 1:5 aspect, centred
 
 
 # --- drawings ---------------------------------------------------------------------------------------
 
+
 def test_canvas_drawing_dark_strokes_on_transparent():
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)
-    canvas[60:220, 100:110] = (0, 0, 0, 255)    # a vertical stroke
-    canvas[60:70, 100:180] = (0, 0, 0, 255)     # a horizontal stroke: an upside-down L, 160 x 80
+    canvas[60:220, 100:110] = (0, 0, 0, 255)  # a vertical stroke
+    canvas[60:70, 100:180] = (0, 0, 0, 255)  # a horizontal stroke: an upside-down L, 160 x 80
     prepared = preprocess.from_canvas(canvas)
     final = prepared.tensor.numpy()
-    assert final[0, 7:20].min() > 200           # the top stroke is light, on the first row
-    assert final[27, 7:11].max() > 200           # the vertical stroke reaches the bottom
+    assert final[0, 7:20].min() > 200  # the top stroke is light, on the first row
+    assert final[27, 7:11].max() > 200  # the vertical stroke reaches the bottom
     assert final[:, :6].max() == 0 and final[:, 22:].max() == 0  # padded to a square: black sides
-    assert final[10:, 12:].max() == 0            # inside the L is background
+    assert final[10:, 12:].max() == 0  # inside the L is background
 
 
 def test_canvas_drawing_white_background_and_light_strokes_agree():
@@ -222,5 +242,5 @@ def test_scan_pasted_on_a_grey_page_is_cropped_to_the_object(originals):
     page = Image.new("RGB", (900, 700), (225, 220, 210))
     page.paste(Image.fromarray(255 - image).resize((560, 560), Image.NEAREST).convert("RGB"), (150, 60))
     prepared = preprocess.from_bytes(encode(page, "JPEG", quality=90))
-    assert prepared.steps[2].image.shape[1] == 560          # cropped to the boot, not to the white square
-    assert distance(prepared.tensor, image) < 20           # pixels darker than the page are lost: levels differ
+    assert prepared.steps[2].image.shape[1] == 560  # cropped to the boot, not to the white square
+    assert distance(prepared.tensor, image) < 20  # pixels darker than the page are lost: levels differ

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from core.cli.train import config_from_args, parser
 from core.base.device import cpu_has_bf16
+from core.cli.train import config_from_args, parser
 from core.models import build, feature_layers
 from core.training.config import TrainConfig
 from core.training.recipes import preset_config
@@ -42,15 +42,33 @@ def test_bfloat16_only_where_it_pays():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert use_bf16(TrainConfig(arch="fast_cnn"), cpu) is cpu_has_bf16()
     assert use_bf16(TrainConfig(arch="resnet18"), cpu) is cpu_has_bf16()
-    assert use_bf16(TrainConfig(arch="mlp"), cpu) is False           # no faster in bf16
+    assert use_bf16(TrainConfig(arch="mlp"), cpu) is False  # no faster in bf16
     assert use_bf16(TrainConfig(arch="fast_cnn", amp=False), cpu) is False
     assert use_bf16(TrainConfig(arch="resnet18"), cuda) is True
 
 
 def test_defaults_on_a_small_subset_reach_80_percent(data_dir, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "core.train", "--limit", "5000", "--epochs", "2", "--data-dir",
-                          data_dir, "--out", str(tmp_path), "--json"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300, env=os.environ)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.train",
+            "--limit",
+            "5000",
+            "--epochs",
+            "2",
+            "--data-dir",
+            data_dir,
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ,
+    )
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     start, end = events[0], events[-1]

@@ -6,7 +6,7 @@ import pytest
 
 from core.analysis import inference
 from core.io import checkpoint
-from core.training.catalog import shipped_models
+from core.library.catalog import shipped_models
 from core.training.recipes import PRESET_TARGETS
 
 SHIPPED = shipped_models()
@@ -33,9 +33,19 @@ def _target_cases():
     for m in SHIPPED:
         target = PRESET_TARGETS[m.arch]
         reached = m.metadata["metrics"]["test_accuracy"] >= target
-        marks = [] if reached else [pytest.mark.xfail(strict=True, reason=(
-            f"{m.arch} reached {m.metadata['metrics']['test_accuracy']:.2%} on a 2-core CPU, "
-            f"below its {target:.1%} target: see checkpoints/README.md"))]
+        marks = (
+            []
+            if reached
+            else [
+                pytest.mark.xfail(
+                    strict=True,
+                    reason=(
+                        f"{m.arch} reached {m.metadata['metrics']['test_accuracy']:.2%} on a 2-core CPU, "
+                        f"below its {target:.1%} target: see checkpoints/README.md"
+                    ),
+                )
+            ]
+        )
         yield pytest.param(m, target, marks=marks, id=m.path.name)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from core.training import runs
+from core.io import runs
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import confusion_image
 from core.training.trainer import Trainer
@@ -17,8 +17,9 @@ def _read(run_dir) -> EventAccumulator:
 
 def test_event_files_hold_the_epoch_metrics_batch_losses_and_test_pictures(fmnist):
     events = []
-    result = Trainer(TrainConfig(arch="linear", limit=1000, epochs=2, batch_size=100, device="cpu"), fmnist,
-                     on_event=events.append).run()
+    result = Trainer(
+        TrainConfig(arch="linear", limit=1000, epochs=2, batch_size=100, device="cpu"), fmnist, on_event=events.append
+    ).run()
     acc = _read(result.run_dir)
     tags = acc.Tags()
     history = runs.read_metrics(result.run_dir)
@@ -30,7 +31,7 @@ def test_event_files_hold_the_epoch_metrics_batch_losses_and_test_pictures(fmnis
     assert [e.value for e in acc.Scalars("lr")] == pytest.approx([r["lr"] for r in history])
     batches = acc.Scalars("batch/train_loss")
     batch_events = [e for e in events if e["event"] == "batch"]
-    assert len(batches) == len(batch_events) == 2 * 9               # 900 training images / 100
+    assert len(batches) == len(batch_events) == 2 * 9  # 900 training images / 100
     assert [e.value for e in batches] == pytest.approx([e["loss"] for e in batch_events], rel=1e-6)
     assert acc.Scalars("test/accuracy")[0].value == pytest.approx(result.test_accuracy)
     assert {"test/confusion_matrix", "test/misclassified"} <= set(tags["images"])
@@ -45,9 +46,9 @@ def test_confusion_picture_is_shaded_by_count():
     matrix[6, 0], matrix[4, 2] = 40, 20
     picture = confusion_image(matrix)
     assert picture.shape == (11 * 36, 14 * 36, 3) and picture.dtype == np.uint8
-    cell = lambda i, j: picture[36 + i * 36 + 2, 4 * 36 + j * 36 + 2]   # noqa: E731 (a corner pixel of a cell)
-    assert tuple(cell(0, 0)) == (0, 0, 255)          # the most correct: full blue on the diagonal
-    assert tuple(cell(1, 1)) == (127, 127, 255)      # half of that: half blue
-    assert tuple(cell(6, 0)) == (255, 0, 0)          # the largest mistake: full red
-    assert tuple(cell(4, 2)) == (255, 127, 127)      # half of it: half red
-    assert tuple(cell(0, 1)) == (255, 255, 255)      # zero: white
+    cell = lambda i, j: picture[36 + i * 36 + 2, 4 * 36 + j * 36 + 2]  # noqa: E731 (a corner pixel of a cell)
+    assert tuple(cell(0, 0)) == (0, 0, 255)  # the most correct: full blue on the diagonal
+    assert tuple(cell(1, 1)) == (127, 127, 255)  # half of that: half blue
+    assert tuple(cell(6, 0)) == (255, 0, 0)  # the largest mistake: full red
+    assert tuple(cell(4, 2)) == (255, 127, 127)  # half of it: half red
+    assert tuple(cell(0, 1)) == (255, 255, 255)  # zero: white

@@ -18,8 +18,9 @@ def _model():
 
 
 def test_needs_a_model_trained_with_flips():
-    with pytest.raises(StudioError, match="^test-time flip needs a model trained with flipped images: turn "
-                                         "augmentation on.$"):
+    with pytest.raises(
+        StudioError, match="^test-time flip needs a model trained with flipped images: turn augmentation on.$"
+    ):
         TrainConfig(test_time_flip=True, augment=False).validate()
     assert TrainConfig(test_time_flip=True, augment=True).validate().test_time_flip
 
@@ -30,7 +31,7 @@ def test_a_marked_model_averages_the_logits_of_both_images():
     mirrored = inference.logits(model, images.flip(-1))
     set_flip_averaging(model)
     assert torch.allclose(inference.logits(model, images), (plain + mirrored) / 2, atol=1e-5)
-    assert not torch.allclose(plain, mirrored, atol=1e-3)     # the mirror really is another input
+    assert not torch.allclose(plain, mirrored, atol=1e-3)  # the mirror really is another input
 
 
 def test_the_checkpoint_keeps_the_mark_and_exports_honour_it(tmp_path):
@@ -55,12 +56,22 @@ def test_the_checkpoint_keeps_the_mark_and_exports_honour_it(tmp_path):
 
 
 def test_training_selects_and_tests_with_the_flip(fmnist, tmp_path):
-    config = TrainConfig(arch="simple_cnn", epochs=2, limit=3000, batch_size=128, lr=3e-3, augment=True,
-                         test_time_flip=True, val_fraction=0.2).validate()
+    config = TrainConfig(
+        arch="simple_cnn",
+        epochs=2,
+        limit=3000,
+        batch_size=128,
+        lr=3e-3,
+        augment=True,
+        test_time_flip=True,
+        val_fraction=0.2,
+    ).validate()
     result = Trainer(config, fmnist, runs_root=tmp_path).run()
     best = checkpoint.load(result.run_dir / "best.safetensors")
     assert uses_flip_averaging(best.model)
     test = inference.metrics(best.model, fmnist.test_images, fmnist.test_labels)
     assert best.metadata["metrics"]["test_accuracy"] == pytest.approx(test["accuracy"], abs=1e-6)
-    assert test["accuracy"] != inference.metrics(set_flip_averaging(best.model, False), fmnist.test_images,
-                                                 fmnist.test_labels)["accuracy"]
+    assert (
+        test["accuracy"]
+        != inference.metrics(set_flip_averaging(best.model, False), fmnist.test_images, fmnist.test_labels)["accuracy"]
+    )

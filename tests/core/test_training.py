@@ -4,8 +4,7 @@ import threading
 
 import pytest
 
-from core.io import checkpoint
-from core.training import runs
+from core.io import checkpoint, runs
 from core.training.config import TrainConfig
 from core.training.trainer import LOG_EVERY, Trainer
 
@@ -18,14 +17,24 @@ def _train(fmnist, on_event=None, **changes):
 
 def test_simple_cnn_on_5000_images_for_2_epochs_reaches_80_percent(fmnist):
     events = []
-    _, result = _train(fmnist, events.append, arch="simple_cnn", limit=5000, epochs=2, batch_size=32, lr=4e-3,
-                       schedule="onecycle", arch_settings={"width": 4, "batch_norm": True})
+    _, result = _train(
+        fmnist,
+        events.append,
+        arch="simple_cnn",
+        limit=5000,
+        epochs=2,
+        batch_size=32,
+        lr=4e-3,
+        schedule="onecycle",
+        arch_settings={"width": 4, "batch_norm": True},
+    )
     assert result.status == "completed"
     assert result.test_accuracy >= 0.80
     epochs = [e for e in events if e["event"] == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2]
-    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_s", "elapsed",
-            "eta"} <= set(epochs[0])
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_s", "elapsed", "eta"} <= set(
+        epochs[0]
+    )
     batches = [e for e in events if e["event"] == "batch"]
     assert len(batches) == 2 * 141 and batches[-1]["step"] == 282  # 4,500 images / 32 = 141 batches
     meta = checkpoint.read_metadata(result.checkpoint)
@@ -35,8 +44,17 @@ def test_simple_cnn_on_5000_images_for_2_epochs_reaches_80_percent(fmnist):
 
 
 def test_early_stopping_stops_and_keeps_the_best_epoch(fmnist):
-    _, result = _train(fmnist, arch="mlp", limit=300, epochs=40, lr=3e-3, batch_size=16, patience=2,
-                       val_fraction=0.3, arch_settings={"dropout": 0.0})
+    _, result = _train(
+        fmnist,
+        arch="mlp",
+        limit=300,
+        epochs=40,
+        lr=3e-3,
+        batch_size=16,
+        patience=2,
+        val_fraction=0.3,
+        arch_settings={"dropout": 0.0},
+    )
     assert result.status == "early_stopped"
     assert result.epochs_run < 40
     assert result.best_epoch == result.epochs_run - 2
@@ -98,6 +116,7 @@ def _stopped_after_first_epoch(fmnist, **changes):
 def test_a_run_stopped_after_epoch_1_and_resumed_to_3_equals_an_uninterrupted_run(fmnist):
     """Same seed, same batches, same dropout masks: the CPU loop is bit-reproducible, so the weights are equal."""
     import torch
+
     settings = dict(arch="mlp", limit=2000, epochs=3, batch_size=50, seed=5, schedule="onecycle", lr=3e-3)
     _, straight = _train(fmnist, **settings)
     stopped = _stopped_after_first_epoch(fmnist, **settings)
@@ -118,6 +137,7 @@ def test_a_run_stopped_after_epoch_1_and_resumed_to_3_equals_an_uninterrupted_ru
 
 def test_resume_refuses_finished_and_missing_runs_in_one_line(fmnist, tmp_path):
     from core.base.errors import StudioError
+
     _, done = _train(fmnist, arch="linear", limit=500, epochs=1)
     with pytest.raises(StudioError, match=r"^cannot resume .*: it completed after 1 epoch; start a new run instead\.$"):
         Trainer.resume(done.run_dir, fmnist, epochs=3)
@@ -136,15 +156,17 @@ def test_a_scheduled_run_resumes_to_a_new_length_on_a_replanned_schedule(fmnist)
     resumed = Trainer.resume(stopped.run_dir, fmnist, epochs=5).run()
     assert resumed.status == "completed" and resumed.epochs_run == 5
     assert [r["epoch"] for r in runs.read_metrics(resumed.run_dir)] == [1, 2, 3, 4, 5]
-    planned = Trainer(TrainConfig(device="cpu", arch="linear", limit=500, epochs=5, schedule="onecycle", lr=1e-2),
-                      fmnist).run()
+    planned = Trainer(
+        TrainConfig(device="cpu", arch="linear", limit=500, epochs=5, schedule="onecycle", lr=1e-2), fmnist
+    ).run()
     lrs = [r["lr"] for r in resumed.history]
-    assert lrs[1:] == pytest.approx([r["lr"] for r in planned.history][1:], rel=1e-6)   # as if planned for 5
-    assert lrs[2] > 1e-3                      # epoch 3 of 5: still mid-cycle (the 3-epoch plan ended there)
+    assert lrs[1:] == pytest.approx([r["lr"] for r in planned.history][1:], rel=1e-6)  # as if planned for 5
+    assert lrs[2] > 1e-3  # epoch 3 of 5: still mid-cycle (the 3-epoch plan ended there)
 
 
 def test_a_last_batch_of_one_image_is_dropped_so_batch_norm_trains(fmnist):
-    config = TrainConfig(device="cpu", arch="mlp", arch_settings={"batch_norm": True}, limit=129, val_fraction=0,
-                         batch_size=64, epochs=1)
+    config = TrainConfig(
+        device="cpu", arch="mlp", arch_settings={"batch_norm": True}, limit=129, val_fraction=0, batch_size=64, epochs=1
+    )
     result = Trainer(config, fmnist).run()
     assert result.status == "completed" and result.epochs_run == 1

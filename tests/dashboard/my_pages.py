@@ -6,7 +6,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core.analysis import evaluation
-from core.training import catalog
+from core.library import catalog
 from tests.dashboard.studio_app import HOME, forget_caches
 from tests.trained_model import checkpoint_in, trained_run
 

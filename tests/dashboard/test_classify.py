@@ -43,7 +43,7 @@ def test_opens_on_the_canvas(ckpt):
 
 def test_uploaded_test_image_gets_its_label(ckpt, fmnist, monkeypatch, tmp_path):
     monkeypatch.setenv("FMNIST_DATA_DIR", str(tmp_path / "no-data"))  # works without the dataset
-    index = confident_correct(ckpt, fmnist, cls=1)                      # a trouser
+    index = confident_correct(ckpt, fmnist, cls=1)  # a trouser
     forget_caches()
     at = open_page("views/classify.py")
     upload(at, preprocess.encode_png(255 - fmnist.test_images[index].numpy()))  # dark on light, as a user's scan
@@ -54,28 +54,41 @@ def test_uploaded_test_image_gets_its_label(ckpt, fmnist, monkeypatch, tmp_path)
 
 
 def test_all_models_side_by_side(ckpt, fmnist, tmp_path):
-    checkpoint.save(tmp_path / "shipped" / "mlp.safetensors", build("mlp"), "mlp",
-                    {"hidden": [256, 128], "dropout": 0.2, "batch_norm": False}, {"name": "untrained-mlp"})
+    checkpoint.save(
+        tmp_path / "shipped" / "mlp.safetensors",
+        build("mlp"),
+        "mlp",
+        {"hidden": [256, 128], "dropout": 0.2, "batch_norm": False},
+        {"name": "untrained-mlp"},
+    )
     index = confident_correct(ckpt, fmnist, cls=9)
     at = open_page("views/classify.py")
     upload(at, preprocess.encode_png(fmnist.test_images[index].numpy()))
     at.radio(key="classify_mode").set_value("All models side by side").run()
     assert not at.exception
-    names = [m.value for m in at.markdown if m.value.startswith("**untrained-mlp**") or m.value.startswith("**test-cnn**")]
+    names = [
+        m.value for m in at.markdown if m.value.startswith("**untrained-mlp**") or m.value.startswith("**test-cnn**")
+    ]
     assert [n.split("**")[1] for n in names] == ["untrained-mlp", "test-cnn"]
     assert len(at.metric) == 2 and at.metric[1].value == "Ankle boot"
     assert all(m.value in CLASS_NAMES for m in at.metric)
     flip_note = [c.value for c in at.caption if c.value.startswith("Test-time flip:")]
-    assert flip_note == []                                # neither model predicts with the flip
+    assert flip_note == []  # neither model predicts with the flip
 
     config = TrainConfig(arch="mlp", augment=True, test_time_flip=True).validate().to_dict()
-    checkpoint.save(tmp_path / "shipped" / "mlp.safetensors", build("mlp"), "mlp", config["arch_settings"],
-                    {"name": "untrained-mlp", "config": config})
+    checkpoint.save(
+        tmp_path / "shipped" / "mlp.safetensors",
+        build("mlp"),
+        "mlp",
+        config["arch_settings"],
+        {"name": "untrained-mlp", "config": config},
+    )
     forget_caches()
     at.run()
     flip_note = [c.value for c in at.caption if c.value.startswith("Test-time flip:")]
-    assert flip_note == ["Test-time flip: this model looks at the picture and at its mirror image and averages what "
-                         "it thinks of both."]
+    assert flip_note == [
+        "Test-time flip: this model looks at the picture and at its mirror image and averages what it thinks of both."
+    ]
 
 
 def test_bad_upload(ckpt):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.training import catalog, experiments
+from core.library import catalog, experiments
 from core.training.config import TrainConfig
 from tests.dashboard.studio_app import chart_data, chart_specs, fake_run, forget_caches, open_page
 
@@ -45,7 +45,7 @@ def test_runs_are_overlaid_and_tabulated(runs_dir):
     fake_run(runs_dir, NEW, "simple_cnn", losses=(0.9, 0.5, 0.4), test_accuracy=0.8875, lr=3e-3)
     fake_run(runs_dir, LIVE, "mlp", losses=(1.2,), finished=False)
     at = open_page("views/compare.py")
-    assert at.multiselect(key="compare_runs_all").value == [LIVE, NEW, OLD]       # newest first, three by default
+    assert at.multiselect(key="compare_runs_all").value == [LIVE, NEW, OLD]  # newest first, three by default
     table = at.dataframe[0].value.set_index("run")
     assert table.loc[NEW, "test_accuracy"] == pytest.approx(88.75)
     assert table.loc[OLD, "test_accuracy"] == pytest.approx(83.12)
@@ -83,8 +83,14 @@ def test_runs_are_grouped_by_experiment(runs_dir):
     experiment, configs = experiments.plan(TrainConfig(arch="mlp", epochs=2), {"batch_size": [64, 256]})
     experiments.save(experiment, runs_dir)
     for i, config in enumerate(configs):
-        fake_run(runs_dir, f"20260105-10000{i}-mlp-ee{i}eee", "mlp", losses=(1.0, 0.7 - i / 10),
-                 test_accuracy=0.85 + i / 100, config=config)
+        fake_run(
+            runs_dir,
+            f"20260105-10000{i}-mlp-ee{i}eee",
+            "mlp",
+            losses=(1.0, 0.7 - i / 10),
+            test_accuracy=0.85 + i / 100,
+            config=config,
+        )
     fake_run(runs_dir, OLD, "mlp")
     at = open_page("views/compare.py")
     assert at.selectbox(key="compare_group").options == ["All runs and models", "Experiment: mlp: batch_size 64, 256"]
@@ -98,18 +104,51 @@ def test_runs_are_grouped_by_experiment(runs_dir):
 def test_shipped_models_are_listed_on_a_fresh_runs_folder_with_their_histories(runs_dir, monkeypatch, tmp_path):
     from core.io import checkpoint
     from core.models import build
+
     shipped = tmp_path / "shipped"
     shipped.mkdir()
     config = TrainConfig(arch="linear", epochs=2).validate()
-    checkpoint.save(shipped / "linear.safetensors", build("linear"), "linear", {}, {
-        "name": "linear", "config": config.to_dict(), "epochs_run": 2, "training_seconds": 20.0,
-        "metrics": {"test_accuracy": 0.8401, "val_accuracy": 0.845, "val_loss": 0.45, "best_epoch": 2}})
-    (shipped / "linear.metrics.jsonl").write_text("".join(json.dumps(
-        {"epoch": e, "val_accuracy": a, "val_loss": 1 - a, "train_loss": 1 - a, "train_accuracy": a, "elapsed": 10 * e})
-        + "\n" for e, a in ((1, 0.81), (2, 0.845))))
-    checkpoint.save(shipped / "mlp.safetensors", build("mlp"), "mlp", {}, {
-        "name": "mlp", "config": TrainConfig(arch="mlp").to_dict(), "epochs_run": 30,
-        "metrics": {"test_accuracy": 0.9131, "best_epoch": 28}})
+    checkpoint.save(
+        shipped / "linear.safetensors",
+        build("linear"),
+        "linear",
+        {},
+        {
+            "name": "linear",
+            "config": config.to_dict(),
+            "epochs_run": 2,
+            "training_seconds": 20.0,
+            "metrics": {"test_accuracy": 0.8401, "val_accuracy": 0.845, "val_loss": 0.45, "best_epoch": 2},
+        },
+    )
+    (shipped / "linear.metrics.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "epoch": e,
+                    "val_accuracy": a,
+                    "val_loss": 1 - a,
+                    "train_loss": 1 - a,
+                    "train_accuracy": a,
+                    "elapsed": 10 * e,
+                }
+            )
+            + "\n"
+            for e, a in ((1, 0.81), (2, 0.845))
+        )
+    )
+    checkpoint.save(
+        shipped / "mlp.safetensors",
+        build("mlp"),
+        "mlp",
+        {},
+        {
+            "name": "mlp",
+            "config": TrainConfig(arch="mlp").to_dict(),
+            "epochs_run": 30,
+            "metrics": {"test_accuracy": 0.9131, "best_epoch": 28},
+        },
+    )
     monkeypatch.setattr(catalog, "SHIPPED_DIR", shipped)
     at = open_page("views/compare.py")
     assert not at.info

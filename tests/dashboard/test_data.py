@@ -26,13 +26,17 @@ def sample_indices(at) -> list[int]:
 def test_data_page_shows_every_section(fmnist):
     at = open_page("views/data.py")
     assert at.title[0].value == "The data"
-    assert [s.value for s in at.subheader] == ["Samples", "Class balance", "Mean image per class",
-                                               "Training augmentation"]
+    assert [s.value for s in at.subheader] == [
+        "Samples",
+        "Class balance",
+        "Mean image per class",
+        "Training augmentation",
+    ]
     rows = image_rows(at)
     picked = sample_indices(at)
-    assert len(picked) == 16 and all(fmnist.train_labels[i] == 0 for i in picked)     # T-shirt/top by default
-    assert rows[1] == list(CLASS_NAMES)                                                # mean image per class
-    assert rows[2:] == [["original"] + [f"augmented {k}" for k in range(1, 6)]] * 4   # 4 samples, 5 variants
+    assert len(picked) == 16 and all(fmnist.train_labels[i] == 0 for i in picked)  # T-shirt/top by default
+    assert rows[1] == list(CLASS_NAMES)  # mean image per class
+    assert rows[2:] == [["original"] + [f"augmented {k}" for k in range(1, 6)]] * 4  # 4 samples, 5 variants
     assert "6,000 training and 1,000 test images per class" in at.caption[0].value
     spec = chart_specs(at)[0]
     assert spec["encoding"]["x"]["field"] == "class" and spec["encoding"]["y"]["field"] == "images"

@@ -27,7 +27,9 @@ def test_pca_side_by_side(ckpt, fmnist):
     assert at.title[0].value == "The learned space"
     assert at.radio(key="embedding_method").value == "pca" and at.select_slider(key="embedding_limit").value == 2000
     assert [m.value for m in at.markdown if m.value.startswith("**Raw") or "features (after" in m.value] == [
-        "**Raw pixels (before learning)**", "**test-cnn's features (after learning)**"]
+        "**Raw pixels (before learning)**",
+        "**test-cnn's features (after learning)**",
+    ]
     pixels = embeddings.cached(ckpt, "pca", "pixels", 2000, 0)
     learned = embeddings.cached(ckpt, "pca", "features", 2000, 0)
     assert pixels is not None and learned is not None
@@ -48,10 +50,12 @@ def test_tsne_runs_in_the_background(ckpt, fmnist):
     at = open_page("views/embedding.py")
     at.select_slider(key="embedding_limit").set_value(1000).run()
     at.radio(key="embedding_method").set_value("tsne").run()
-    assert not at.exception and not charts(at)              # nothing blocks: the page returns, the work goes on
+    assert not at.exception and not charts(at)  # nothing blocks: the page returns, the work goes on
     deadline = time.monotonic() + 120
-    while embeddings.cached(ckpt, "tsne", "features", 1000, 0) is None or \
-            embeddings.cached(ckpt, "tsne", "pixels", 1000, 0) is None:
+    while (
+        embeddings.cached(ckpt, "tsne", "features", 1000, 0) is None
+        or embeddings.cached(ckpt, "tsne", "pixels", 1000, 0) is None
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     at.run()
@@ -62,6 +66,7 @@ def test_tsne_runs_in_the_background(ckpt, fmnist):
 
 def test_without_the_dataset(ckpt, monkeypatch, tmp_path):
     from tests.dashboard.studio_app import forget_caches
+
     monkeypatch.setenv("FMNIST_DATA_DIR", str(tmp_path / "empty"))
     forget_caches()
     at = open_page("views/embedding.py")

@@ -49,13 +49,17 @@ def test_evaluate_page(ckpt, fmnist):
 
     at.button(key="evaluate_swap").click().run()
     assert not at.exception
-    assert (at.selectbox(key="evaluate_true").value, at.selectbox(key="evaluate_pred").value) == ("T-shirt/top", "Shirt")
+    assert (at.selectbox(key="evaluate_true").value, at.selectbox(key="evaluate_pred").value) == (
+        "T-shirt/top",
+        "Shirt",
+    )
     reverse = result.pair(0, 6)
     assert f"**{len(reverse):,}** test images of **T-shirt/top** predicted as Shirt." in [m.value for m in at.markdown]
 
 
 def test_evaluate_page_without_models(monkeypatch, tmp_path, data_dir):
-    from core.training import catalog
+    from core.library import catalog
+
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
     monkeypatch.setattr(catalog, "SHIPPED_DIR", tmp_path / "none")

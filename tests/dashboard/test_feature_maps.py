@@ -40,10 +40,16 @@ def test_cnn_on_a_test_image(ckpt, fmnist):
 
 
 def test_mlp_explains_why_there_are_no_maps(monkeypatch, tmp_path, data_dir):
-    from core.training import catalog
+    from core.library import catalog
+
     shipped = tmp_path / "shipped"
-    checkpoint.save(shipped / "mlp.safetensors", build("mlp"), "mlp", {"hidden": [256, 128], "dropout": 0.2,
-                                                                        "batch_norm": False}, {"name": "tiny-mlp"})
+    checkpoint.save(
+        shipped / "mlp.safetensors",
+        build("mlp"),
+        "mlp",
+        {"hidden": [256, 128], "dropout": 0.2, "batch_norm": False},
+        {"name": "tiny-mlp"},
+    )
     monkeypatch.setattr(catalog, "SHIPPED_DIR", shipped)
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
@@ -56,6 +62,7 @@ def test_mlp_explains_why_there_are_no_maps(monkeypatch, tmp_path, data_dir):
 
 def test_upload_without_the_dataset(ckpt, fmnist, monkeypatch, tmp_path):
     from tests.dashboard.studio_app import forget_caches
+
     monkeypatch.setenv("FMNIST_DATA_DIR", str(tmp_path / "empty"))
     forget_caches()
     at = open_page("views/feature_maps.py")
@@ -71,5 +78,7 @@ def test_bad_upload_is_one_line(ckpt):
     at = open_page("views/feature_maps.py", maps_source="Upload")
     at.file_uploader(key="maps_upload").set_value(("x.png", b"not really a png", "image/png")).run()
     assert not at.exception
-    assert at.error[0].value == ("This file cannot be used: not an image in a format the studio reads: upload a PNG, "
-                                 "JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file.")
+    assert at.error[0].value == (
+        "This file cannot be used: not an image in a format the studio reads: upload a PNG, "
+        "JPEG, WebP, BMP, GIF, TIFF, HEIC/HEIF, AVIF or JPEG 2000 file."
+    )

@@ -26,8 +26,15 @@ def test_home_shows_dataset_models_and_links(tmp_path, data_dir):
     assert row["Test accuracy"] == pytest.approx(87.65)
     links = [link.proto.label for link in at.get("page_link")]
     assert links == ["Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs", "Models"]
-    assert [link.proto.page for link in at.get("page_link")] == ["data", "train", "evaluate", "feature_maps", "classify", "compare",
-                                                                "models"]
+    assert [link.proto.page for link in at.get("page_link")] == [
+        "data",
+        "train",
+        "evaluate",
+        "feature_maps",
+        "classify",
+        "compare",
+        "models",
+    ]
 
 
 def test_home_without_dataset_says_how_to_get_it(monkeypatch, tmp_path):
@@ -42,7 +49,8 @@ def test_home_without_dataset_says_how_to_get_it(monkeypatch, tmp_path):
 
 
 def test_home_without_models_points_to_train(tmp_path, monkeypatch):
-    from core.training import catalog
+    from core.library import catalog
+
     monkeypatch.setattr(catalog, "SHIPPED_DIR", tmp_path)
     at = open_page()
     assert any("Train one on the Train page" in i.value for i in at.info)

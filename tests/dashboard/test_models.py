@@ -5,11 +5,11 @@ import shutil
 
 import pytest
 
-from core.io import checkpoint, export
+from core.io import checkpoint, export, runs
+from core.library import catalog
 from core.models import build
-from core.training import catalog, runs
 from core.training.config import TrainConfig
-from dashboard import training
+from dashboard.train import training
 from tests.dashboard.studio_app import fake_run, forget_caches, open_page
 
 OTHER_RUN = "20260101-120000-mlp-aaaaaa"
@@ -41,8 +41,10 @@ def test_lists_every_model_with_metadata_and_downloads(tmp_path):
     at = open_page("views/models.py")
     assert at.title[0].value == "Models"
     lenet = f"{checkpoint.read_metadata(catalog.SHIPPED_DIR / 'lenet5.safetensors')['metrics']['test_accuracy']:.2%}"
-    assert card_titles(at) == [f"#### lenet5  \n:gray[shipped · test {lenet}]",
-                               f"#### {OTHER_RUN}  \n:gray[run · test 87.65%]"]
+    assert card_titles(at) == [
+        f"#### lenet5  \n:gray[shipped · test {lenet}]",
+        f"#### {OTHER_RUN}  \n:gray[run · test 87.65%]",
+    ]
     details = at.table[0].value["value"].to_dict()
     assert details["architecture"] == "LeNet-5" and details["test accuracy"] == lenet
     assert at.code[0].value.startswith("python -m core.train --preset lenet5")
@@ -50,22 +52,29 @@ def test_lists_every_model_with_metadata_and_downloads(tmp_path):
     assert download_labels(at) == ["Checkpoint (.safetensors)", "ONNX", "TorchScript", "Test-set predictions (CSV)"] * 2
     captions = [c.value for c in at.caption]
     assert "Shipped with the studio: it cannot be renamed or deleted." in captions
-    assert "Only the session that made it can rename or delete it." in captions   # another session's run
+    assert "Only the session that made it can rename or delete it." in captions  # another session's run
     assert not [b for b in at.button if b.label in ("Rename", "Delete for good")]
     assert not at.exception and not at.error
 
 
 def test_import_shows_the_model_and_refuses_bad_files(tmp_path):
-    path = checkpoint.save(tmp_path / "gpu.safetensors", build("two_conv"), "two_conv",
-                           {"width": 1, "batch_norm": True, "dropout": 0.25}, {"name": "from the gpu box"})
+    path = checkpoint.save(
+        tmp_path / "gpu.safetensors",
+        build("two_conv"),
+        "two_conv",
+        {"width": 1, "batch_norm": True, "dropout": 0.25},
+        {"name": "from the gpu box"},
+    )
     at = open_page("views/models.py")
-    at.file_uploader(key="models_upload").set_value(("bad.safetensors", path.read_bytes()[:-500],
-                                                     "application/octet-stream")).run()
+    at.file_uploader(key="models_upload").set_value(
+        ("bad.safetensors", path.read_bytes()[:-500], "application/octet-stream")
+    ).run()
     at.button(key="models_import").click().run()
     assert at.error[0].value.startswith("Not imported: bad.safetensors: truncated: the tensors need ")
     assert "\n" not in at.error[0].value and len(card_titles(at)) == 1
-    at.file_uploader(key="models_upload").set_value(("gpu.safetensors", path.read_bytes(),
-                                                     "application/octet-stream")).run()
+    at.file_uploader(key="models_upload").set_value(
+        ("gpu.safetensors", path.read_bytes(), "application/octet-stream")
+    ).run()
     at.button(key="models_import").click().run()
     assert at.success[0].value.startswith("Imported gpu.safetensors")
     assert card_titles(at)[-1] == "#### from the gpu box  \n:gray[imported]"
@@ -79,10 +88,14 @@ def test_import_shows_the_model_and_refuses_bad_files(tmp_path):
 
 def test_owner_renames_and_deletes_a_run(fmnist):
     at = open_page("views/models.py")
-    me = at.session_state["owner_secret"]                  # this browser's owner secret
+    me = at.session_state["owner_secret"]  # this browser's owner secret
     jobs = training.manager()
-    job_id = jobs.submit(TrainConfig(arch="mlp", limit=600, epochs=1, batch_size=64, val_fraction=0.2), fmnist,
-                         owner=me, name="first try")
+    job_id = jobs.submit(
+        TrainConfig(arch="mlp", limit=600, epochs=1, batch_size=64, val_fraction=0.2),
+        fmnist,
+        owner=me,
+        name="first try",
+    )
     assert jobs.wait(job_id, timeout=120).state == "completed"
     run = catalog.run_models()[0].path.parent
     at.run()

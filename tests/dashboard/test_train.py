@@ -8,9 +8,9 @@ import time
 import pytest
 import torch
 
-from core.training import catalog
+from core.library import catalog
 from core.training.config import TrainConfig
-from dashboard import training
+from dashboard.train import training
 from tests.dashboard.studio_app import forget_caches, open_page, poll
 
 
@@ -36,10 +36,10 @@ def parameters_caption(at) -> str:
 def test_settings_follow_the_architecture():
     at = open_page("views/train.py")
     assert at.title[0].value == "Train a model"
-    assert at.selectbox(key="train_recipe").value == "quick_demo"          # the default recipe fills the form
+    assert at.selectbox(key="train_recipe").value == "quick_demo"  # the default recipe fills the form
     assert at.selectbox(key="train_arch").value == "fast_cnn"
     assert "Built for speed on a CPU" in at.markdown[1].value
-    assert parameters_caption(at) == "**29,178** trainable parameters with these settings."    # width 1
+    assert parameters_caption(at) == "**29,178** trainable parameters with these settings."  # width 1
     assert at.info[0].value.startswith("Nothing is training on this server yet")
 
     at.selectbox(key="train_arch").set_value("mlp").run()
@@ -75,7 +75,12 @@ def test_a_short_training_runs_to_the_end(tmp_path, monkeypatch):
     assert done.result["test_accuracy"] > 0.3
     epochs = at.dataframe[0].value
     assert list(epochs["epoch"]) == [1] and epochs["val acc"][0] == pytest.approx(100 * done.epochs[0]["val_accuracy"])
-    assert [link.proto.label for link in at.get("page_link")] == ["Evaluate", "Feature maps", "Classify", "Compare runs"]
+    assert [link.proto.label for link in at.get("page_link")] == [
+        "Evaluate",
+        "Feature maps",
+        "Classify",
+        "Compare runs",
+    ]
     assert [m.name for m in catalog.run_models(tmp_path)] == ["pytest mlp"]
 
 
@@ -92,14 +97,15 @@ def test_a_queued_start_shows_its_position_and_can_be_cancelled(fmnist):
     cancel.click().run()
     assert panel_heading(at).endswith("— stopped")
     assert at.info[0].value == "cancelled before it started"
-    assert jobs.snapshot(blocker).state == "running"     # another session's job is untouched
+    assert jobs.snapshot(blocker).state == "running"  # another session's job is untouched
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_another_browsers_training_is_shown_read_only_with_why_it_failed(fmnist):
     jobs = training.manager()
-    lost = jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1, device="cuda"), fmnist,
-                       owner="another-browser-secret-0123")
+    lost = jobs.submit(
+        TrainConfig(arch="mlp", limit=2000, epochs=1, device="cuda"), fmnist, owner="another-browser-secret-0123"
+    )
     assert jobs.wait(lost, timeout=30).state == "failed"
     at = open_page("views/train.py")
     assert at.selectbox(key="train_show").value == lost
@@ -117,15 +123,17 @@ def test_my_finished_training_can_be_deleted_and_the_teacher_deletes_anyones(fmn
     monkeypatch.setenv("FMNIST_TEACHER_KEY", "let-me-in")
     forget_caches()
     jobs = training.manager()
-    theirs = jobs.wait(jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1), fmnist,
-                                   owner="another-browser-secret-0123"), timeout=120)
+    theirs = jobs.wait(
+        jobs.submit(TrainConfig(arch="mlp", limit=2000, epochs=1), fmnist, owner="another-browser-secret-0123"),
+        timeout=120,
+    )
     at = open_page("views/train.py")
     assert not [b for b in at.button if b.label == "Delete"]
     at.sidebar.text_input(key="teacher_key").set_value("wrong").run()
     assert "That is not the teacher key." in [c.value for c in at.sidebar.caption]
     at.sidebar.text_input(key="teacher_key").set_value("let-me-in").run()
     assert at.sidebar.success[0].value.startswith("Teacher mode")
-    assert at.session_state["teacher_key"] == ""                 # the key is not kept
+    assert at.session_state["teacher_key"] == ""  # the key is not kept
     delete = next(b for b in at.button if b.label == "Delete")
     delete.click().run()
     assert jobs.snapshot(theirs.id) is None and not tmp_path.joinpath(theirs.run_dir.split("/")[-1]).exists()
@@ -137,7 +145,7 @@ def test_the_owner_resumes_a_stopped_training_from_the_page(fmnist, tmp_path, mo
     forget_caches()
     at = open_page("views/train.py")
     me = at.session_state["owner_secret"]
-    assert me in str(at.query_params["owner"])              # the secret is in the page's address
+    assert me in str(at.query_params["owner"])  # the secret is in the page's address
     jobs = training.manager()
     job_id = jobs.submit(TrainConfig(arch="mlp", limit=6000, batch_size=32, epochs=3), fmnist, owner=me)
     deadline = time.monotonic() + 120

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from core.training import experiments, runs
+from core.io import runs
+from core.library import experiments
 from core.training.config import TrainConfig
-from dashboard import training
+from dashboard.train import training
 from tests.dashboard.studio_app import forget_caches, open_page, poll
 
 
@@ -29,9 +30,13 @@ def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():
     at = open_page("views/train.py")
     assert at.selectbox(key="train_recipe").value == "quick_demo"
     assert at.caption[0].value.startswith("The fastest recipe to 91% test accuracy on a CPU")
-    assert (at.select_slider(key="train_fast_cnn_width").value, at.select_slider(key="train_lr").value,
-            at.selectbox(key="train_batch").value, at.number_input(key="train_epochs").value,
-            at.slider(key="train_val").value) == (1, 1e-2, 256, 3, 0.0)
+    assert (
+        at.select_slider(key="train_fast_cnn_width").value,
+        at.select_slider(key="train_lr").value,
+        at.selectbox(key="train_batch").value,
+        at.number_input(key="train_epochs").value,
+        at.slider(key="train_val").value,
+    ) == (1, 1e-2, 256, 3, 0.0)
 
     at.selectbox(key="train_recipe").set_value("mlp_early_stop").run()
     assert not at.exception
@@ -49,12 +54,16 @@ def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():
     assert "stops when the validation loss has not improved for 5 epochs" in at.caption[0].value
 
     assert not at.caption[0].value.endswith("*Some settings below differ from this recipe.*")
-    at.number_input(key="train_epochs").set_value(7).run()          # still editable after the recipe
+    at.number_input(key="train_epochs").set_value(7).run()  # still editable after the recipe
     assert at.number_input(key="train_epochs").value == 7
     assert at.caption[0].value.endswith("*Some settings below differ from this recipe.*")
-    at.selectbox(key="train_recipe").set_value("two_conv").run()      # every setting, not only the usual ones
-    assert (at.number_input(key="train_shift").value, at.select_slider(key="train_ema").value,
-            at.checkbox(key="train_augment").value, at.checkbox(key="train_flip").value) == (1, 0.999, True, False)
+    at.selectbox(key="train_recipe").set_value("two_conv").run()  # every setting, not only the usual ones
+    assert (
+        at.number_input(key="train_shift").value,
+        at.select_slider(key="train_ema").value,
+        at.checkbox(key="train_augment").value,
+        at.checkbox(key="train_flip").value,
+    ) == (1, 0.999, True, False)
     at.selectbox(key="train_recipe").set_value("simple_cnn").run()
     assert not at.exception and not at.error
     assert (at.select_slider(key="train_simple_cnn_width").value, at.checkbox(key="train_flip").value) == (8, True)
@@ -83,7 +92,7 @@ def test_a_sweep_request_queues_its_runs_as_one_experiment():
 
     poll(at, lambda at: at.info and "reached the best test accuracy" in at.info[0].value)
     assert any(m.value == "**linear: batch_size 64, 256** — 2 of 2 runs finished" for m in at.markdown)
-    results = at.dataframe[0].value                                  # the results, above the runs table
+    results = at.dataframe[0].value  # the results, above the runs table
     assert list(results["batch_size"]) == ["64", "256"]
     rows = experiments.table(experiment)
     assert list(results["test acc"]) == pytest.approx([100 * r["test_accuracy"] for r in rows])
@@ -91,10 +100,13 @@ def test_a_sweep_request_queues_its_runs_as_one_experiment():
     assert at.info[0].value == experiments.summary(experiment, rows)
 
 
-@pytest.mark.parametrize("values,message", [
-    ("64,,128", "batch_size: '64,,128' has an empty value between commas."),
-    ("", "batch_size: the list of values is empty."),
-])
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ("64,,128", "batch_size: '64,,128' has an empty value between commas."),
+        ("", "batch_size: the list of values is empty."),
+    ],
+)
 def test_a_bad_sweep_list_is_one_line_and_nothing_starts(values, message):
     at = open_page("views/train.py")
     at.multiselect(key="train_sweep_params").set_value(["batch_size"]).run()
@@ -114,7 +126,7 @@ def test_a_grid_over_24_runs_is_refused():
 
 def test_a_stopped_run_is_resumed_from_the_page(fmnist):
     at = open_page("views/train.py")
-    me = at.session_state["owner_secret"]                     # this browser's runs are the ones it may resume
+    me = at.session_state["owner_secret"]  # this browser's runs are the ones it may resume
     manager = training.manager()
     job_id = manager.submit(TrainConfig(arch="mlp", epochs=3, limit=3000, batch_size=50), fmnist, owner=me)
     deadline = time.monotonic() + 60
@@ -129,7 +141,7 @@ def test_a_stopped_run_is_resumed_from_the_page(fmnist):
     assert at.number_input(key=f"train_resume_epochs_{name}").value == 3
     at.button(key="train_resume").click().run()
     assert not at.exception
-    resumed = manager.snapshot(job_id)                       # the same training goes on
+    resumed = manager.snapshot(job_id)  # the same training goes on
     assert resumed.run_dir.endswith(name) and resumed.config.epochs == 3
     poll(at, lambda at: at.success)
     assert [e["epoch"] for e in manager.snapshot(resumed.id).epochs] == [1, 2, 3]

@@ -19,18 +19,24 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from core.io import checkpoint  # noqa: E402
-from core.training.catalog import SHIPPED_DIR  # noqa: E402
+from core.io import checkpoint
+from core.library.catalog import SHIPPED_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 WIDTH = 1400
 NAV = ("Home", "Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs")
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-UPLOAD_INDEX = 1                 # a test Pullover the shipped lenet5 gets right with ~93% confidence
+UPLOAD_INDEX = 1  # a test Pullover the shipped lenet5 gets right with ~93% confidence
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
@@ -51,9 +57,24 @@ def running_app(tmp_path_factory, data_dir: str, name: str, **env):
     full_env.pop("FMNIST_MAX_TRAININGS", None)
     log = open(tmp_path_factory.mktemp(f"{name}-log") / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/Home.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -103,9 +124,11 @@ def page(browser):
 # ---- waiting for real content -----------------------------------------------------------------------
 
 MAIN = "[data-testid=stMainBlockContainer]"
-IDLE_JS = ("() => !document.querySelector('[data-testid=stStatusWidget]')"
-           f" && !document.querySelector('{MAIN} [data-testid=stSpinner]')"
-           f" && !document.querySelector('{MAIN} [data-stale=true]')")
+IDLE_JS = (
+    "() => !document.querySelector('[data-testid=stStatusWidget]')"
+    f" && !document.querySelector('{MAIN} [data-testid=stSpinner]')"
+    f" && !document.querySelector('{MAIN} [data-stale=true]')"
+)
 IMAGES_JS = """([selector, least]) => {
     const images = [...document.querySelectorAll(selector)];
     return images.length >= least && images.every(i => i.complete && i.naturalWidth > 0);
@@ -144,7 +167,8 @@ def marks(pg, scope: str, kind: str) -> int:
 def wait_marks(pg, scope: str, kind: str, least: int):
     pg.wait_for_function(
         "([sel, least]) => document.querySelectorAll(sel).length >= least",
-        arg=[f"{scope} [data-testid=stVegaLiteChart] svg.marks .mark-{kind} > *", least])
+        arg=[f"{scope} [data-testid=stVegaLiteChart] svg.marks .mark-{kind} > *", least],
+    )
 
 
 def shoot(pg, name: str):
@@ -153,8 +177,10 @@ def shoot(pg, name: str):
     height = pg.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     size = pg.viewport_size
     pg.set_viewport_size({"width": WIDTH, "height": max(height, 600)})
-    pg.wait_for_function("() => { const m = document.querySelector('[data-testid=stMain]');"
-                         " return m.scrollHeight <= m.clientHeight + 1; }")
+    pg.wait_for_function(
+        "() => { const m = document.querySelector('[data-testid=stMain]');"
+        " return m.scrollHeight <= m.clientHeight + 1; }"
+    )
     pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     pg.set_viewport_size(size)
 
@@ -180,6 +206,7 @@ def check_clean(pg):
 
 # ---- every page, finished -----------------------------------------------------------------------------
 
+
 def test_home_lists_dataset_and_shipped_model(server, page):
     open_page(page, server["url"], "Fashion-MNIST Studio")
     found = main(page).get_by_text("Found Fashion-MNIST in")
@@ -190,7 +217,7 @@ def test_home_lists_dataset_and_shipped_model(server, page):
     table = grid.text_content()
     assert "Model" in table and "Architecture" in table and "lenet5" in table and "LeNet-5" in table
     assert "shipped" in table
-    main(page).get_by_role("link", name="Compare runs").wait_for()      # the last element: the page links
+    main(page).get_by_role("link", name="Compare runs").wait_for()  # the last element: the page links
     wait_idle(page)
     shoot(page, "home")
     check_clean(page)
@@ -201,7 +228,7 @@ def test_data_shows_samples_and_class_balance(server, page):
     # 16 samples, 10 mean images, 4 rows of original + 5 augmented copies
     shown = wait_images(page, f"{MAIN} [data-testid=stImage] img", 16 + 10 + 4 * 6)
     assert shown == 50
-    wait_marks(page, MAIN, "rect", 20)                                      # class balance: 10 classes x 2 splits
+    wait_marks(page, MAIN, "rect", 20)  # class balance: 10 classes x 2 splits
     assert page.locator(f"{MAIN} [data-testid=stVegaLiteChart]").count() == 1
     assert "Perfectly balanced: 6,000 training and 1,000 test images per class" in main(page).inner_text()
     wait_idle(page)
@@ -225,7 +252,7 @@ def test_evaluate_draws_the_matrix_and_opens_shirt_as_tshirt(server, page):
     open_page(page, f"{server['url']}/evaluate", "Evaluate a model")
     main(page).get_by_test_id("stMetric").filter(has_text="Test accuracy").wait_for(timeout=180_000)
     matrix = ".st-key-evaluate_matrix"
-    wait_marks(page, matrix, "text", 100)                                   # a count in each of the 10x10 cells
+    wait_marks(page, matrix, "text", 100)  # a count in each of the 10x10 cells
     assert marks(page, matrix, "rect") == 100
     browse = main(page).get_by_text(re.compile(r"test images of Shirt predicted as T-shirt/top"))
     browse.wait_for()
@@ -259,12 +286,14 @@ def test_feature_maps_draws_every_layer(server, page):
             const images = [...document.querySelectorAll('{images}')];
             return layers >= 4 && images.length === 2 + layers
                 && images.every(i => i.complete && i.naturalWidth > 0);
-        }}""")
+        }}"""
+    )
     text = main(page).inner_text()
     assert "Prediction:" in text and "true class: Shirt" in text
-    wait_marks(page, MAIN, "rect", 10)                                      # the probability bars
+    wait_marks(page, MAIN, "rect", 10)  # the probability bars
     sizes = page.evaluate(
-        f"() => [...document.querySelectorAll('{images}')].map(i => [i.naturalWidth, i.naturalHeight])")
+        f"() => [...document.querySelectorAll('{images}')].map(i => [i.naturalWidth, i.naturalHeight])"
+    )
     assert all(w > 28 and h > 28 for w, h in sizes), sizes
     shoot(page, "feature_maps")
     check_clean(page)
@@ -318,8 +347,9 @@ def choose_lenet5(pg):
         box = main(pg).get_by_test_id("stSelectbox").filter(has_text="Model")
         box.click()
         pg.get_by_role("option", name=re.compile(r"^lenet5 \(shipped\)")).click()
-        pg.wait_for_function("(el) => el.querySelector('input').value.startsWith('lenet5 (shipped)')",
-                             arg=box.element_handle())
+        pg.wait_for_function(
+            "(el) => el.querySelector('input').value.startsWith('lenet5 (shipped)')", arg=box.element_handle()
+        )
         main(pg).get_by_test_id("stMetric").filter(has_text="Top prediction").wait_for()
         wait_idle(pg)
     assert select_value(pg, "Model").startswith("lenet5 (shipped)")
@@ -327,12 +357,13 @@ def choose_lenet5(pg):
 
 def test_classify_a_drawing_and_an_uploaded_test_image(server, page, fmnist):
     from PIL import Image
+
     open_page(page, f"{server['url']}/classify", "Classify your own picture")
     main(page).get_by_text("Draw something on the canvas to classify it.").wait_for()
     draw_trousers(page)
     drawn = check_prediction(page)
     choose_lenet5(page)
-    assert "inverted: the background was light" in main(page).inner_text()         # dark pen on white canvas
+    assert "inverted: the background was light" in main(page).inner_text()  # dark pen on white canvas
     shoot(page, "classify_drawing")
     check_clean(page)
     print(f"the drawn trousers are classified as {drawn}")
@@ -344,12 +375,13 @@ def test_classify_a_drawing_and_an_uploaded_test_image(server, page, fmnist):
     main(page).get_by_test_id("stRadio").filter(has_text="Picture").get_by_text("Upload", exact=True).click()
     main(page).get_by_text("Choose an image file to classify it.").wait_for()
     main(page).locator("input[type=file]").set_input_files(
-        {"name": f"test-{UPLOAD_INDEX}.png", "mimeType": "image/png", "buffer": picture.getvalue()})
+        {"name": f"test-{UPLOAD_INDEX}.png", "mimeType": "image/png", "buffer": picture.getvalue()}
+    )
     main(page).get_by_text(f"test-{UPLOAD_INDEX}.png").wait_for()
     main(page).get_by_role("heading", name="What the model receives").wait_for()
     choose_lenet5(page)
     assert check_prediction(page) == truth
-    assert "kept: the background was already dark" in main(page).inner_text()      # no inversion of a dataset image
+    assert "kept: the background was already dark" in main(page).inner_text()  # no inversion of a dataset image
     shoot(page, "classify_upload")
     check_clean(page)
 
@@ -357,7 +389,7 @@ def test_classify_a_drawing_and_an_uploaded_test_image(server, page, fmnist):
 def test_compare_on_a_fresh_install_lists_the_shipped_models(server, page):
     open_page(page, f"{server['url']}/compare", "Compare runs")
     page.get_by_role("heading", name="Settings and results").wait_for()
-    main(page).locator("[data-testid=stVegaLiteChart]").first.wait_for()      # every shipped model has curves
+    main(page).locator("[data-testid=stVegaLiteChart]").first.wait_for()  # every shipped model has curves
     wait_idle(page)
     chosen = main(page).get_by_test_id("stMultiSelect").inner_text()
     accuracy = checkpoint.read_metadata(SHIPPED_DIR / "lenet5.safetensors")["metrics"]["test_accuracy"]
@@ -384,7 +416,7 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
 
     progress = main(page).get_by_test_id("stProgress")
     progress.wait_for()
-    page.get_by_text("Training loss per batch").wait_for()              # the live batch-loss curve
+    page.get_by_text("Training loss per batch").wait_for()  # the live batch-loss curve
     assert main(page).get_by_test_id("stVegaLiteChart").count() >= 1
     first = progress.inner_text()
     assert first.startswith("Epoch 1/3 · batch ")
@@ -392,25 +424,26 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     # another page, then back: the training went on meanwhile
     nav(page, "Data").click()
     page.get_by_role("heading", name="The data").wait_for()
-    wait_images(page, f"{MAIN} [data-testid=stImage] img", 50)          # meanwhile the training goes on
+    wait_images(page, f"{MAIN} [data-testid=stImage] img", 50)  # meanwhile the training goes on
     nav(page, "Train").click()
     progress.wait_for()
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-testid=stMainBlockContainer] [data-testid=stProgress]');"
-        f" return p && p.innerText.trim() !== {first.strip()!r}; }}")
+        f" return p && p.innerText.trim() !== {first.strip()!r}; }}"
+    )
     assert "running" in main(page).inner_text()
 
     # a reload is a new session of the same browser: the training is still shown, and still ours
     page.reload()
     progress.wait_for()
     main(page).get_by_role("button", name="Stop").wait_for()
-    page.get_by_text("Loss per epoch").wait_for(timeout=120_000)      # first epoch done: epoch curves drawn
+    page.get_by_text("Loss per epoch").wait_for(timeout=120_000)  # first epoch done: epoch curves drawn
     wait_marks(page, MAIN, "line", 2)
     shoot(page, "train_running")
 
     main(page).get_by_role("button", name="Stop").click()
     main(page).get_by_text("Stopped after").wait_for()
-    main(page).get_by_role("link", name="Evaluate").wait_for()           # the full rerun after the end is drawn
+    main(page).get_by_role("link", name="Evaluate").wait_for()  # the full rerun after the end is drawn
     text = main(page).inner_text()
     assert "Test accuracy" in text and "stopped by request during epoch" in text
     shoot(page, "train_stopped")
@@ -423,7 +456,8 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     page.get_by_role("heading", name="Settings and results").wait_for()
     main(page).get_by_test_id("stMultiSelect").filter(has_text=run.name).wait_for()
     page.wait_for_function(
-        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 1")
+        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 1"
+    )
     wait_idle(page)
     assert run.name in main(page).get_by_test_id("stMultiSelect").inner_text()
     assert main(page).get_by_test_id("stVegaLiteChart").count() == 1

@@ -19,7 +19,7 @@ ONLY_WATCH = "Someone else's training: you can watch it, not change it."
 def server(data_dir, tmp_path_factory):
     with running_app(tmp_path_factory, data_dir, "classroom", FMNIST_TEACHER_KEY=TEACHER_KEY) as app:
         yield app
-    assert TEACHER_KEY not in open(app["log"]).read()          # the key is never logged
+    assert TEACHER_KEY not in open(app["log"]).read()  # the key is never logged
 
 
 def context(browser):  # noqa: F811
@@ -92,14 +92,14 @@ def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):  #
     key.press("Enter")
     bob.get_by_text("Teacher mode: you can stop any training").wait_for()
     main(bob).get_by_role("button", name="Stop").wait_for()
-    teacher_field(bob).wait_for(state="detached")             # the field (and what was typed into it) is gone
+    teacher_field(bob).wait_for(state="detached")  # the field (and what was typed into it) is gone
     wait_idle(bob)
     assert TEACHER_KEY not in bob.content()
     shoot(bob, "classroom_b_teacher")
     main(bob).get_by_role("button", name="Stop").click()
     main(bob).get_by_text("Stopped after").wait_for(timeout=120_000)
     main(alice).get_by_text("Stopped after").wait_for(timeout=120_000)
-    main(alice).get_by_role("link", name="Evaluate").wait_for()         # the full rerun after the end is drawn
+    main(alice).get_by_role("link", name="Evaluate").wait_for()  # the full rerun after the end is drawn
     wait_idle(alice)
     stopped_in = int(re.search(r"stopped by request during epoch (\d+)", main(alice).inner_text()).group(1))
     main(alice).get_by_role("button", name="Delete").wait_for()

@@ -6,10 +6,21 @@ import re
 
 import pytest
 
-from core.training import experiments
-
-from tests.e2e.test_browser import (CHROMIUM, MAIN, browser, check_clean, main, nav, open_page, page,  # noqa: F401
-                                    server, shoot, wait_idle, wait_marks)
+from core.library import experiments
+from tests.e2e.test_browser import (  # noqa: F401
+    CHROMIUM,
+    MAIN,
+    browser,
+    check_clean,
+    main,
+    nav,
+    open_page,
+    page,
+    server,
+    shoot,
+    wait_idle,
+    wait_marks,
+)
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="needs Debian's chromium")

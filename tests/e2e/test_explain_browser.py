@@ -8,16 +8,28 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e.test_browser import (CHROMIUM, MAIN, WIDTH, browser, check_clean, main, running_app,  # noqa: F401
-                                    open_page, shoot, wait_idle, wait_images)
+from tests.e2e.test_browser import (  # noqa: F401
+    CHROMIUM,
+    MAIN,
+    WIDTH,
+    browser,
+    check_clean,
+    main,
+    open_page,
+    running_app,
+    shoot,
+    wait_idle,
+    wait_images,
+)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
 
 @pytest.fixture(scope="module")
 def server(data_dir, tmp_path_factory):
-    with running_app(tmp_path_factory, data_dir, "explain",
-                     FMNIST_CACHE_DIR=str(tmp_path_factory.mktemp("cache"))) as app:
+    with running_app(
+        tmp_path_factory, data_dir, "explain", FMNIST_CACHE_DIR=str(tmp_path_factory.mktemp("cache"))
+    ) as app:
         yield app["url"]
 
 
@@ -30,7 +42,7 @@ def page(browser):  # noqa: F811
     context.close()
 
 
-POINTS = "svg.marks .mark-symbol.role-mark > *"      # the scatter's points, not the legend's symbols
+POINTS = "svg.marks .mark-symbol.role-mark > *"  # the scatter's points, not the legend's symbols
 
 
 def symbols(pg, chart: str) -> int:
@@ -47,7 +59,7 @@ def test_a_mistake_opens_its_explanation(server, page):
     why.first.click()
     page.get_by_role("heading", name="Why did it say that?", level=1).wait_for()
     page.get_by_role("heading", name="Occlusion").wait_for()
-    assert wait_images(page, f"{MAIN} [data-testid=stImage] img", 9) == 9          # the input and 4 methods x 2 classes
+    assert wait_images(page, f"{MAIN} [data-testid=stImage] img", 9) == 9  # the input and 4 methods x 2 classes
     wait_idle(page)
     text = main(page).inner_text()
     assert f"{model} says T-shirt/top" in text and "true class: Shirt" in text
@@ -64,23 +76,24 @@ def test_embedding_scatter_hover_select_and_tsne(server, page):
     charts = f"{MAIN} [data-testid=stVegaLiteChart]"
     page.wait_for_function("(sel) => document.querySelectorAll(sel).length == 2", arg=charts)
     raw, learned = f"{MAIN} .st-key-embedding_pixels", f"{MAIN} .st-key-embedding_features"
-    page.wait_for_function("(sel) => document.querySelectorAll(sel).length >= 4000",
-                           arg=f"{charts} {POINTS}")
+    page.wait_for_function("(sel) => document.querySelectorAll(sel).length >= 4000", arg=f"{charts} {POINTS}")
     assert symbols(page, raw) == symbols(page, learned) == 2000
     wait_idle(page)
 
-    point = page.locator(f"{learned} {POINTS}").nth(5)           # hover: the picture and labels
+    point = page.locator(f"{learned} {POINTS}").nth(5)  # hover: the picture and labels
     point.hover(force=True)
     tooltip = page.locator("#vg-tooltip-element")
     tooltip.wait_for(state="visible")
-    page.wait_for_function("() => { const i = document.querySelector('#vg-tooltip-element img');"
-                           " return i && i.complete && i.naturalWidth == 56; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#vg-tooltip-element img');"
+        " return i && i.complete && i.naturalWidth == 56; }"
+    )
     assert "true" in tooltip.inner_text() and "predicted" in tooltip.inner_text()
     shoot(page, "embedding-hover")
 
     page.mouse.move(5, 5)
     tooltip.wait_for(state="hidden")
-    box = page.locator(f"{learned} svg.marks").first.bounding_box()              # drag a box over the middle
+    box = page.locator(f"{learned} svg.marks").first.bounding_box()  # drag a box over the middle
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.7, steps=8)
@@ -92,7 +105,7 @@ def test_embedding_scatter_hover_select_and_tsne(server, page):
     assert wait_images(page, f"{MAIN} [data-testid=stImage] img", 1) >= 1
     shoot(page, "embedding-selection")
 
-    main(page).get_by_role("slider").press("ArrowLeft")                          # 1,000 images: a quicker t-SNE
+    main(page).get_by_role("slider").press("ArrowLeft")  # 1,000 images: a quicker t-SNE
     page.wait_for_function("(sel) => document.querySelectorAll(sel).length == 2000", arg=f"{charts} {POINTS}")
     wait_idle(page)
     page.evaluate("""() => { window.sawProgress = false;                        // the work runs in the background
@@ -100,8 +113,9 @@ def test_embedding_scatter_hover_select_and_tsne(server, page):
             .observe(document.body, {childList: true, subtree: true}); }""")
     main(page).get_by_text("t-SNE", exact=True).click()
     page.wait_for_function("() => window.sawProgress", timeout=240_000)
-    page.wait_for_function("(sel) => document.querySelectorAll(sel).length >= 2000",
-                           arg=f"{charts} {POINTS}", timeout=240_000)
+    page.wait_for_function(
+        "(sel) => document.querySelectorAll(sel).length >= 2000", arg=f"{charts} {POINTS}", timeout=240_000
+    )
     wait_idle(page)
     assert "t-SNE" in main(page).inner_text() and main(page).get_by_test_id("stProgress").count() == 0
     shoot(page, "embedding-tsne")
@@ -112,12 +126,12 @@ def test_what_each_filter_looks_for(server, page):
     open_page(page, f"{server}/feature_maps", "Feature maps")
     main(page).get_by_text("Show what each filter looks for").click()
     heading = main(page).get_by_text("What each filter of")
-    heading.first.wait_for(timeout=240_000)                                       # after the background pass
+    heading.first.wait_for(timeout=240_000)  # after the background pass
     wait_idle(page)
-    assert heading.count() == 3                                                   # lenet5: c1, c3, c5
+    assert heading.count() == 3  # lenet5: c1, c3, c5
     grids = page.locator(f"{MAIN} [data-testid=stImage]").filter(has_text="channel ")
     deadline = time.monotonic() + 60
-    while grids.count() < 6 + 16 + 16 and time.monotonic() < deadline:    # the grids arrive one by one
+    while grids.count() < 6 + 16 + 16 and time.monotonic() < deadline:  # the grids arrive one by one
         page.wait_for_timeout(250)
     assert grids.count() == 6 + 16 + 16
     wait_images(page, f"{MAIN} [data-testid=stImage] img", 38)

@@ -7,16 +7,19 @@ import numpy as np
 import pytest
 
 from core.io import checkpoint, export
+from core.library.catalog import SHIPPED_DIR
 from core.models import build
-from core.training.catalog import SHIPPED_DIR
 from tests.e2e.test_browser import browser, check_clean, main, open_page, page, server, shoot, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
 
 def card(pg, title: str):
-    return main(pg).locator("[data-testid=stVerticalBlock][class*=st-key-model_]").filter(
-        has=pg.get_by_role("heading", name=title, level=4, exact=True))
+    return (
+        main(pg)
+        .locator("[data-testid=stVerticalBlock][class*=st-key-model_]")
+        .filter(has=pg.get_by_role("heading", name=title, level=4, exact=True))
+    )
 
 
 def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # noqa: F811 (fixtures)
@@ -47,8 +50,13 @@ def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # n
     predicted = np.array([int(r.split(",")[3]) for r in rows[1:]])
     assert (predicted == fmnist.test_labels.numpy()).mean() == pytest.approx(accuracy, abs=1e-4)
 
-    good = checkpoint.save(tmp_path / "gpu-box.safetensors", build("two_conv"), "two_conv",
-                           {"width": 1, "batch_norm": True, "dropout": 0.25}, {"name": "from the gpu box"})
+    good = checkpoint.save(
+        tmp_path / "gpu-box.safetensors",
+        build("two_conv"),
+        "two_conv",
+        {"width": 1, "batch_norm": True, "dropout": 0.25},
+        {"name": "from the gpu box"},
+    )
     bad = tmp_path / "renamed-pickle.safetensors"
     bad.write_bytes(b"PK\x03\x04" + b"\0" * 200)
     uploader = main(page).get_by_test_id("stFileUploaderDropzoneInput")
@@ -62,7 +70,7 @@ def test_models_page_downloads_and_imports(server, page, tmp_path, fmnist):  # n
     main(page).get_by_role("button", name="Import").click()
     card(page, "from the gpu box").wait_for()
     assert main(page).get_by_test_id("stAlertContentSuccess").inner_text().startswith("Imported gpu-box.safetensors")
-    card(page, "from the gpu box").get_by_role("button", name="Delete").wait_for()   # elements arrive one by one
+    card(page, "from the gpu box").get_by_role("button", name="Delete").wait_for()  # elements arrive one by one
     assert card(page, "from the gpu box").get_by_role("button", name="Delete").count() == 1
     wait_idle(page)
     shoot(page, "models")

@@ -13,17 +13,37 @@ from core.training.recipes import DEFAULT_RECIPE, RECIPE_NAMES, RECIPES, get_rec
 LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3} | {r.settings["lr"] for r in RECIPES})
 WEIGHT_DECAYS = sorted({0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2} | {r.settings.get("weight_decay", 0.0) for r in RECIPES})
 BATCH_SIZES = [32, 64, 128, 256, 512, 1024]
-WIDTHS = {"simple_cnn": [1, 2, 3, 4, 6, 8], "two_conv": [1, 2, 3, 4], "resnet18": [0.125, 0.25, 0.5, 1.0],
-          "fast_cnn": [1, 2, 4]}
+WIDTHS = {
+    "simple_cnn": [1, 2, 3, 4, 6, 8],
+    "two_conv": [1, 2, 3, 4],
+    "resnet18": [0.125, 0.25, 0.5, 1.0],
+    "fast_cnn": [1, 2, 4],
+}
 # TrainConfig field -> widget key
-FIELDS = {"optimizer": "train_optimizer", "lr": "train_lr", "batch_size": "train_batch", "epochs": "train_epochs",
-          "weight_decay": "train_wd", "schedule": "train_schedule", "label_smoothing": "train_ls",
-          "augment": "train_augment", "augment_shift": "train_shift", "ema": "train_ema",
-          "test_time_flip": "train_flip", "val_fraction": "train_val", "patience": "train_patience",
-          "seed": "train_seed"}
+FIELDS = {
+    "optimizer": "train_optimizer",
+    "lr": "train_lr",
+    "batch_size": "train_batch",
+    "epochs": "train_epochs",
+    "weight_decay": "train_wd",
+    "schedule": "train_schedule",
+    "label_smoothing": "train_ls",
+    "augment": "train_augment",
+    "augment_shift": "train_shift",
+    "ema": "train_ema",
+    "test_time_flip": "train_flip",
+    "val_fraction": "train_val",
+    "patience": "train_patience",
+    "seed": "train_seed",
+}
 EMA_DECAYS = sorted({0.0, 0.99, 0.995, 0.999, 0.9995} | {r.settings.get("ema", 0.0) for r in RECIPES})
-SETTING_KEYS = {"width": "width", "hidden": "hidden", "dropout": "dropout", "batch_norm": "bn",
-                "activation": "activation"}
+SETTING_KEYS = {
+    "width": "width",
+    "hidden": "hidden",
+    "dropout": "dropout",
+    "batch_norm": "bn",
+    "activation": "activation",
+}
 
 
 def setting_key(arch: str, name: str) -> str:
@@ -50,13 +70,20 @@ def recipe_picker() -> None:
     if "train_recipe" not in st.session_state:
         st.session_state.train_recipe = DEFAULT_RECIPE
         apply_recipe()
-    name = st.selectbox("Recipe", RECIPE_NAMES, key="train_recipe", on_change=apply_recipe,
-                        format_func=lambda n: get_recipe(n).title,
-                        help="A recipe fills every setting below; change any of them afterwards.")
+    name = st.selectbox(
+        "Recipe",
+        RECIPE_NAMES,
+        key="train_recipe",
+        on_change=apply_recipe,
+        format_func=lambda n: get_recipe(n).title,
+        help="A recipe fills every setting below; change any of them afterwards.",
+    )
     recipe = get_recipe(name)
     edited = [k for k, v in form_values(name).items() if k in st.session_state and st.session_state[k] != v]
-    st.caption(f"{recipe.shows} Takes {recipe.cpu_time} on a 2-core CPU."
-               + (" *Some settings below differ from this recipe.*" if edited else ""))
+    st.caption(
+        f"{recipe.shows} Takes {recipe.cpu_time} on a 2-core CPU."
+        + (" *Some settings below differ from this recipe.*" if edited else "")
+    )
 
 
 def _default(key: str, value) -> None:
@@ -70,31 +97,45 @@ def arch_settings(arch: Architecture) -> dict | None:
         _default(setting_key(arch.name, name), ",".join(str(h) for h in value) if name == "hidden" else value)
     cols = st.columns(4)
     if "width" in d:
-        out["width"] = cols[0].select_slider("Width (channel multiplier)", WIDTHS[arch.name],
-                                             key=setting_key(arch.name, "width"),
-                                             help="Multiplies the number of channels in every convolution.")
+        out["width"] = cols[0].select_slider(
+            "Width (channel multiplier)",
+            WIDTHS[arch.name],
+            key=setting_key(arch.name, "width"),
+            help="Multiplies the number of channels in every convolution.",
+        )
     if "hidden" in d:
-        text = cols[0].text_input("Hidden layer sizes", key=setting_key(arch.name, "hidden"),
-                                  help="Comma separated, e.g. 512,256,128")
+        text = cols[0].text_input(
+            "Hidden layer sizes", key=setting_key(arch.name, "hidden"), help="Comma separated, e.g. 512,256,128"
+        )
         try:
             out["hidden"] = tuple(int(h) for h in text.split(",") if h.strip())
         except ValueError:
             st.error(f"Hidden layer sizes must be whole numbers separated by commas, not {text!r}.")
             return None
     if "dropout" in d:
-        out["dropout"] = cols[1].slider("Dropout", 0.0, 0.8, step=0.05, key=setting_key(arch.name, "dropout"),
-                                        help="Share of units switched off at random in each training step.")
+        out["dropout"] = cols[1].slider(
+            "Dropout",
+            0.0,
+            0.8,
+            step=0.05,
+            key=setting_key(arch.name, "dropout"),
+            help="Share of units switched off at random in each training step.",
+        )
     if "batch_norm" in d:
-        out["batch_norm"] = cols[2].checkbox("Batch norm", key=setting_key(arch.name, "batch_norm"),
-                                             help="Normalise each layer's outputs over the batch: faster, steadier.")
+        out["batch_norm"] = cols[2].checkbox(
+            "Batch norm",
+            key=setting_key(arch.name, "batch_norm"),
+            help="Normalise each layer's outputs over the batch: faster, steadier.",
+        )
     if "activation" in d:
         out["activation"] = cols[1].selectbox("Activation", list(ACTIVATIONS), key=setting_key(arch.name, "activation"))
     return out
 
 
 def architecture_choice() -> str:
-    return st.selectbox("Architecture", list(REGISTRY), format_func=lambda n: REGISTRY[n].display_name,
-                        key="train_arch")
+    return st.selectbox(
+        "Architecture", list(REGISTRY), format_func=lambda n: REGISTRY[n].display_name, key="train_arch"
+    )
 
 
 def hyperparameters() -> dict:
@@ -106,28 +147,60 @@ def hyperparameters() -> dict:
         "lr": c1.select_slider("Learning rate", LEARNING_RATES, format_func=lambda v: f"{v:g}", key="train_lr"),
         "batch_size": c1.selectbox("Batch size", BATCH_SIZES, key="train_batch"),
         "epochs": int(c2.number_input("Epochs", 1, 200, key="train_epochs")),
-        "weight_decay": c2.select_slider("Weight decay", WEIGHT_DECAYS, format_func=lambda v: f"{v:g}",
-                                         key="train_wd"),
-        "schedule": c2.selectbox("Learning-rate schedule", SCHEDULES, key="train_schedule",
-                                 help="cosine: decay to zero; onecycle: warm up, then decay."),
+        "weight_decay": c2.select_slider("Weight decay", WEIGHT_DECAYS, format_func=lambda v: f"{v:g}", key="train_wd"),
+        "schedule": c2.selectbox(
+            "Learning-rate schedule",
+            SCHEDULES,
+            key="train_schedule",
+            help="cosine: decay to zero; onecycle: warm up, then decay.",
+        ),
         "label_smoothing": c3.slider("Label smoothing", 0.0, 0.3, step=0.05, key="train_ls"),
         "augment": c3.checkbox("Augment (shift + flip)", key="train_augment"),
-        "augment_shift": int(c3.number_input("Largest shift (pixels)", 0, 4, key="train_shift",
-                                             help="When augmenting: move each image by up to this many pixels.")),
-        "test_time_flip": c3.checkbox("Test-time flip", key="train_flip",
-                                      help="Predict with the average over the image and its mirror image "
-                                           "(needs augmentation, which trains on mirror images)."),
-        "val_fraction": c3.slider("Validation fraction", 0.0, 0.5, step=0.05, key="train_val",
-                                  help="Share of the training images held out to pick the best epoch."),
+        "augment_shift": int(
+            c3.number_input(
+                "Largest shift (pixels)",
+                0,
+                4,
+                key="train_shift",
+                help="When augmenting: move each image by up to this many pixels.",
+            )
+        ),
+        "test_time_flip": c3.checkbox(
+            "Test-time flip",
+            key="train_flip",
+            help="Predict with the average over the image and its mirror image "
+            "(needs augmentation, which trains on mirror images).",
+        ),
+        "val_fraction": c3.slider(
+            "Validation fraction",
+            0.0,
+            0.5,
+            step=0.05,
+            key="train_val",
+            help="Share of the training images held out to pick the best epoch.",
+        ),
         "patience": int(c4.number_input("Early-stop patience (0 = off)", 0, 50, key="train_patience")),
-        "ema": c4.select_slider("Average of weights (EMA decay)", EMA_DECAYS, format_func=lambda v: f"{v:g}",
-                                key="train_ema", help="Evaluate and keep an exponential moving average of the "
-                                                      "weights (0 = off): smoother, often a bit better."),
+        "ema": c4.select_slider(
+            "Average of weights (EMA decay)",
+            EMA_DECAYS,
+            format_func=lambda v: f"{v:g}",
+            key="train_ema",
+            help="Evaluate and keep an exponential moving average of the "
+            "weights (0 = off): smoother, often a bit better.",
+        ),
         "seed": int(c4.number_input("Seed", 0, 2**31 - 1, key="train_seed")),
         "device": c4.selectbox("Device", DEVICES, key="train_device"),
     }
-    limit = int(c1.number_input("Images to train on (0 = all)", 0, 60000, step=1000, key="train_limit",
-                                help="Train on the first N of the 60,000 training images: a few thousand train in "
-                                     "seconds, good for a demo."))
+    limit = int(
+        c1.number_input(
+            "Images to train on (0 = all)",
+            0,
+            60000,
+            step=1000,
+            key="train_limit",
+            help="Train on the first N of the 60,000 training images: a few thousand train in "
+            "seconds, good for a demo.",
+        )
+    )
     h["limit"] = limit or None
     return h

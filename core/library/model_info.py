@@ -6,10 +6,20 @@ from pathlib import Path
 from core.base.errors import StudioError
 from core.models import get
 
-RECIPE = [("epochs", "epochs"), ("batch_size", "batch size"), ("optimizer", "optimizer"), ("lr", "learning rate"),
-          ("schedule", "schedule"), ("weight_decay", "weight decay"), ("label_smoothing", "label smoothing"),
-          ("augment", "augmentation"), ("augment_shift", "shift (px)"), ("ema", "EMA"),
-          ("test_time_flip", "test-time flip"), ("seed", "seed")]
+RECIPE = [
+    ("epochs", "epochs"),
+    ("batch_size", "batch size"),
+    ("optimizer", "optimizer"),
+    ("lr", "learning rate"),
+    ("schedule", "schedule"),
+    ("weight_decay", "weight decay"),
+    ("label_smoothing", "label smoothing"),
+    ("augment", "augmentation"),
+    ("augment_shift", "shift (px)"),
+    ("ema", "EMA"),
+    ("test_time_flip", "test-time flip"),
+    ("seed", "seed"),
+]
 
 
 def details(metadata: dict, path=None) -> list[tuple[str, str]]:
@@ -24,8 +34,11 @@ def details(metadata: dict, path=None) -> list[tuple[str, str]]:
     if settings:
         rows.append(("settings", ", ".join(f"{k} {_value(v)}" for k, v in settings.items())))
     metrics = metadata.get("metrics") or {}
-    for key, label in [("test_accuracy", "test accuracy"), ("test_shirt_accuracy", "Shirt accuracy (test)"),
-                       ("val_accuracy", "best validation accuracy")]:
+    for key, label in [
+        ("test_accuracy", "test accuracy"),
+        ("test_shirt_accuracy", "Shirt accuracy (test)"),
+        ("val_accuracy", "best validation accuracy"),
+    ]:
         if isinstance(metrics.get(key), (int, float)):
             rows.append((label, f"{metrics[key]:.2%}"))
     if metrics.get("best_epoch") is not None:

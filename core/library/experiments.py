@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from core.base.errors import StudioError
-from core.training import runs, sweeps
+from core.io import runs
+from core.training import sweeps
 from core.training.config import TrainConfig
 
 FOLDER = "experiments"
@@ -21,9 +22,9 @@ FOLDER = "experiments"
 class Experiment:
     id: str
     name: str
-    swept: dict                      # setting -> list of values, in the order given
-    base: dict                       # the settings every run shares (TrainConfig.to_dict())
-    labels: list = field(default_factory=list)   # one per planned run: "batch_size=64"
+    swept: dict  # setting -> list of values, in the order given
+    base: dict  # the settings every run shares (TrainConfig.to_dict())
+    labels: list = field(default_factory=list)  # one per planned run: "batch_size=64"
     created: str = ""
 
 
@@ -35,8 +36,14 @@ def plan(base: TrainConfig, swept: dict[str, list], name: str | None = None) -> 
     now = datetime.now()
     exp_id = f"{now:%Y%m%d-%H%M%S}-sweep-{secrets.token_hex(3)}"
     name = (name or "").strip() or default_name(base, swept)
-    experiment = Experiment(exp_id, name, {k: list(v) for k, v in swept.items()}, base.to_dict(),
-                            [sweeps.label(p) for p in points], now.isoformat(timespec="seconds"))
+    experiment = Experiment(
+        exp_id,
+        name,
+        {k: list(v) for k, v in swept.items()},
+        base.to_dict(),
+        [sweeps.label(p) for p in points],
+        now.isoformat(timespec="seconds"),
+    )
     configs = []
     for point in points:
         config = sweeps.apply(base, point)
@@ -81,7 +88,7 @@ def list_experiments(root=None) -> list[Experiment]:
 def run_folders(exp_id: str, root=None) -> list[Path]:
     """The runs of one experiment, oldest first (the order they were started)."""
     out = [r for r in runs.list_runs(root) if (runs.read_json(r / runs.CONFIG) or {}).get("experiment") == exp_id]
-    return sorted(out, key=lambda p: (p / runs.CONFIG).stat().st_mtime_ns)   # names share a second
+    return sorted(out, key=lambda p: (p / runs.CONFIG).stat().st_mtime_ns)  # names share a second
 
 
 def changes_of(config: dict, swept: dict) -> dict:
@@ -102,13 +109,19 @@ def table(experiment: Experiment, root=None) -> list[dict]:
         summary = runs.read_json(run / runs.SUMMARY) or {}
         history = runs.read_metrics(run)
         changes = changes_of(config, experiment.swept)
-        rows.append({
-            "run": run.name, "label": sweeps.label(changes), **{k: sweeps.show_value(v) for k, v in changes.items()},
-            "status": summary.get("status") or ("running or interrupted" if history else "waiting"),
-            "test_accuracy": summary.get("test_accuracy"), "best_val_accuracy": summary.get("best_val_accuracy"),
-            "epochs_run": summary.get("epochs_run", len(history)), "seconds": summary.get("seconds"),
-            "best": False,
-        })
+        rows.append(
+            {
+                "run": run.name,
+                "label": sweeps.label(changes),
+                **{k: sweeps.show_value(v) for k, v in changes.items()},
+                "status": summary.get("status") or ("running or interrupted" if history else "waiting"),
+                "test_accuracy": summary.get("test_accuracy"),
+                "best_val_accuracy": summary.get("best_val_accuracy"),
+                "epochs_run": summary.get("epochs_run", len(history)),
+                "seconds": summary.get("seconds"),
+                "best": False,
+            }
+        )
     scored = [r for r in rows if _finished(r)]
     if scored:
         max(scored, key=lambda r: r["test_accuracy"])["best"] = True
@@ -119,34 +132,43 @@ def summary(experiment: Experiment, rows: list[dict]) -> str:
     """One paragraph with the measured differences, e.g. "batch_size=64 reached 92.10%, 0.80 points above
     batch_size=512, and took 2.3× as long"."""
     scored = [r for r in rows if _finished(r)]
-    swept = ", ".join(f"{k} ({', '.join(sweeps.show_value(v) for v in values)})"
-                      for k, values in experiment.swept.items())
+    swept = ", ".join(
+        f"{k} ({', '.join(sweeps.show_value(v) for v in values)})" for k, values in experiment.swept.items()
+    )
     if not scored:
         return f"This experiment sweeps {swept}; no run has finished yet."
     best = next(r for r in scored if r["best"])
     epochs = experiment.base["epochs"]
-    sentences = [f"This experiment sweeps {swept} with {experiment.base['arch']} for "
-                 f"{epochs} epoch{'' if epochs == 1 else 's'}.",
-                 f"{best['label']} reached the best test accuracy, {best['test_accuracy']:.2%}, "
-                 f"in {_duration(best['seconds'])}."]
+    sentences = [
+        f"This experiment sweeps {swept} with {experiment.base['arch']} for "
+        f"{epochs} epoch{'' if epochs == 1 else 's'}.",
+        f"{best['label']} reached the best test accuracy, {best['test_accuracy']:.2%}, "
+        f"in {_duration(best['seconds'])}.",
+    ]
     for row in sorted((r for r in scored if r is not best), key=lambda r: -r["test_accuracy"]):
         gap = 100 * (best["test_accuracy"] - row["test_accuracy"])
         text = f"{best['label']} was {gap:.2f} points above {row['label']} ({row['test_accuracy']:.2%})"
         if best["seconds"] and row["seconds"]:
-            text += (f" and took {best['seconds'] / row['seconds']:.1f}× as long ({_duration(best['seconds'])} "
-                     f"against {_duration(row['seconds'])})")
+            text += (
+                f" and took {best['seconds'] / row['seconds']:.1f}× as long ({_duration(best['seconds'])} "
+                f"against {_duration(row['seconds'])})"
+            )
         sentences.append(text + ".")
     for row in rows:
         if row in scored:
             continue
         if row.get("status") in ("stopped", "diverged"):
             result = f" ({row['test_accuracy']:.2%})" if row.get("test_accuracy") is not None else ""
-            sentences.append(f"{row['label']} {row['status']} after {row['epochs_run']} "
-                             f"epoch{'' if row['epochs_run'] == 1 else 's'}{result} and is not compared.")
+            sentences.append(
+                f"{row['label']} {row['status']} after {row['epochs_run']} "
+                f"epoch{'' if row['epochs_run'] == 1 else 's'}{result} and is not compared."
+            )
     waiting = len([r for r in rows if r not in scored and r.get("status") not in ("stopped", "diverged")])
     if waiting:
-        sentences.append(f"{waiting} run{'s' if waiting > 1 else ''} of {len(rows)} "
-                         f"{'have' if waiting > 1 else 'has'} no test result yet.")
+        sentences.append(
+            f"{waiting} run{'s' if waiting > 1 else ''} of {len(rows)} "
+            f"{'have' if waiting > 1 else 'has'} no test result yet."
+        )
     return " ".join(sentences)
 
 

@@ -5,18 +5,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.base.errors import CheckpointError
+from core.io import runs
 from core.io.checkpoint import read_metadata
-from core.training import imports, runs
+from core.library import imports
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    name: str            # shown to the user
+    name: str  # shown to the user
     path: Path
     arch: str
-    source: str          # "shipped", "run" or "imported"
+    source: str  # "shipped", "run" or "imported"
     test_accuracy: float | None
     metadata: dict
 

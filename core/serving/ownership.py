@@ -21,8 +21,11 @@ def new_secret() -> str:
 
 def looks_like_secret(value) -> bool:
     """True for a string long and plain enough to be one of our secrets (URL-safe characters only)."""
-    return (isinstance(value, str) and MIN_SECRET_LENGTH <= len(value) <= 128
-            and all(c.isalnum() or c in "-_" for c in value))
+    return (
+        isinstance(value, str)
+        and MIN_SECRET_LENGTH <= len(value) <= 128
+        and all(c.isalnum() or c in "-_" for c in value)
+    )
 
 
 def digest(secret: str) -> str:

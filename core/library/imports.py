@@ -8,8 +8,7 @@ from pathlib import Path
 
 from core.base.errors import StudioError
 from core.base.files import write_atomic
-from core.io import checkpoint_import
-from core.training import runs
+from core.io import checkpoint_import, runs
 
 FOLDER = "imported"
 
@@ -23,7 +22,7 @@ def import_checkpoint(data: bytes, filename: str, root=None) -> Path:
     the very same file was imported before)."""
     meta = checkpoint_import.validate(data, Path(filename or "checkpoint").name)
     same = next((p for p in imported_files(root) if p.stat().st_size == len(data) and p.read_bytes() == data), None)
-    if same is not None:   # importing the same file twice keeps one copy
+    if same is not None:  # importing the same file twice keeps one copy
         return same
     stem = _safe(meta.get("name") or Path(filename or "").stem or meta["arch"])
     folder = imported_dir(root)

@@ -1,10 +1,10 @@
 """Background training: one JobManager per process runs Trainers in worker threads, capped, FIFO queue.
 
 No Streamlit here. A page submits a job and reads `snapshot()` copies; the worker writes plain state
-under a lock. Every job belongs to an owner: a browser's secret, kept only as a digest (core.training.ownership).
+under a lock. Every job belongs to an owner: a browser's secret, kept only as a digest (core.serving.ownership).
 Only the owner may stop or resume it; the teacher acts by calling without an owner. With `persist=True` the
-list is kept in the runs folder and rebuilt when a new manager starts (core.training.job_store), and
-students' requests are held to the server's limits (core.training.limits).
+list is kept in the runs folder and rebuilt when a new manager starts (core.serving.job_store), and
+students' requests are held to the server's limits (core.serving.limits).
 """
 
 import copy
@@ -15,12 +15,13 @@ import shutil
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from core.base.errors import StudioError
-from core.training import job_store, limits, ownership, runs
+from core.io import runs
+from core.serving import job_store, limits, ownership
 from core.training import resume as resuming
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
 FINISHED = ("completed", "early_stopped", "stopped", "diverged", "failed", "interrupted", "dropped")
-MAX_BATCH_POINTS = 2000   # per-batch losses kept per job; older ones are thinned to every 2nd, 4th, ...
-MAX_FINISHED_JOBS = 50    # finished jobs remembered per manager
+MAX_BATCH_POINTS = 2000  # per-batch losses kept per job; older ones are thinned to every 2nd, 4th, ...
+MAX_FINISHED_JOBS = 50  # finished jobs remembered per manager
 
 
 def default_cap() -> int:
@@ -53,24 +54,25 @@ def summarize_error(error: BaseException) -> str:
 @dataclass
 class Job:
     """One training request and everything its Trainer has reported so far."""
+
     id: str
-    owner: str                                      # digest of the owner's secret
+    owner: str  # digest of the owner's secret
     config: TrainConfig
-    teacher: bool = False                           # started by the teacher: no limits, never pruned
+    teacher: bool = False  # started by the teacher: no limits, never pruned
     name: str | None = None
     state: str = "queued"
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
-    queue_position: int | None = None    # 1 = next to start; None once it leaves the queue
+    queue_position: int | None = None  # 1 = next to start; None once it leaves the queue
     run_dir: str | None = None
-    info: dict = field(default_factory=dict)        # the "start" event
-    epochs: list = field(default_factory=list)      # "epoch" events
-    batches: list = field(default_factory=list)     # {"step", "epoch", "batch", "loss"}, thinned if long
+    info: dict = field(default_factory=dict)  # the "start" event
+    epochs: list = field(default_factory=list)  # "epoch" events
+    batches: list = field(default_factory=list)  # {"step", "epoch", "batch", "loss"}, thinned if long
     last_batch: dict | None = None
-    result: dict | None = None                      # the "end" event
-    message: str = ""                               # why it ended (stop, early stop, divergence, error)
-    error: str | None = None                        # set when state == "failed"
+    result: dict | None = None  # the "end" event
+    message: str = ""  # why it ended (stop, early stop, divergence, error)
+    error: str | None = None  # set when state == "failed"
     batch_stride: int = 1
 
     @property
@@ -99,9 +101,15 @@ class Job:
 class JobManager:
     """Runs at most `max_concurrent` trainings at once in daemon threads; the rest wait in FIFO order."""
 
-    def __init__(self, max_concurrent: int | None = None, runs_root=None,
-                 trainer_factory: Callable[..., Trainer] = Trainer, persist: bool = False,
-                 limit: "limits.Limits | None" = None, data_loader: Callable[[], object] | None = None):
+    def __init__(
+        self,
+        max_concurrent: int | None = None,
+        runs_root=None,
+        trainer_factory: Callable[..., Trainer] = Trainer,
+        persist: bool = False,
+        limit: "limits.Limits | None" = None,
+        data_loader: Callable[[], object] | None = None,
+    ):
         self.max_concurrent = max(1, max_concurrent or default_cap())
         self.runs_root = runs_root
         self.limits = limit if limit is not None else limits.Limits.from_env()
@@ -142,29 +150,40 @@ class JobManager:
         The run's job (if the server knows it) must belong to `owner`; `owner=None` is the teacher. The
         settings come from the run; `epochs` (the new total) may extend it.
         """
-        state = resuming.load_state(run_dir, epochs)   # one line if it finished, lacks files or cannot go on
+        state = resuming.load_state(run_dir, epochs)  # one line if it finished, lacks files or cannot go on
         run_dir = resuming.run_folder(run_dir).resolve()
         digest = ownership.digest(owner) if owner is not None else None
         with self._lock:
-            job = next((j for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
-                        if j.run_dir and Path(j.run_dir).resolve() == run_dir), None)
+            job = next(
+                (
+                    j
+                    for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+                    if j.run_dir and Path(j.run_dir).resolve() == run_dir
+                ),
+                None,
+            )
             if job is not None and digest is not None and job.owner != digest:
                 raise StudioError(f"training {job.id} belongs to another session.")
             if job is not None and job.active:
                 raise StudioError(f"training {job.id} is already {job.state}.")
         config = copy.deepcopy(job.config) if job is not None else TrainConfig.from_dict(state["config"])
-        done = state["epoch"]                         # what last.pt holds, whatever the metrics log says
+        done = state["epoch"]  # what last.pt holds, whatever the metrics log says
         total = epochs or state["config"]["epochs"]
         remaining = copy.deepcopy(config)
         remaining.epochs = total - done
         teacher = owner is None or (job is not None and job.teacher)
         self._admit(remaining.validate(), digest or "", teacher)
         with self._lock:
-            if job is not None and job.active:     # a second click while this one was being checked
+            if job is not None and job.active:  # a second click while this one was being checked
                 raise StudioError(f"training {job.id} is already {job.state}.")
-            if job is None:   # a run the server has no job for (e.g. from the command line)
-                job = Job(id=f"job-{secrets.token_hex(4)}", owner=digest or ownership.digest(ownership.new_secret()),
-                          config=config, run_dir=str(run_dir), teacher=teacher)
+            if job is None:  # a run the server has no job for (e.g. from the command line)
+                job = Job(
+                    id=f"job-{secrets.token_hex(4)}",
+                    owner=digest or ownership.digest(ownership.new_secret()),
+                    config=config,
+                    run_dir=str(run_dir),
+                    teacher=teacher,
+                )
                 self._jobs[job.id] = job
             job.config.epochs = total
             job.state, job.started, job.finished, job.result, job.error = "queued", None, None, None, None
@@ -286,8 +305,8 @@ class JobManager:
 
     def _prune(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.state in FINISHED), key=lambda j: j.created)
-        for job in finished[:max(0, len(finished) - MAX_FINISHED_JOBS)]:
-            del self._jobs[job.id]   # its record stays on disk
+        for job in finished[: max(0, len(finished) - MAX_FINISHED_JOBS)]:
+            del self._jobs[job.id]  # its record stays on disk
 
     def _enqueue(self, job: Job) -> None:
         self._queue.append(job.id)
@@ -314,8 +333,10 @@ class JobManager:
 
     def _forget_jobs_of(self, run: Path) -> None:
         """Drop every job whose run folder is `run`, in memory and on disk (the folder itself is the caller's)."""
+
         def ours(run_dir) -> bool:
             return bool(run_dir) and Path(run_dir).resolve() == run
+
         for job in [j for j in self._jobs.values() if ours(j.run_dir)]:
             self._jobs.pop(job.id, None)
             if self._store:
@@ -364,7 +385,7 @@ class JobManager:
         for r in self._store.records() if self._store else []:
             records.setdefault(r["id"], (r.get("created") or 0, r.get("state"), r.get("teacher"), r.get("run_dir")))
         out = []
-        for created, state, teacher, run_dir in sorted(records.values(), key=lambda r: r[0] or 0):
+        for _created, state, teacher, run_dir in sorted(records.values(), key=lambda r: r[0] or 0):
             run = self._inside_runs(run_dir)
             if state in FINISHED and not teacher and run is not None:
                 out.append(run)
@@ -390,8 +411,9 @@ class JobManager:
             if resuming:
                 data = self._data_loader()
                 resume = getattr(self._trainer_factory, "resume", Trainer.resume)
-                trainer = resume(run_dir, data, epochs=resume_epochs, runs_root=self.runs_root, name=name,
-                                 on_event=on_event)
+                trainer = resume(
+                    run_dir, data, epochs=resume_epochs, runs_root=self.runs_root, name=name, on_event=on_event
+                )
             else:
                 trainer = self._trainer_factory(config, data, runs_root=self.runs_root, name=name, on_event=on_event)
             with self._lock:
@@ -443,4 +465,5 @@ class JobManager:
 
 def _load_dataset():
     from core.data.dataset import load
+
     return load(allow_download=False)

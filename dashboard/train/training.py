@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.training.jobs import JobManager
+from core.serving.jobs import JobManager
 from dashboard import common
 
 

@@ -7,14 +7,36 @@ recorded, lies beside it as `<name>.metrics.jsonl` (the metrics log of the run i
 import json
 from pathlib import Path
 
-from core.training import catalog, experiments, runs
+from core.io import runs
+from core.library import catalog, experiments
 
-HYPERPARAMETERS = ("arch", "arch_settings", "optimizer", "lr", "batch_size", "epochs", "weight_decay", "schedule",
-                   "label_smoothing", "augment", "ema", "val_fraction", "patience", "seed", "limit")
+HYPERPARAMETERS = (
+    "arch",
+    "arch_settings",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs",
+    "weight_decay",
+    "schedule",
+    "label_smoothing",
+    "augment",
+    "ema",
+    "val_fraction",
+    "patience",
+    "seed",
+    "limit",
+)
 RESULTS = ("status", "test_accuracy", "best_val_accuracy", "best_val_loss", "best_epoch", "epochs_run", "seconds")
-METRICS = {"val_accuracy": "validation accuracy", "val_loss": "validation loss", "train_accuracy": "training accuracy",
-           "train_loss": "training loss", "lr": "learning rate", "images_per_s": "images per second",
-           "seconds": "seconds per epoch"}
+METRICS = {
+    "val_accuracy": "validation accuracy",
+    "val_loss": "validation loss",
+    "train_accuracy": "training accuracy",
+    "train_loss": "training loss",
+    "lr": "learning rate",
+    "images_per_s": "images per second",
+    "seconds": "seconds per epoch",
+}
 X_AXES = {"epoch": "epoch", "elapsed": "training time (s)"}
 SHIPPED_GROUP = "shipped"
 
@@ -38,12 +60,20 @@ def describe_shipped(entry: "catalog.ModelEntry") -> dict:
     """A shipped checkpoint as a row: the settings and results recorded in its metadata."""
     meta = entry.metadata
     metrics = meta.get("metrics", {})
-    row = {"run": f"shipped: {entry.name}", **_settings({**meta.get("config", {}), "arch": entry.arch,
-                                                         "arch_settings": meta.get("arch_settings", {})})}
-    row.update(status="shipped", test_accuracy=metrics.get("test_accuracy"),
-               best_val_accuracy=metrics.get("val_accuracy"), best_val_loss=metrics.get("val_loss"),
-               best_epoch=metrics.get("best_epoch"), epochs_run=meta.get("epochs_run"),
-               seconds=meta.get("training_seconds"), experiment=SHIPPED_GROUP)
+    row = {
+        "run": f"shipped: {entry.name}",
+        **_settings({**meta.get("config", {}), "arch": entry.arch, "arch_settings": meta.get("arch_settings", {})}),
+    }
+    row.update(
+        status="shipped",
+        test_accuracy=metrics.get("test_accuracy"),
+        best_val_accuracy=metrics.get("val_accuracy"),
+        best_val_loss=metrics.get("val_loss"),
+        best_epoch=metrics.get("best_epoch"),
+        epochs_run=meta.get("epochs_run"),
+        seconds=meta.get("training_seconds"),
+        experiment=SHIPPED_GROUP,
+    )
     return row
 
 
@@ -96,8 +126,16 @@ def curves(sources_by_label: dict, metric: str | None = None, x: str = "epoch") 
             for key, name, split in pairs:
                 value = record.get(key)
                 if value is not None and not record.get("partial"):
-                    rows.append({"run": label, "epoch": record["epoch"], "x": position, "metric": name,
-                                 "split": split, "value": value})
+                    rows.append(
+                        {
+                            "run": label,
+                            "epoch": record["epoch"],
+                            "x": position,
+                            "metric": name,
+                            "split": split,
+                            "value": value,
+                        }
+                    )
     return rows
 
 

@@ -39,9 +39,9 @@ def _env_number(name: str, default, kind=int):
 
 @dataclass(frozen=True)
 class Limits:
-    max_queued: int = DEFAULT_MAX_QUEUED          # per browser; 0 = no limit
-    max_images: int = DEFAULT_MAX_IMAGES          # epochs x images per request; 0 = no limit
-    runs_budget_mb: float | None = None           # None = no budget
+    max_queued: int = DEFAULT_MAX_QUEUED  # per browser; 0 = no limit
+    max_images: int = DEFAULT_MAX_IMAGES  # epochs x images per request; 0 = no limit
+    runs_budget_mb: float | None = None  # None = no budget
     when_full: str = "prune"
 
     @classmethod
@@ -50,9 +50,12 @@ class Limits:
         when_full = os.environ.get("FMNIST_RUNS_FULL", "prune").strip().lower() or "prune"
         if when_full not in FULL_POLICIES:
             raise StudioError(f"FMNIST_RUNS_FULL must be one of: {', '.join(FULL_POLICIES)}, got {when_full!r}.")
-        return cls(max_queued=_env_number("FMNIST_MAX_QUEUED", DEFAULT_MAX_QUEUED),
-                   max_images=_env_number("FMNIST_MAX_IMAGES", DEFAULT_MAX_IMAGES),
-                   runs_budget_mb=budget or None, when_full=when_full)
+        return cls(
+            max_queued=_env_number("FMNIST_MAX_QUEUED", DEFAULT_MAX_QUEUED),
+            max_images=_env_number("FMNIST_MAX_IMAGES", DEFAULT_MAX_IMAGES),
+            runs_budget_mb=budget or None,
+            when_full=when_full,
+        )
 
 
 def images_requested(config: TrainConfig) -> int:
@@ -63,12 +66,16 @@ def images_requested(config: TrainConfig) -> int:
 def check_request(limits: Limits, config: TrainConfig, queued_by_owner: int) -> None:
     """Raise StudioError with one line if a student's request is over a limit."""
     if limits.max_queued and queued_by_owner >= limits.max_queued:
-        raise StudioError(f"you already have {queued_by_owner} trainings waiting in the queue (at most "
-                          f"{limits.max_queued} per person): wait for one to start, or cancel one.")
+        raise StudioError(
+            f"you already have {queued_by_owner} trainings waiting in the queue (at most "
+            f"{limits.max_queued} per person): wait for one to start, or cancel one."
+        )
     work = images_requested(config)
     if limits.max_images and work > limits.max_images:
-        raise StudioError(f"{config.epochs} epochs x {work // config.epochs:,} images = {work:,} images is over "
-                          f"this server's limit of {limits.max_images:,} per training: use fewer epochs or images.")
+        raise StudioError(
+            f"{config.epochs} epochs x {work // config.epochs:,} images = {work:,} images is over "
+            f"this server's limit of {limits.max_images:,} per training: use fewer epochs or images."
+        )
 
 
 def folder_bytes(path) -> int:
@@ -100,8 +107,10 @@ def make_room(limits: Limits, root: Path, removable: list[Path], remove) -> list
     if used < budget:
         return []
     if limits.when_full == "refuse":
-        raise StudioError(f"the runs folder is full ({megabytes(used):,.1f} MB of its {limits.runs_budget_mb:,.1f} MB "
-                          "budget): ask the teacher to delete old runs before starting a new one.")
+        raise StudioError(
+            f"the runs folder is full ({megabytes(used):,.1f} MB of its {limits.runs_budget_mb:,.1f} MB "
+            "budget): ask the teacher to delete old runs before starting a new one."
+        )
     removed = []
     for run in removable:
         if used < budget:
@@ -111,7 +120,8 @@ def make_room(limits: Limits, root: Path, removable: list[Path], remove) -> list
         used -= size
         removed.append(run)
     if used >= budget:
-        raise StudioError(f"the runs folder is full ({megabytes(used):,.1f} MB of its {limits.runs_budget_mb:,.1f} MB "
-                          "budget) and no student run is left to remove: ask the teacher to delete runs.")
+        raise StudioError(
+            f"the runs folder is full ({megabytes(used):,.1f} MB of its {limits.runs_budget_mb:,.1f} MB "
+            "budget) and no student run is left to remove: ask the teacher to delete runs."
+        )
     return removed
-

@@ -10,14 +10,13 @@ import logging
 import os
 from pathlib import Path
 
-from core.training import runs
+from core.io import runs
 from core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
 JOBS_DIR = ".jobs"
-FIELDS = ("id", "owner", "teacher", "name", "state", "created", "started", "finished", "run_dir", "message",
-          "error")
+FIELDS = ("id", "owner", "teacher", "name", "state", "created", "started", "finished", "run_dir", "message", "error")
 INTERRUPTED = "interrupted: the server stopped during this training. Its owner can resume it from epoch {epoch}."
 INTERRUPTED_EARLY = "interrupted: the server stopped before the first epoch ended; start it again."
 DROPPED = "dropped: the server restarted before this training started; start it again."
@@ -49,8 +48,11 @@ class JobStore:
         out = []
         for path in self.dir.glob("job-*.json") if self.dir.is_dir() else []:
             record = runs.read_json(path)
-            if (isinstance(record, dict) and isinstance(record.get("id"), str)
-                    and isinstance(record.get("config"), dict)):
+            if (
+                isinstance(record, dict)
+                and isinstance(record.get("id"), str)
+                and isinstance(record.get("config"), dict)
+            ):
                 out.append(record)
         return sorted(out, key=lambda r: r.get("created") or 0)
 
@@ -66,7 +68,7 @@ def revive(record: dict) -> dict:
     state = fields["state"]
     if state == "queued":
         fields.update(state="dropped", message=DROPPED, finished=fields["finished"] or fields["created"])
-    elif state == "running" and summary:   # it ended, but the record was not updated before the stop
+    elif state == "running" and summary:  # it ended, but the record was not updated before the stop
         fields.update(state=summary.get("status", "completed"), message=summary.get("message", ""))
     elif state == "running":
         epoch = saved_epochs(run_dir)
@@ -98,4 +100,3 @@ def _mtime(path: Path | None) -> float | None:
         return os.path.getmtime(path) if path else None
     except OSError:
         return None
-

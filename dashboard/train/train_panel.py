@@ -1,0 +1,181 @@
+"""Show one training job: queue position, progress with ETA, live curves, the epoch table, the outcome."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.models import get as get_arch
+from core.serving.jobs import Job
+
+STATE_LABELS = {
+    "queued": "queued",
+    "running": "running",
+    "completed": "completed",
+    "early_stopped": "stopped early",
+    "stopped": "stopped",
+    "diverged": "diverged",
+    "failed": "failed",
+    "interrupted": "interrupted",
+    "dropped": "dropped",
+}
+ON_EVERY_PAGE = (
+    ("views/evaluate.py", "Evaluate", ":material/analytics:"),
+    ("views/feature_maps.py", "Feature maps", ":material/layers:"),
+    ("views/classify.py", "Classify", ":material/draw:"),
+    ("views/compare.py", "Compare runs", ":material/stacked_line_chart:"),
+)
+SPLIT_COLORS = alt.Scale(domain=["train", "val"], range=["#f58518", "#4c78a8"])
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def title(job: Job) -> str:
+    return job.name or f"{get_arch(job.config.arch).display_name} · {job.id}"
+
+
+def show(job: Job, on_stop=None) -> None:
+    """The whole panel for `job`; `on_stop` is the Stop button's callback (None: read only, no button)."""
+    st.markdown(f"**{title(job)}** — {STATE_LABELS[job.state]}")
+    if job.state == "queued":
+        st.info(
+            f"Waiting in the queue: position **{job.queue_position}**. It starts as soon as the training "
+            "ahead of it finishes."
+        )
+    if job.active and on_stop is not None:
+        st.button(
+            "Stop" if job.state == "running" else "Cancel",
+            key=f"stop_{job.id}",
+            on_click=on_stop,
+            icon=":material/stop_circle:",
+            args=(job.id,),
+            help="Ends within one batch; the best checkpoint so far is kept.",
+        )
+    if job.state == "running":
+        _progress(job)
+    _outcome(job)
+    if job.epochs or job.batches:
+        _curves(job)
+    if job.epochs:
+        _epoch_table(job)
+
+
+def _progress(job: Job) -> None:
+    b = job.last_batch
+    if b is None:
+        st.progress(0.0, text="Preparing the data and the model…")
+        return
+    eta = job.eta_seconds()
+    text = f"Epoch {b['epoch']}/{job.config.epochs} · batch {b['batch']}/{b['batches']}"
+    text += f" · ETA {duration(eta)}" if eta is not None else ""
+    if job.message == "stopping…":
+        text += " · stopping…"
+    st.progress(job.progress, text=text)
+
+
+def _outcome(job: Job) -> None:
+    result = job.result or {}
+    if job.state == "failed":
+        st.error(f"Training failed: {job.error}")
+    elif job.state in ("diverged", "interrupted", "dropped"):
+        st.warning(job.message)
+    elif job.state in ("completed", "early_stopped", "stopped") and result.get("test_accuracy") is not None:
+        ended = {"completed": "Finished", "early_stopped": "Stopped early", "stopped": "Stopped"}[job.state]
+        st.success(
+            f"{ended} after {duration(result['seconds'])}. Test accuracy **{result['test_accuracy']:.2%}** "
+            f"on the 10,000 test images (best epoch {result['best_epoch']}). "
+            "The model is now on every page:"
+        )
+        for col, (path, label, icon) in zip(st.columns(len(ON_EVERY_PAGE)), ON_EVERY_PAGE):
+            col.page_link(path, label=label, icon=icon)
+        if job.state != "completed":
+            st.caption(job.message)
+    elif job.state == "stopped":
+        st.info(job.message)
+
+
+def _curves(job: Job) -> None:
+    x = alt.X(
+        "epoch:Q", title="epoch", scale=alt.Scale(domain=[0, max(job.config.epochs, 1)]), axis=alt.Axis(tickMinStep=1)
+    )
+    if job.epochs:
+        _epoch_curves(job, x)
+    else:
+        st.caption("Loss and accuracy per epoch appear when the first epoch ends.")
+    if job.batches:
+        batches = pd.DataFrame(
+            [
+                {"epoch": (p["epoch"] - 1) + p["batch"] / p["batches"], "loss": p["loss"], "step": p["step"]}
+                for p in job.batches
+            ]
+        )
+        chart = (
+            alt.Chart(batches)
+            .mark_line(strokeWidth=1)
+            .encode(
+                x=x,
+                y=alt.Y("loss:Q", title="train loss", scale=alt.Scale(zero=False)),
+                tooltip=["step", alt.Tooltip("loss:Q", format=".4f")],
+            )
+            .properties(title="Training loss per batch", height=200)
+        )
+        st.altair_chart(chart, width="stretch")
+
+
+def _epoch_curves(job: Job, x: alt.X) -> None:
+    epochs = pd.DataFrame(
+        [
+            {"epoch": e["epoch"], "metric": metric, "split": split, "value": e[f"{split}_{metric}"]}
+            for e in job.epochs
+            for metric in ("loss", "accuracy")
+            for split in ("train", "val")
+        ]
+    )
+    left, right = st.columns(2)
+    for col, metric, fmt in ((left, "loss", ".3f"), (right, "accuracy", ".1%")):
+        chart = (
+            alt.Chart(epochs[epochs.metric == metric])
+            .mark_line(point=True)
+            .encode(
+                x=x,
+                y=alt.Y("value:Q", title=metric, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
+                color=alt.Color("split:N", title=None, scale=SPLIT_COLORS),
+                tooltip=["epoch", "split", alt.Tooltip("value:Q", format=fmt)],
+            )
+            .properties(title=f"{metric.capitalize()} per epoch", height=240)
+        )
+        col.altair_chart(chart, width="stretch")
+
+
+def _epoch_table(job: Job) -> None:
+    rows = [
+        {
+            "epoch": e["epoch"],
+            "train loss": e["train_loss"],
+            "train acc": 100 * e["train_accuracy"],
+            "val loss": e["val_loss"],
+            "val acc": 100 * e["val_accuracy"],
+            "lr": e["lr"],
+            "images/s": e["images_per_s"],
+            "seconds": e["seconds"],
+            "best": "★" if e["best"] else "",
+        }
+        for e in job.epochs
+    ]
+    pct = st.column_config.NumberColumn(format="%.2f %%")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "train loss": st.column_config.NumberColumn(format="%.4f"),
+            "val loss": st.column_config.NumberColumn(format="%.4f"),
+            "train acc": pct,
+            "val acc": pct,
+            "lr": st.column_config.NumberColumn(format="%.2e"),
+            "images/s": st.column_config.NumberColumn(format="%.0f"),
+            "seconds": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
