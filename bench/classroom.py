@@ -35,6 +35,8 @@ from PIL import Image
 
 from bench.drawing import tshirt_rgba
 from bench.st_client import Browser, ClientError
+from bench.timing import percentile
+from core.base.device import describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIRS = [
@@ -296,11 +298,6 @@ class EpochWatch:
 # ---- one class -------------------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 async def one_class(
     users: int,
     url: str,
@@ -355,7 +352,7 @@ def report(result: dict) -> str:
     worst = 0.0
     for page, times in result["times"].items():
         target = TARGETS.get(page.split(" (")[0], PAGE_TARGET)
-        p95 = percentile(times, 0.95)
+        p95 = percentile(times, 95)
         worst = max(worst, p95)
         lines.append(
             f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {max(times):.2f} | "
@@ -384,17 +381,8 @@ def report(result: dict) -> str:
 
 
 def cpu_line() -> str:
-    flags = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
-    shown = sorted(f for f in flags if f == "avx2" or f.startswith(("avx512", "amx")))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores, CPU features: {', '.join(shown) or 'no avx2/avx512/amx'}; load average {load}"
+    return f"{describe_cpu()}; load average {load}"
 
 
 async def main_async(args) -> int:

@@ -9,9 +9,6 @@ for simple_cnn, two_conv and lenet5; PCA of 10,000 <= 2 s; filter top images <= 
 
 import argparse
 import os
-import platform
-import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -24,15 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CNNS = ("simple_cnn", "two_conv", "lenet5")
 TARGET_MS = {"gradcam": 30.0, "saliency": 30.0, "integrated_gradients": 300.0, "occlusion": 500.0}
 PCA_S, TOP_IMAGES_S = 2.0, 30.0
-
-
-def cpu_features() -> str:
-    try:
-        flags = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    found = sorted(set(re.findall(r"\b(avx2|avx512\w*|amx\w*)\b", flags)))
-    return " ".join(found) or "none of avx2/avx512/amx"
 
 
 def timed(fn, repeats: int, warmup: int = 2) -> dict:
@@ -136,15 +124,15 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.explain", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats, 2,000 points, no resnet18")
     args = p.parse_args(argv)
-    from core.base.device import configure_threads
+    from core.base.device import configure_threads, describe_cpu
     from core.data import dataset
 
     threads = configure_threads()
     print(
-        f"# bench.explain — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"# bench.explain — {describe_cpu()}, "
         f"torch {torch.__version__}, {threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
     )
-    print(f"CPU features: {cpu_features()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     data = dataset.load()
     models = CNNS if args.quick else CNNS + ("resnet18", "mlp")
     bench_methods(data, 10 if args.quick else 30, models)

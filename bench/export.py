@@ -8,30 +8,18 @@ libraries cost to import, each in a fresh interpreter.
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
 
 from core.analysis import export_check, inference
+from core.base.device import describe_cpu
 from core.data import dataset
 from core.io import checkpoint, export
 from core.library.catalog import SHIPPED_DIR
 
 ARCHS = ("mlp", "simple_cnn", "two_conv", "lenet5", "resnet18")
 LIBRARIES = ("onnx", "onnxruntime", "onnxscript", "pillow_heif")
-
-
-def cpu_flags() -> str:
-    """The vector and matrix extensions the CPU reports (what ONNX Runtime and oneDNN can use)."""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("Flags")), [])
-    wanted = [f for f in flags if f == "avx2" or f.startswith(("avx512", "amx"))]
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), "")
-    return f"{model or platform.processor()}; {' '.join(wanted) or 'no avx2/avx512/amx'}"
 
 
 def import_seconds(module: str) -> float:
@@ -103,13 +91,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     data = dataset.load()
     images, labels = data.test_images[: args.images], data.test_labels[: args.images]
-    print(f"CPU: {cpu_flags()}", flush=True)
+    print(f"CPU: {describe_cpu()}", flush=True)
     rows = []
     for arch in args.archs:
         rows.append(measure(arch, images, labels))
         print(f"  {arch} done", file=sys.stderr, flush=True)
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    report = [f"CPU: {cpu_flags()}; load average at the end {load}", "", table(rows, len(labels))]
+    report = [f"CPU: {describe_cpu()}; load average at the end {load}", "", table(rows, len(labels))]
     if not args.no_imports:
         report += ["", "| library | import s (fresh interpreter) |", "|---|---|"]
         report += [f"| {m} | {import_seconds(m):.2f} |" for m in LIBRARIES]

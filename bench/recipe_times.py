@@ -11,25 +11,14 @@ import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 # isort: split
 import argparse
 import math
-import subprocess
 import tempfile
 
-from core.base.device import configure_threads
+from core.base.device import configure_threads, describe_cpu
 from core.data import dataset
 from core.training.recipes import RECIPES, get_recipe
 from core.training.trainer import Trainer
 
 TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000
-
-
-def cpu_flags() -> str:
-    try:
-        flags = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    except OSError:
-        return "lscpu not available"
-    words = set(flags.split())
-    wanted = sorted(w for w in words if w == "avx2" or w.startswith(("avx512", "amx")))
-    return " ".join(wanted) or "no avx2/avx512/amx"
 
 
 def estimate(recipe, data, batches: int, root) -> dict:
@@ -65,7 +54,7 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=8, help="batches in each of the two short epochs")
     args = p.parse_args()
     threads = configure_threads()
-    print(f"CPU: {cpu_flags()}; {threads} threads")
+    print(f"CPU: {describe_cpu()}; {threads} threads")
     data = dataset.load()
     recipes = [get_recipe(n) for n in args.names] if args.names else RECIPES
     with tempfile.TemporaryDirectory() as root:

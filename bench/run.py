@@ -6,7 +6,6 @@ import core  # noqa: F401  (OMP_WAIT_POLICY=PASSIVE before torch loads)
 import argparse
 import json
 import os
-import platform
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,19 +14,11 @@ import torch
 
 from bench import as_written, latency, memory, models, ours, process, usual_way
 from bench.table import render
-from core.base.device import configure_threads, cpu_flags, pick_device
+from core.base.device import configure_threads, describe_cpu, pick_device
 from core.data import dataset
 
 SECTIONS = ("throughput", "accuracy", "quick_demo", "process", "memory", "latency")
 RACE_TARGETS = (0.90, 0.91, 0.92, 0.93)
-VECTOR_FEATURES = {
-    "avx2": "AVX2",
-    "avx512f": "AVX-512",
-    "avx512_bf16": "AVX-512 BF16",
-    "avx512_vnni": "AVX-512 VNNI",
-    "amx_tile": "AMX",
-    "amx_bf16": "AMX-BF16",
-}
 
 
 @dataclass
@@ -60,31 +51,10 @@ QUICK = dict(
 )
 
 
-def cpu_features() -> str:
-    """The CPU's vector features that decide these ratios, e.g. 'AVX2, AVX-512, AVX-512 BF16; no AMX'."""
-    flags = cpu_flags()
-    have = [label for flag, label in VECTOR_FEATURES.items() if flag in flags]
-    missing = [
-        label for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("amx_tile", "AMX")) if flag not in flags
-    ]
-    return ", ".join(have or ["no AVX2"]) + (f"; no {', no '.join(missing)}" if missing else "")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine(device: torch.device) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
-        f"{cpu_model()} ({cpu_features()}), {os.cpu_count()} cores, torch {torch.__version__} "
+        f"{describe_cpu()}, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), device {device}, load average {load:.1f} at start"
     )
 

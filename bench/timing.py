@@ -5,7 +5,10 @@ import time
 
 
 def percentile(values, q: float) -> float:
-    """The q-th percentile (0-100), linear between closest ranks."""
+    """The q-th percentile of `values`, q on the 0-100 scale (whole numbers 1-99), linear between closest ranks.
+    The benchmarks' one percentile: a fraction such as 0.95 is refused rather than read as the 1st percentile."""
+    if not 1 <= q <= 99:
+        raise ValueError(f"percentile: q is on the 0-100 scale (1-99), got {q!r}.")
     ordered = sorted(values)
     if len(ordered) == 1:
         return ordered[0]

@@ -1,34 +1,41 @@
 """Who is asking: this browser's owner secret and whether the teacher's key was typed in this session.
 
-The secret is created once per browser and kept in the page's URL (`?owner=...`, so a reload keeps it) and in
-a cookie (so a new tab of the same browser finds it too). The server only ever stores its digest. The
-teacher's key is typed once into the sidebar, checked in constant time, and never kept or shown.
+The secret is created once per browser and kept in a cookie, so a reload and a new tab of the same browser
+find it; it never appears in an address, so a copied link carries no rights. An old link that still has
+`?owner=...` gives its secret only to a browser that has none yet (core.serving.ownership.browser_secret), and
+the parameter is always taken out of the address. The server only ever stores the secret's digest. The
+teacher's key is typed into the sidebar, checked in constant time, never kept or shown, and a browser that
+types 5 wrong keys must wait before each further try.
 """
 
 import streamlit as st
 
+from core.base.errors import StudioError
 from core.serving import ownership
 
-OWNER_PARAM = "owner"
+OWNER_PARAM = "owner"  # where old links carried the secret
 COOKIE = "fmnist_owner"
 COOKIE_DAYS = 30
 
 
+def browser_cookie() -> str | None:
+    """The owner cookie this browser sent when the page connected (None if none)."""
+    return st.context.cookies.get(COOKIE)
+
+
 def owner_secret() -> str:
-    """This browser's secret: from the URL, else the cookie, else a new one; written back to both."""
+    """This browser's secret (see the module docstring); written to the cookie when the browser lacks it."""
     secret = st.session_state.get("owner_secret")
     if secret is None:
-        candidates = (st.query_params.get(OWNER_PARAM), st.context.cookies.get(COOKIE))
-        secret = next((c for c in candidates if ownership.looks_like_secret(c)), None) or ownership.new_secret()
+        secret = ownership.browser_secret(browser_cookie(), st.query_params.get(OWNER_PARAM))
         st.session_state.owner_secret = secret
-    if st.query_params.get(OWNER_PARAM) != secret:
-        st.query_params[OWNER_PARAM] = secret
-    if st.context.cookies.get(COOKIE) != secret and not st.session_state.get("owner_cookie_set"):
-        st.session_state.owner_cookie_set = True
-        # secret is URL-safe (letters, digits, - and _): nothing here needs escaping
+    if OWNER_PARAM in st.query_params:
+        del st.query_params[OWNER_PARAM]
+    if browser_cookie() != secret:  # on every run until the browser reconnects with it, in case a run was cut short
+        # the secret is URL-safe (letters, digits, - and _): nothing here needs escaping
         st.sidebar.html(
-            f"<script>document.cookie = '{COOKIE}={secret}; path=/; max-age={COOKIE_DAYS * 86400}; "
-            "SameSite=Strict';</script>",
+            f"<script>document.cookie = '{COOKIE}={secret}; path=/; max-age={COOKIE_DAYS * 86400}; SameSite=Strict'"
+            " + (location.protocol === 'https:' ? '; Secure' : '');</script>",
             unsafe_allow_javascript=True,
         )
     return secret
@@ -41,8 +48,12 @@ def is_teacher() -> bool:
 def _check_key() -> None:
     typed = st.session_state.get("teacher_key", "")
     st.session_state.teacher_key = ""  # never kept, never shown again
-    st.session_state.teacher = ownership.is_teacher_key(typed)
-    st.session_state.teacher_refused = bool(typed) and not st.session_state.teacher
+    try:
+        st.session_state.teacher = ownership.KEY_TRIES.check(st.session_state.get("owner_secret", ""), typed)
+    except StudioError as e:
+        st.session_state.teacher, st.session_state.teacher_refused = False, f"{e}".capitalize()
+        return
+    st.session_state.teacher_refused = "That is not the teacher key." if typed and not st.session_state.teacher else ""
 
 
 def teacher_sidebar() -> None:
@@ -66,4 +77,4 @@ def teacher_sidebar() -> None:
                 help="The key the server was started with (FMNIST_TEACHER_KEY).",
             )
             if st.session_state.get("teacher_refused"):
-                st.caption("That is not the teacher key.")
+                st.caption(st.session_state.teacher_refused)

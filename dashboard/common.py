@@ -1,6 +1,5 @@
 """Shared UI helpers: cached dataset and model loading, model picker, page intro. No training math here."""
 
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -9,9 +8,6 @@ from core.base.errors import StudioError
 from core.data import dataset
 from core.io import checkpoint
 from core.library import catalog
-
-# Forward hooks on a cached (shared) model must not interleave between sessions.
-MODEL_LOCK = threading.Lock()
 
 
 def intro(title: str, text: str) -> None:
@@ -37,6 +33,11 @@ def get_dataset():
     except StudioError as e:
         st.warning(str(e))
         return None
+
+
+def dataset_if_present():
+    """The dataset if its files are there, else None without a word (for pages that also work without it)."""
+    return get_dataset() if dataset.locate() else None
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)

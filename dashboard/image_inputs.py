@@ -1,11 +1,18 @@
-"""Where a picture comes from on the Classify and Feature maps pages: a drawing, an upload or a test image,
-always turned into the 28x28 input by core.io.preprocess, with every step shown."""
+"""Where a picture comes from on the Classify, Feature maps and Explain pages: a drawing, an upload or a test
+image, always turned into the 28x28 input by core.io.preprocess, with every step shown."""
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from core.base.errors import ImageError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
+
+if TYPE_CHECKING:
+    import torch
 
 UPLOAD_TYPES = list(preprocess.EXTENSIONS)
 CANVAS_SIDE = 280
@@ -104,3 +111,37 @@ def test_image_picker(data, key: str) -> int:
     indices = (data.test_labels == CLASS_NAMES.index(name)).nonzero().flatten().tolist()
     nth = right.number_input(f"Which {name} (1-{len(indices)})", 1, len(indices), 1, key=f"{key}_nth")
     return indices[int(nth) - 1]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The 28x28 input a page works on, with what is known about it."""
+
+    image: "torch.Tensor"  # 28x28 uint8, as the dataset holds its images
+    label: str | None  # the true class of a test image; None for a drawing or an upload
+    ident: str  # "test<index>", or a digest of the drawn or uploaded pixels: keys the widgets of this picture
+
+
+def picture(data, key: str) -> Picture:
+    """The input picker: a test image (when the dataset is there), a drawing or an upload, chosen with the radio
+    `<key>_source`; the page stops with a hint until there is a picture. `data` is the dataset or None."""
+    sources = (["Test image"] if data is not None else []) + ["Drawing", "Upload"]
+    if data is None:
+        st.caption("Without the dataset there are no test images: draw or upload a picture.")
+    if st.session_state.get(f"{key}_source") not in sources:  # e.g. a link asked for a test image
+        st.session_state.pop(f"{key}_source", None)
+    source = st.radio("Input", sources, horizontal=True, key=f"{key}_source")
+    if source == "Test image":
+        index = test_image_picker(data, f"{key}_test")
+        return Picture(data.test_images[index], CLASS_NAMES[int(data.test_labels[index])], f"test{index}")
+    if source == "Drawing":
+        with st.columns(2)[0]:
+            prepared = prepare_drawing(drawing(f"{key}_draw"))
+    else:
+        prepared = prepare_upload(upload(f"{key}_upload"))
+    if prepared is None:
+        st.stop()
+    with st.expander("How the picture became 28×28", expanded=False):
+        show_steps(prepared)
+    image = prepared.tensor
+    return Picture(image, None, hashlib.sha1(image.numpy().tobytes()).hexdigest()[:12])

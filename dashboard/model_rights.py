@@ -2,18 +2,15 @@
 
 from pathlib import Path
 
-import streamlit as st
-
-from core.library import catalog
+from core.library import catalog, imports
+from core.serving import ownership
 from dashboard import classroom
 from dashboard.train import training
-
-IMPORTED_HERE = "models_imported_here"  # session state: paths this browser session imported
 
 
 def can_manage(entry: "catalog.ModelEntry") -> bool:
     """Shipped models: nobody. A run: the browser whose training job made it, or the teacher. An import: the
-    session that imported it, or the teacher."""
+    browser that imported it (recorded beside the file, so it holds after a reload), or the teacher."""
     if entry.source == "shipped":
         return False
     if classroom.is_teacher():
@@ -26,9 +23,10 @@ def can_manage(entry: "catalog.ModelEntry") -> bool:
         }
         return entry.path.parent.resolve() in mine
     if entry.source == "imported":
-        return str(entry.path.resolve()) in st.session_state.get(IMPORTED_HERE, set())
+        return imports.owner_of(entry.path) == my_digest()
     return False
 
 
-def remember_import(path: Path) -> None:
-    st.session_state.setdefault(IMPORTED_HERE, set()).add(str(Path(path).resolve()))
+def my_digest() -> str:
+    """What the server records of this browser: the digest of its secret."""
+    return ownership.digest(classroom.owner_secret())

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Install everything the tests need, then run the whole suite (unit, page and browser tests).
+# Install everything the tests need, check the code with ruff (lint, then formatting), then run the whole
+# suite (unit, page and browser tests), from the environment scripts/python_env.sh picks (.venv/ by default).
+# Arguments go on to pytest; the exit status is ruff's when it finds a problem, else pytest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh test
-exec "${PYTHON:-python3}" -m pytest "$@"
+. scripts/python_env.sh
+"$STUDIO_PYTHON" -m ruff check .
+"$STUDIO_PYTHON" -m ruff format --check .
+exec "$STUDIO_PYTHON" -m pytest "$@"

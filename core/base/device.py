@@ -1,14 +1,22 @@
-"""Choose the compute device and set CPU threads."""
+"""Choose the compute device, set CPU threads and describe the CPU (torch is imported only where it is used,
+so a light process can describe the CPU without it)."""
+
+from __future__ import annotations
 
 import os
-
-import torch
+import platform
+from typing import TYPE_CHECKING
 
 from core.base.errors import StudioError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def pick_device(name: str = "auto") -> torch.device:
     """'auto' takes CUDA, then Apple MPS, then the CPU; an explicit name must be available."""
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -24,6 +32,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def configure_threads() -> int:
     """Use every core this process may run on (or FMNIST_THREADS) for intra-op work; return the count."""
+    import torch
+
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -34,16 +44,49 @@ def configure_threads() -> int:
     return cores
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags as the kernel lists them (empty where /proc/cpuinfo is missing)."""
+CPUINFO = "/proc/cpuinfo"
+# the kernel's flags for the vector and matrix extensions that decide CPU speed, and their names in reports
+VECTOR_FEATURES = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_bf16": "AVX-512 BF16",
+    "avx512_vnni": "AVX-512 VNNI",
+    "amx_tile": "AMX",
+    "amx_bf16": "AMX-BF16",
+}
+MAIN_FEATURES = ("avx2", "avx512f", "amx_tile")  # reported as missing too
+
+
+def _cpuinfo(*keys: str) -> str | None:
+    """The value of the first /proc/cpuinfo line starting with one of `keys` (None where there is none)."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(CPUINFO) as f:
             for line in f:
-                if line.startswith(("flags", "Features")):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith(keys):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the kernel lists them (empty where /proc/cpuinfo is missing)."""
+    return set((_cpuinfo("flags", "Features") or "").split())
+
+
+def cpu_model() -> str:
+    """The CPU's model name (the platform's processor or machine name where /proc/cpuinfo has none)."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def describe_cpu() -> str:
+    """The CPU in one line for reports: model, vector and matrix extensions, cores, e.g.
+    'Intel(R) Xeon(R) Platinum 8480+ (AVX2, AVX-512, AVX-512 BF16, AMX, AMX-BF16), 8 cores'."""
+    flags = cpu_flags()
+    have = ", ".join(label for flag, label in VECTOR_FEATURES.items() if flag in flags)
+    missing = ", ".join(f"no {VECTOR_FEATURES[flag]}" for flag in MAIN_FEATURES if flag not in flags)
+    features = "; ".join(part for part in (have, missing) if part)
+    return f"{cpu_model()} ({features}), {os.cpu_count()} cores"
 
 
 def cpu_has_bf16() -> bool:
@@ -52,6 +95,8 @@ def cpu_has_bf16() -> bool:
 
 
 def describe(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":

@@ -5,10 +5,21 @@ import os
 import secrets
 from pathlib import Path
 
+from core.base.errors import StudioError
+
+
+class WriteError(StudioError, OSError):
+    """A file could not be written; its one-line message names the cause and the file ("no space left on
+    device while writing runs/x/last.pt."). It is also an OSError, so code that handles OSError still does."""
+
+    def __str__(self) -> str:
+        cause = (self.strerror or "cannot write").rstrip(".")
+        return f"{cause[:1].lower()}{cause[1:]} while writing {self.filename}."
+
 
 def write_atomic(path, data: bytes | str) -> None:
     """Write `data` to a uniquely named temporary file beside `path`, flush it to disk, then rename it over
-    `path`. The folder must exist. Raises OSError; the temporary file never stays behind."""
+    `path`. The folder must exist. Raises WriteError; the temporary file never stays behind."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -17,6 +28,8 @@ def write_atomic(path, data: bytes | str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror or str(e), str(path)) from None
     finally:
         with contextlib.suppress(OSError):  # the folder itself may be what failed
             tmp.unlink(missing_ok=True)

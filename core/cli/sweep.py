@@ -33,12 +33,13 @@ def parser():
 def split_lists(argv: list[str], p) -> tuple[list[str], dict]:
     """Take the comma lists out of argv (each replaced by its first value); returns (argv, swept values)."""
     options = {s: a for a in p._actions for s in a.option_strings}
+    sweepable = sweeps.settings()
     out, swept, i = [], {}, 0
     while i < len(argv):
         word = argv[i]
         flag, eq, inline = word.partition("=")
         action = options.get(flag)
-        if action is None or action.dest not in sweeps.KINDS:
+        if action is None or action.dest not in sweepable:
             out.append(word)
             i += 1
             continue
@@ -61,7 +62,7 @@ def split_lists(argv: list[str], p) -> tuple[list[str], dict]:
         if len(values) > 1:
             swept[action.dest] = values
         first = raw.split(",")[0].strip()
-        out += [flag, first.replace("-", ",") if action.dest == "hidden" else first]
+        out += [flag, first.replace("-", ",") if sweepable[action.dest].kind == "sizes" else first]
     return out, swept
 
 

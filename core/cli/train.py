@@ -1,16 +1,21 @@
-"""Command line: python -m core.train --arch simple_cnn --epochs 10 --batch-size 128 --lr 1e-3 ..."""
+"""Command line: python -m core.train --arch simple_cnn --epochs 10 --batch-size 128 --lr 1e-3 ...
+
+The flags of the training's settings and of the architectures' settings are built from their records
+(core.training.config.SETTINGS, core.models.common_settings).
+"""
 
 import argparse
 import signal
 import sys
 
 from core.base.errors import StudioError
+from core.base.settings import Setting
 from core.cli.common import add_data_flags, friendly_errors, print_json
 from core.data import dataset
 from core.io.checkpoint import command_line
-from core.models import REGISTRY
+from core.models import common_settings
 from core.training import distributed
-from core.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
+from core.training.config import SETTINGS, TrainConfig
 from core.training.recipes import DEFAULT_RECIPE, PRESETS, preset_config
 from core.training.trainer import Trainer
 
@@ -22,47 +27,46 @@ def parser() -> argparse.ArgumentParser:
         choices=sorted(PRESETS),
         help=f"start from a tuned recipe (flags below override it); without --preset or --arch: {DEFAULT_RECIPE}",
     )
-    p.add_argument("--arch", choices=list(REGISTRY), help="architecture (with the library's default hyperparameters)")
-    p.add_argument("--width", type=float, help="channel multiplier (simple_cnn, two_conv, resnet18, fast_cnn)")
-    p.add_argument("--hidden", help="MLP hidden sizes, comma separated, e.g. 512,256")
-    p.add_argument("--dropout", type=float, help="dropout probability (mlp, simple_cnn, two_conv)")
-    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None, help="batch normalisation")
-    p.add_argument("--activation", choices=["tanh", "relu"], help="LeNet-5 activation")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--momentum", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument(
-        "--augment",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="random 2-pixel shifts and horizontal flips, done on the device",
-    )
-    p.add_argument("--augment-shift", type=int, help="largest random shift in pixels when augmenting (0-4)")
-    p.add_argument("--ema", type=float, help="exponential moving average of weights, decay e.g. 0.999 (0 = off)")
-    p.add_argument(
-        "--test-time-flip",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="predict with the average over the image and its mirror image (needs --augment)",
-    )
-    p.add_argument("--val-fraction", type=float, help="share of the 60,000 training images kept for validation")
-    p.add_argument("--patience", type=int, help="early stop after this many epochs without a better val loss")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=DEVICES)
-    p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
-    p.add_argument("--half-checkpoint", action="store_true", help="store weights as float16")
+    add_flag(p, SETTINGS["arch"])
+    for record in arch_flags().values():
+        add_flag(p, record)
+    for name, record in SETTINGS.items():
+        if record.flag and name != "arch":
+            add_flag(p, record)
     add_data_flags(p)
     p.add_argument("--out", help="runs directory (default runs/ or FMNIST_RUNS_DIR)")
     p.add_argument("--name", help="a display name for the checkpoint")
-    p.add_argument("--limit", type=int, help="train on the first N training images only")
     p.add_argument("--resume", help="run folder (or its last.pt) to continue")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     return p
+
+
+def arch_flags() -> dict[str, Setting]:
+    """The architectures' settings that get a flag of their own (a name a training setting has is not one)."""
+    return {name: record for name, record in common_settings().items() if name not in SETTINGS}
+
+
+def add_flag(p: argparse.ArgumentParser, record: Setting) -> None:
+    """The flag of one setting: --name-with-dashes; a yes/no setting as --x / --no-x."""
+    if record.kind == "bool":
+        p.add_argument(record.flag_name, action=argparse.BooleanOptionalAction, default=None, help=record.help)
+    elif record.kind == "choice":
+        p.add_argument(record.flag_name, choices=list(record.options), help=record.help)
+    else:
+        kind = {"int": int, "float": float}.get(record.kind, str)  # lists are parsed in config_from_args
+        p.add_argument(record.flag_name, type=kind, help=record.help)
+
+
+def flag_value(record: Setting, value):
+    """A flag's value as the setting takes it: "512,256" -> (512, 256) for sizes, "Shirt,Coat" -> a list."""
+    if record.kind == "sizes":
+        try:
+            return tuple(int(h) for h in value.split(","))
+        except ValueError:
+            raise StudioError(f"{record.flag_name} takes whole numbers separated by commas, got {value!r}.") from None
+    if record.kind == "names":
+        return [item.strip() for item in value.split(",")]
+    return value
 
 
 def config_from_args(args) -> TrainConfig:
@@ -75,42 +79,15 @@ def config_from_args(args) -> TrainConfig:
     if args.arch and args.preset and args.arch != base.arch:
         raise StudioError(f"preset {args.preset!r} is for {base.arch}, not {args.arch}.")
     cfg = base
-    for name in (
-        "arch",
-        "epochs",
-        "batch_size",
-        "lr",
-        "optimizer",
-        "momentum",
-        "weight_decay",
-        "schedule",
-        "label_smoothing",
-        "augment",
-        "augment_shift",
-        "ema",
-        "test_time_flip",
-        "val_fraction",
-        "patience",
-        "seed",
-        "device",
-        "limit",
-    ):
-        value = getattr(args, name)
+    for name, record in SETTINGS.items():
+        value = getattr(args, name, None) if record.flag else None
         if value is not None:
-            setattr(cfg, name, value)
-    if args.no_amp:
-        cfg.amp = False
-    if args.half_checkpoint:
-        cfg.half_checkpoint = True
+            setattr(cfg, name, flag_value(record, value))
     settings = dict(cfg.arch_settings)
-    if args.hidden is not None:
-        try:
-            settings["hidden"] = tuple(int(h) for h in args.hidden.split(","))
-        except ValueError:
-            raise StudioError(f"--hidden takes whole numbers separated by commas, got {args.hidden!r}.") from None
-    for name in ("width", "dropout", "batch_norm", "activation"):
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
+    for name, record in arch_flags().items():
+        value = getattr(args, name, None)
+        if value is not None:
+            settings[name] = flag_value(record, value)
     cfg.arch_settings = settings
     return cfg.validate()
 

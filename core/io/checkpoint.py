@@ -1,4 +1,5 @@
-"""Save and load checkpoints: safetensors weights plus JSON metadata in the same file. No pickle."""
+"""Save and load checkpoints: safetensors weights plus JSON metadata in the same file. No pickle; every read
+goes through core.io.checkpoint_check before anything is built."""
 
 import functools
 import importlib.metadata
@@ -10,15 +11,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import save as save_tensors
 from torch import nn
 
 from core.base.errors import CheckpointError, StudioError
+from core.base.files import write_atomic
 from core.data.classes import CLASS_NAMES, MEAN, STD
+from core.io import checkpoint_check
 from core.models import build, fast_layout, get, set_flip_averaging
 
-FORMAT = "fashion-mnist-studio/1"
+FORMAT = checkpoint_check.FORMAT
 MAX_BYTES = 200 * 1024 * 1024
 
 
@@ -68,68 +70,58 @@ def save(path, model: nn.Module, arch: str, settings: dict, metadata: dict, half
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **metadata,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_file(state, str(tmp), metadata={"studio": json.dumps(meta)})
-        tmp.replace(path)
-    except OSError as e:
-        raise StudioError(f"cannot write checkpoint {path}: {e.strerror or e}.") from None
+    _write(path, state, meta)
     return path
 
 
+def _write(path: Path, state: dict, meta: dict) -> None:
+    """The file written atomically; a full disk or an unwritable folder is one line that names it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StudioError(f"cannot write checkpoint {path}: {e.strerror or e}.") from None
+    write_atomic(path, save_tensors(state, metadata={"studio": json.dumps(meta)}))
+
+
 def read_metadata(path) -> dict:
-    """The metadata dict of a checkpoint, without loading its weights."""
+    """The metadata dict of a checkpoint, without loading its weights: the header, the studio metadata and the
+    architecture's settings are checked (core.io.checkpoint_check), the tensors are not read."""
+    path = Path(path)
+    size = _check_file(path)
+    try:
+        with open(path, "rb") as f:
+            length = checkpoint_check.header_length(f.read(8), size, path.name)
+            raw = f.read(length)
+    except OSError as e:
+        raise CheckpointError(f"{path.name}: cannot be read ({e.strerror or e}).") from None
+    return checkpoint_check.header(raw, size, path.name).meta
+
+
+def read_checked(path) -> "checkpoint_check.Checked":
+    """The whole checkpoint read and checked (metadata, settings, every tensor): a CheckpointError otherwise."""
     path = Path(path)
     _check_file(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("studio")
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path.name}: not a readable safetensors checkpoint ({_first_line(e)}).") from None
-    if raw is None:
-        raise CheckpointError(
-            f"{path.name}: a safetensors file but not a Fashion-MNIST Studio checkpoint (no metadata)."
-        )
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError:
-        raise CheckpointError(f"{path.name}: checkpoint metadata is corrupt (not JSON).") from None
-    if meta.get("format") != FORMAT or "arch" not in meta:
-        raise CheckpointError(f"{path.name}: unknown checkpoint format {meta.get('format')!r}.")
-    return meta
+        data = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"{path.name}: cannot be read ({e.strerror or e}).") from None
+    if len(data) > MAX_BYTES:  # it grew since it was measured
+        raise CheckpointError(f"{path.name}: {len(data) / 1e6:.0f} MB is too large for a checkpoint.")
+    return checkpoint_check.validate(data, path.name)
 
 
 def load(path, device="cpu") -> LoadedModel:
-    """Build the recorded architecture and load the weights; every failure is a CheckpointError."""
+    """Build the recorded architecture and load the weights, only after every check passed; every failure is a
+    CheckpointError. Memory: the file, its tensors and the model, each about the file's size."""
     path = Path(path)
-    meta = read_metadata(path)
-    try:
-        arch = get(meta["arch"])
-        settings = arch.settings(_tuples(meta.get("arch_settings", {})))
-    except StudioError as e:
-        raise CheckpointError(f"{path.name}: {e}") from None
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path.name}: weights are corrupt or truncated ({_first_line(e)}).") from None
-    model = build(meta["arch"], settings)
+    checked = read_checked(path)
+    arch = checked.meta["arch"]
+    model = build(arch, checked.settings)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
-        raise CheckpointError(f"{path.name}: weights do not match {meta['arch']} ({what}).")
-    for key, value in expected.items():
-        if state[key].shape != value.shape:
-            raise CheckpointError(
-                f"{path.name}: weights do not match {meta['arch']} ({key} is {tuple(state[key].shape)}, "
-                f"expected {tuple(value.shape)})."
-            )
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in checked.tensors.items()})
     model.to(device, memory_format=fast_layout(model, device)).eval()
-    set_flip_averaging(model, predicts_with_flip(meta))
-    return LoadedModel(model, meta["arch"], settings, meta, path)
+    set_flip_averaging(model, predicts_with_flip(checked.meta))
+    return LoadedModel(model, arch, checked.settings, checked.meta, path)
 
 
 def predicts_with_flip(metadata: dict) -> bool:
@@ -141,38 +133,20 @@ def predicts_with_flip(metadata: dict) -> bool:
 def update_metadata(path, **changes) -> dict:
     """Rewrite a checkpoint with some metadata fields changed (weights untouched, atomic); returns the metadata."""
     path = Path(path)
-    meta = {**read_metadata(path), **changes}
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path.name}: weights are corrupt or truncated ({_first_line(e)}).") from None
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        save_file(state, str(tmp), metadata={"studio": json.dumps(meta)})
-        tmp.replace(path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise StudioError(f"cannot write checkpoint {path}: {e.strerror or e}.") from None
+    checked = read_checked(path)
+    meta, state = {**checked.meta, **changes}, checked.tensors
+    _write(path, state, meta)
     return meta
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path) -> int:
+    """The file's size, if it is a file of a size a checkpoint can have."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}.")
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise CheckpointError(f"{path.name}: {size / 1e6:.0f} MB is too large for a checkpoint.")
-    if size < 8:
-        raise CheckpointError(f"{path.name}: truncated ({size} bytes).")
-
-
-def _tuples(settings: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0][:120]
+    return size
 
 
 def command_line() -> str:

@@ -96,7 +96,7 @@ def changes_of(config: dict, swept: dict) -> dict:
     settings = config.get("arch_settings") or {}
     out = {}
     for name in swept:
-        value = settings.get(name) if name in sweeps.ARCH_SETTINGS else config.get(name)
+        value = settings.get(name) if sweeps.is_arch_setting(name) else config.get(name)
         out[name] = tuple(value) if isinstance(value, list) else value
     return out
 

@@ -2,6 +2,7 @@
 `core.io.checkpoint_import`, then kept in the `imported/` folder of the runs directory, where the catalog
 lists them as "imported"."""
 
+import contextlib
 import re
 import secrets
 from pathlib import Path
@@ -17,11 +18,19 @@ def imported_dir(root=None) -> Path:
     return runs.runs_dir(root) / FOLDER
 
 
-def import_checkpoint(data: bytes, filename: str, root=None) -> Path:
+def import_checkpoint(data: bytes, filename: str, root=None, owner: str | None = None) -> Path:
     """Validate `data` and keep it under a new, safe file name; returns the stored path (the existing one if
-    the very same file was imported before)."""
+    the same owner imported the very same file before). `owner` is the digest of the importing browser's
+    secret, kept beside the file (`<file>.owner`) so that browser may rename or delete it after a reload."""
     meta = checkpoint_import.validate(data, Path(filename or "checkpoint").name)
-    same = next((p for p in imported_files(root) if p.stat().st_size == len(data) and p.read_bytes() == data), None)
+    same = next(
+        (
+            p
+            for p in imported_files(root)
+            if owner_of(p) == owner and p.stat().st_size == len(data) and p.read_bytes() == data
+        ),
+        None,
+    )
     if same is not None:  # importing the same file twice keeps one copy
         return same
     stem = _safe(meta.get("name") or Path(filename or "").stem or meta["arch"])
@@ -29,10 +38,26 @@ def import_checkpoint(data: bytes, filename: str, root=None) -> Path:
     path = folder / f"{stem}-{secrets.token_hex(3)}.safetensors"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if owner is not None:  # the owner first: a file is never kept without the record of who may delete it
+            write_atomic(_owner_file(path), owner)
         write_atomic(path, data)
     except OSError as e:
+        with contextlib.suppress(OSError):
+            _owner_file(path).unlink(missing_ok=True)
         raise StudioError(f"cannot store the imported checkpoint in {folder}: {e.strerror or e}.") from None
     return path
+
+
+def owner_of(path) -> str | None:
+    """The digest of the secret of the browser that imported `path` (None: imported without one)."""
+    try:
+        return _owner_file(Path(path)).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _owner_file(path: Path) -> Path:
+    return path.with_name(path.name + ".owner")
 
 
 def imported_files(root=None) -> list[Path]:
@@ -49,6 +74,7 @@ def delete_imported(path, root=None) -> None:
         raise StudioError(f"{path.name} is not an imported checkpoint.")
     try:
         path.unlink()
+        _owner_file(path).unlink(missing_ok=True)
     except OSError as e:
         raise StudioError(f"cannot delete {path.name}: {e.strerror or e}.") from None
 

@@ -2,9 +2,30 @@
 
 from torch import nn
 
+from core.base.settings import Setting
+from core.models.registry import register_model
+
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
+@register_model(
+    "lenet5",
+    "LeNet-5",
+    "LeCun's 1998 network for handwritten digits: convolution (6 maps), average-pool subsampling, "
+    "convolution (16 maps), subsampling, a 5x5 convolution to 120 features, then 84 and 10 units. "
+    "A piece of history that still does well on small grayscale images.",
+    settings=[
+        Setting(
+            "activation",
+            "choice",
+            "tanh",
+            "the non-linearity after each layer: tanh as published, or ReLU",
+            choices=tuple(ACTIVATIONS),
+            sweepable=True,
+        )
+    ],
+    cpu_bf16=True,
+)
 class LeNet5(nn.Module):
     def __init__(self, activation="tanh"):
         super().__init__()

@@ -1,19 +1,18 @@
-"""The one registry of architectures: display name, teaching text, default settings, builder."""
+"""The one registry of architectures. Each architecture declares itself in its own file with
+`register_model` (as torchvision's `register_model` does): display name, teaching text, builder and its
+settings as `Setting` records (kind, choices or range, default, help). Validation, the command line's
+flags, sweeps and the Train form read those records.
+"""
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from core.base.errors import StudioError
-from core.models.fast_cnn import FastCNN
-from core.models.lenet5 import ACTIVATIONS, LeNet5
-from core.models.linear import Linear
-from core.models.mlp import MLP
-from core.models.resnet18 import ResNet18
-from core.models.simple_cnn import SimpleCNN
-from core.models.two_conv import TwoConv
+from core.base.settings import Setting
+from core.models.flip import network_of
 
 
 @dataclass(frozen=True)
@@ -22,125 +21,135 @@ class Architecture:
     display_name: str
     description: str
     builder: Callable[..., nn.Module]
-    defaults: dict = field(default_factory=dict)
+    schema: tuple[Setting, ...] = ()  # its settings, in the order a form shows them
     cpu_bf16: bool = False  # bfloat16 autocast trains it measurably faster on a CPU with native bf16
+
+    @property
+    def defaults(self) -> dict:
+        return {s.name: s.default for s in self.schema}
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.schema if s.name == name)
 
     def build(self, **settings) -> nn.Module:
         return self.builder(**self.settings(settings))
 
     def settings(self, overrides: dict | None = None) -> dict:
-        """Defaults merged with overrides, validated; unknown keys are refused."""
+        """Defaults merged with overrides, each checked by its record and normalised (whole widths as int,
+        hidden sizes as a tuple); unknown keys are refused."""
         overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
             allowed = ", ".join(sorted(self.defaults)) or "none"
             raise StudioError(f"{self.name} has no setting {unknown[0]!r} (its settings: {allowed}).")
         merged = {**self.defaults, **overrides}
-        _validate(self.name, merged)
-        return merged
+        for s in self.schema:
+            s.check(merged[s.name], owner=self.name)
+        return {s.name: s.normalise(merged[s.name]) for s in self.schema}
 
     def parameter_count(self, **settings) -> int:
         return count_parameters(self.build(**settings))
 
 
-def _validate(arch: str, s: dict) -> None:
-    if "width" in s and not (isinstance(s["width"], (int, float)) and s["width"] > 0):
-        raise StudioError(f"{arch}: width must be a positive number, got {s['width']!r}.")
-    if arch in ("simple_cnn", "two_conv", "fast_cnn") and (not float(s["width"]).is_integer()):
-        raise StudioError(f"{arch}: width must be a whole number (1, 2, 4, ...), got {s['width']!r}.")
-    if "dropout" in s and not 0 <= s["dropout"] < 1:
-        raise StudioError(f"{arch}: dropout must be in [0, 1), got {s['dropout']!r}.")
-    if "hidden" in s:
-        hidden = s["hidden"]
-        if not hidden or any(int(h) != h or h < 1 for h in hidden):
-            raise StudioError(f"{arch}: hidden sizes must be positive whole numbers, got {list(hidden)!r}.")
-    if "activation" in s and s["activation"] not in ACTIVATIONS:
-        raise StudioError(f"{arch}: activation must be one of {', '.join(ACTIVATIONS)}, got {s['activation']!r}.")
+REGISTRY: dict[str, Architecture] = {}  # filled by the architecture files, which core.models imports
 
 
-def _ints(settings: dict) -> dict:
-    out = dict(settings)
-    if "width" in out and float(out["width"]).is_integer():
-        out["width"] = int(out["width"])
-    if "hidden" in out:
-        out["hidden"] = tuple(int(h) for h in out["hidden"])
+def register(arch: Architecture) -> Architecture:
+    """Add an architecture to the registry (its name must be new)."""
+    if arch.name in REGISTRY:
+        raise StudioError(f"architecture {arch.name!r} is registered twice.")
+    REGISTRY[arch.name] = arch
+    return arch
+
+
+def unregister(name: str) -> None:
+    """Remove an architecture (for tests that register a throwaway one)."""
+    REGISTRY.pop(name, None)
+
+
+def register_model(
+    name: str, display_name: str, description: str, settings: Iterable[Setting] = (), cpu_bf16: bool = False
+):
+    """Decorator for the nn.Module class (or function) that builds an architecture: registers it with its
+    settings, which the builder takes as keyword arguments."""
+
+    def decorate(builder):
+        register(Architecture(name, display_name, description, builder, tuple(settings), cpu_bf16))
+        return builder
+
+    return decorate
+
+
+def common_settings() -> dict[str, Setting]:
+    """Every architecture setting by name, as one record for the command line and sweeps: the first
+    declaration's wording, the union of the choices, a fraction where any architecture takes one, and which
+    architectures have it at the end of the help text."""
+    found: dict[str, list[tuple[str, Setting]]] = {}
+    for arch in REGISTRY.values():
+        for s in arch.schema:
+            found.setdefault(s.name, []).append((arch.name, s))
+    out = {}
+    for name, pairs in found.items():
+        first = pairs[0][1]
+        kinds = {s.kind for _, s in pairs}
+        kind = "float" if kinds <= {"int", "float"} and len(kinds) > 1 else first.kind
+        choices = tuple(dict.fromkeys(c for _, s in pairs for c in s.options))
+        archs = ", ".join(a for a, _ in pairs)
+        out[name] = replace(
+            first,
+            kind=kind,
+            choices=choices,
+            whole=all(s.whole for _, s in pairs),
+            sweepable=any(s.sweepable for _, s in pairs),
+            help=f"{first.help} ({archs})",
+        )
     return out
 
 
-REGISTRY: dict[str, Architecture] = {
-    a.name: a
-    for a in [
-        Architecture(
-            "linear",
-            "Linear (softmax regression)",
-            "One weight per pixel and class: each class score is a weighted sum of the 784 pixels, turned into "
-            "probabilities by softmax. No hidden layer, so it can only draw straight boundaries between classes "
-            "(about 84% on Fashion-MNIST): the baseline that shows what hidden layers and convolutions buy.",
-            lambda **s: Linear(),
-            {},
-        ),
-        Architecture(
-            "mlp",
-            "MLP (fully connected)",
-            "Flattens the 28x28 image into 784 numbers and passes them through fully connected layers. "
-            "It has no notion of neighbouring pixels, so a shift of one pixel looks like a new image to it: "
-            "a useful baseline that shows why convolutions help.",
-            lambda **s: MLP(**_ints(s)),
-            {"hidden": (256, 128), "dropout": 0.2, "batch_norm": False},
-        ),
-        Architecture(
-            "simple_cnn",
-            "Simple CNN (2 conv + 2 pool + 3 FC)",
-            "Two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, learn local edge and texture "
-            "detectors; three fully connected layers (120, 84, 10) combine them. Small and fast: the classic "
-            "first CNN. `width` multiplies the channels (6 and 16).",
-            lambda **s: SimpleCNN(**_ints(s)),
-            {"width": 1, "batch_norm": False, "dropout": 0.0},
-            cpu_bf16=True,
-        ),
-        Architecture(
-            "two_conv",
-            "2-conv CNN (2 conv + 1 linear)",
-            "Two 3x3 convolution blocks (32 and 64 channels, batch norm, ReLU, 2x2 max pooling) keep more spatial "
-            "detail than 5x5 kernels, and a single linear layer reads the 7x7 maps. Few layers, strong accuracy.",
-            lambda **s: TwoConv(**_ints(s)),
-            {"width": 1, "batch_norm": True, "dropout": 0.25},
-            cpu_bf16=True,
-        ),
-        Architecture(
-            "lenet5",
-            "LeNet-5",
-            "LeCun's 1998 network for handwritten digits: convolution (6 maps), average-pool subsampling, "
-            "convolution (16 maps), subsampling, a 5x5 convolution to 120 features, then 84 and 10 units. "
-            "A piece of history that still does well on small grayscale images.",
-            lambda **s: LeNet5(**s),
-            {"activation": "tanh"},
-            cpu_bf16=True,
-        ),
-        Architecture(
-            "resnet18",
-            "ResNet-18",
-            "Eighteen layers in four stages of residual blocks: each block adds its input back to its output, so "
-            "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
-            "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
-            lambda **s: ResNet18(**s),
-            {"width": 0.25},
-            cpu_bf16=True,
-        ),
-        Architecture(
-            "fast_cnn",
-            "Fast CNN (3 conv, pool first)",
-            "Built for speed on a CPU: three 3x3 convolutions with 16, 32 and 64 channels (sizes the CPU's "
-            "convolution library handles well), each followed at once by 2x2 max pooling (28 -> 14 -> 7 -> 3), "
-            "so batch norm and ReLU work on a quarter of the pixels; one linear layer reads the 3x3 maps. "
-            "About a sixth of two_conv's work per image: 91% test accuracy in 3 epochs (the quick demo). "
-            "`width` multiplies the channels.",
-            lambda **s: FastCNN(**_ints(s)),
-            {"width": 1},
-            cpu_bf16=True,
-        ),
-    ]
-}
+# Settings several architectures share; each architecture picks them with its own default and choices.
+
+
+def width_setting(default=1, suggested=(1, 2, 4), whole: bool = True) -> Setting:
+    """The channel multiplier: whole for the small CNNs (channel counts are 6 x width ...), any fraction for
+    ResNet-18 (channels are rounded)."""
+    return Setting(
+        "width",
+        "float",
+        default,
+        "multiplies the number of channels in every convolution",
+        label="Width (channel multiplier)",
+        low=0,
+        low_open=True,
+        whole=whole,
+        rule="must be a whole number (1, 2, 4, ...)" if whole else "must be a positive number",
+        suggested=tuple(suggested),
+        sweepable=True,
+    )
+
+
+def dropout_setting(default: float) -> Setting:
+    return Setting(
+        "dropout",
+        "float",
+        default,
+        "share of units switched off at random in each training step",
+        low=0,
+        high=1,
+        high_open=True,
+        step=0.05,
+        usual_high=0.8,
+        sweepable=True,
+    )
+
+
+def batch_norm_setting(default: bool) -> Setting:
+    return Setting(
+        "batch_norm",
+        "bool",
+        default,
+        "normalise each layer's outputs over the batch: faster, steadier",
+        sweepable=True,
+    )
 
 
 def get(name: str) -> Architecture:
@@ -159,29 +168,21 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def feature_layers(model: nn.Module) -> list[str]:
-    """Names of the model's convolution and pooling modules, in forward order (empty for an MLP)."""
+    """Names of the network's convolution and pooling modules, in forward order (empty for an MLP); names in
+    the network itself for a FlipAveraged model."""
     kinds = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-    return [name for name, m in model.named_modules() if isinstance(m, kinds) and not _is_shortcut(name)]
+    modules = network_of(model).named_modules()
+    return [name for name, m in modules if isinstance(m, kinds) and not _is_shortcut(name)]
 
 
 def conv_layers(model: nn.Module) -> list[str]:
-    """Names of the model's convolution modules, in forward order."""
-    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d) and not _is_shortcut(name)]
+    """Names of the network's convolution modules, in forward order."""
+    modules = network_of(model).named_modules()
+    return [name for name, m in modules if isinstance(m, nn.Conv2d) and not _is_shortcut(name)]
 
 
 def _is_shortcut(name: str) -> bool:
     return ".shortcut" in name
-
-
-def set_flip_averaging(model: nn.Module, on: bool = True) -> nn.Module:
-    """Mark `model` to be used with test-time flip: every prediction is the average of the logits for the image
-    and its mirror image (for models trained with horizontal flips). Inference and export honour the mark."""
-    model.flip_averaging = bool(on)
-    return model
-
-
-def uses_flip_averaging(model: nn.Module) -> bool:
-    return bool(getattr(model, "flip_averaging", False))
 
 
 def fast_layout(model: nn.Module, device) -> torch.memory_format:

@@ -2,6 +2,8 @@
 
 from torch import nn
 
+from core.models.registry import register_model, width_setting
+
 
 class BasicBlock(nn.Module):
     def __init__(self, cin, cout, stride):
@@ -21,6 +23,15 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
+@register_model(
+    "resnet18",
+    "ResNet-18",
+    "Eighteen layers in four stages of residual blocks: each block adds its input back to its output, so "
+    "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
+    "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
+    settings=[width_setting(0.25, suggested=(0.125, 0.25, 0.5, 1.0), whole=False)],
+    cpu_bf16=True,
+)
 class ResNet18(nn.Module):
     def __init__(self, width=0.25):
         super().__init__()

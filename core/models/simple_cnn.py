@@ -2,6 +2,8 @@
 
 from torch import nn
 
+from core.models.registry import batch_norm_setting, dropout_setting, register_model, width_setting
+
 
 def _conv_block(cin, cout, batch_norm):
     layers = [nn.Conv2d(cin, cout, 5, bias=not batch_norm)]
@@ -10,6 +12,15 @@ def _conv_block(cin, cout, batch_norm):
     return layers + [nn.ReLU()]
 
 
+@register_model(
+    "simple_cnn",
+    "Simple CNN (2 conv + 2 pool + 3 FC)",
+    "Two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, learn local edge and texture "
+    "detectors; three fully connected layers (120, 84, 10) combine them. Small and fast: the classic "
+    "first CNN. `width` multiplies the channels (6 and 16).",
+    settings=[width_setting(1, suggested=(1, 2, 3, 4, 6, 8)), batch_norm_setting(False), dropout_setting(0.0)],
+    cpu_bf16=True,
+)
 class SimpleCNN(nn.Module):
     def __init__(self, width=1, batch_norm=False, dropout=0.0, fc=(120, 84)):
         super().__init__()

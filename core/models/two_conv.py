@@ -2,6 +2,8 @@
 
 from torch import nn
 
+from core.models.registry import batch_norm_setting, dropout_setting, register_model, width_setting
+
 
 def _block(cin, cout, batch_norm):
     layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=not batch_norm)]
@@ -10,6 +12,14 @@ def _block(cin, cout, batch_norm):
     return nn.Sequential(*layers, nn.ReLU())
 
 
+@register_model(
+    "two_conv",
+    "2-conv CNN (2 conv + 1 linear)",
+    "Two 3x3 convolution blocks (32 and 64 channels, batch norm, ReLU, 2x2 max pooling) keep more spatial "
+    "detail than 5x5 kernels, and a single linear layer reads the 7x7 maps. Few layers, strong accuracy.",
+    settings=[width_setting(1, suggested=(1, 2, 3, 4)), batch_norm_setting(True), dropout_setting(0.25)],
+    cpu_bf16=True,
+)
 class TwoConv(nn.Module):
     def __init__(self, width=1, batch_norm=True, dropout=0.25):
         super().__init__()

@@ -123,7 +123,7 @@ class JobManager:
         self._trainers: dict[str, Trainer] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._stop_requested: set[str] = set()
-        self._resume_epochs: dict[str, int | None] = {}
+        self._resumes: dict[str, tuple[int, dict]] = {}  # job id -> (epochs in all, the last.pt it continues)
         if self._store:
             self._restore()
 
@@ -190,7 +190,7 @@ class JobManager:
             job.message = f"resuming from epoch {done + 1}"
             job.epochs = [m for m in runs.read_metrics(run_dir) if not m.get("partial")][:done]
             job.batches, job.last_batch, job.batch_stride = [], None, 1
-            self._resume_epochs[job.id] = total
+            self._resumes[job.id] = (total, state)
             self._enqueue(job)
         return job.id
 
@@ -318,7 +318,7 @@ class JobManager:
     def _cancel(self, job: Job) -> None:
         self._queue.remove(job.id)
         self._data.pop(job.id, None)
-        self._resume_epochs.pop(job.id, None)
+        self._resumes.pop(job.id, None)
         job.state, job.message, job.finished = "stopped", "cancelled before it started", time.time()
         job.queue_position = None
         self._save(job)
@@ -403,16 +403,16 @@ class JobManager:
         with self._lock:
             job = self._jobs[job_id]
             config, data, name = job.config, self._data.pop(job_id, None), job.name
-            resuming = job_id in self._resume_epochs
-            resume_epochs = self._resume_epochs.pop(job_id, None)
+            continuation = self._resumes.pop(job_id, None)
             run_dir = job.run_dir
         try:
             on_event = lambda event: self._on_event(job_id, event)  # noqa: E731
-            if resuming:
+            if continuation:
                 data = self._data_loader()
                 resume = getattr(self._trainer_factory, "resume", Trainer.resume)
+                epochs, state = continuation  # last.pt as read when the resume was asked for: read once
                 trainer = resume(
-                    run_dir, data, epochs=resume_epochs, runs_root=self.runs_root, name=name, on_event=on_event
+                    run_dir, data, epochs=epochs, state=state, runs_root=self.runs_root, name=name, on_event=on_event
                 )
             else:
                 trainer = self._trainer_factory(config, data, runs_root=self.runs_root, name=name, on_event=on_event)

@@ -1,9 +1,18 @@
-"""Training hyperparameters as one dataclass, validated before anything starts."""
+"""Training hyperparameters as one dataclass: the one schema of a training.
 
-import math
-from dataclasses import asdict, dataclass, field, fields
+Each field carries its record (`core.base.settings.Setting`): help text, choices or range, whether a sweep
+may vary it and where the Train form shows it. The command line's flags (core.cli.train), the sweepable
+settings (core.training.sweeps), the Train form's widgets and `validate()` are built from these records.
+"""
+
+import copy
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from core.base.errors import StudioError
+from core.base.settings import Setting
+from core.data.classes import CLASS_NAMES
+from core.data.label_noise import KINDS as LABEL_NOISE_KINDS
+from core.models import REGISTRY
 from core.models import get as get_architecture
 
 OPTIMIZERS = ("sgd", "nesterov", "adam", "adamw")
@@ -11,88 +20,249 @@ SCHEDULES = ("none", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+def setting(kind: str, default, help: str, **details):
+    """A TrainConfig field with its record (named after the field once the class exists)."""
+    record = Setting("", kind, default, help, **details)
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"setting": record})
+    return field(default=default, metadata={"setting": record})
+
+
 @dataclass
 class TrainConfig:
-    arch: str = "simple_cnn"
-    arch_settings: dict = field(default_factory=dict)
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "none"
-    label_smoothing: float = 0.0
-    augment: bool = False
-    augment_shift: int = 2  # pixels of random shift when augmenting (0 = flips only)
-    val_fraction: float = 0.1
-    patience: int = 0  # epochs without a better validation loss before stopping; 0 = never stop early
-    ema: float = 0.0  # decay of an exponential moving average of the weights; 0 = off
-    test_time_flip: bool = False  # predict with the average of the image's and its mirror image's logits
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True  # bfloat16 autocast on CUDA, and on CPUs with native bf16 where it pays
-    limit: int | None = None  # train on the first N training images only
-    half_checkpoint: bool = False  # store checkpoint weights as float16
-    experiment: str | None = None  # id of the experiment (sweep) this run belongs to
+    arch: str = setting(
+        "choice",
+        "simple_cnn",
+        "architecture (with the library's default hyperparameters)",
+        noun="architecture",
+        choices=lambda: tuple(REGISTRY),
+        sweepable=True,
+    )
+    arch_settings: dict = setting(
+        "settings", {}, "the architecture's own settings, declared with the architecture", optional=True, flag=False
+    )
+    epochs: int = setting(
+        "int", 10, "passes over the training images", low=1, usual_high=200, sweepable=True, group="optimisation"
+    )
+    batch_size: int = setting(
+        "int",
+        128,
+        "images per training step",
+        low=1,
+        suggested=(32, 64, 128, 256, 512, 1024),
+        sweepable=True,
+        group="optimisation",
+    )
+    lr: float = setting(
+        "float",
+        1e-3,
+        "learning rate: how far each step moves the weights",
+        noun="learning rate",
+        label="Learning rate",
+        low=0,
+        low_open=True,
+        cap=10,
+        suggested=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3),
+        sweepable=True,
+        group="optimisation",
+    )
+    optimizer: str = setting(
+        "choice",
+        "adam",
+        "how the weights follow the gradients: sgd, nesterov (sgd with Nesterov momentum), adam or adamw "
+        "(adam with decoupled weight decay)",
+        choices=OPTIMIZERS,
+        sweepable=True,
+        group="optimisation",
+    )
+    momentum: float = setting(
+        "float", 0.9, "momentum of sgd and nesterov", low=0, high=1, high_open=True, sweepable=True
+    )
+    weight_decay: float = setting(
+        "float",
+        0.0,
+        "pull of every weight towards zero at each step (decoupled for adamw)",
+        low=0,
+        suggested=(0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2),
+        sweepable=True,
+        group="regularisation",
+    )
+    schedule: str = setting(
+        "choice",
+        "none",
+        "learning-rate schedule: none (constant), cosine (decay to zero) or onecycle (warm up, then decay)",
+        label="Learning-rate schedule",
+        choices=SCHEDULES,
+        sweepable=True,
+        group="optimisation",
+    )
+    label_smoothing: float = setting(
+        "float",
+        0.0,
+        "share of each target spread over the other classes: the model learns to be less sure",
+        low=0,
+        high=1,
+        high_open=True,
+        step=0.05,
+        usual_high=0.3,
+        sweepable=True,
+        group="regularisation",
+    )
+    augment: bool = setting(
+        "bool",
+        False,
+        "random shifts (--augment-shift) and horizontal flips of the training images, done on the device",
+        label="Augment (shift + flip)",
+        sweepable=True,
+        group="regularisation",
+    )
+    augment_shift: int = setting(  # 0 = flips only
+        "int",
+        2,
+        "largest random shift in pixels when augmenting (0-4)",
+        label="Largest shift (pixels)",
+        low=0,
+        high=4,
+        unit="pixels",
+        sweepable=True,
+        group="regularisation",
+    )
+    val_fraction: float = setting(
+        "float",
+        0.1,
+        "share of the 60,000 training images kept for validation, to pick the best epoch",
+        noun="validation fraction",
+        label="Validation fraction",
+        low=0,
+        high=0.5,
+        step=0.05,
+        sweepable=True,
+        group="evaluation",
+    )
+    patience: int = setting(
+        "int",
+        0,
+        "early stop after this many epochs without a better validation loss (0 = never)",
+        label="Early-stop patience (0 = off)",
+        low=0,
+        usual_high=50,
+        sweepable=True,
+        group="evaluation",
+    )
+    ema: float = setting(
+        "float",
+        0.0,
+        "exponential moving average of the weights, decay e.g. 0.999 (0 = off): smoother, often a bit better",
+        noun="EMA decay",
+        label="Average of weights (EMA decay)",
+        low=0,
+        high=1,
+        high_open=True,
+        suggested=(0.0, 0.99, 0.995, 0.999, 0.9995),
+        sweepable=True,
+        group="regularisation",
+    )
+    test_time_flip: bool = setting(
+        "bool",
+        False,
+        "predict with the average over the image and its mirror image (needs --augment, which trains on mirror images)",
+        label="Test-time flip",
+        group="evaluation",
+    )
+    seed: int = setting(
+        "int",
+        0,
+        "random seed of the split, the initial weights and the batch order",
+        low=0,
+        usual_high=2**31 - 1,
+        sweepable=True,
+        group="run",
+    )
+    device: str = setting(
+        "choice", "auto", "where to train; auto takes CUDA, then Apple MPS, then the CPU", choices=DEVICES, group="run"
+    )
+    amp: bool = setting(
+        "bool", True, "bfloat16 autocast on CUDA, and on CPUs with native bf16 where it pays (--no-amp turns it off)"
+    )
+    limit: int | None = setting(
+        "int",
+        None,
+        "train on the first N training images only",
+        label="Images to train on (0 = all)",
+        low=20,
+        optional=True,
+        usual_high=60000,
+        step=1000,
+        sweepable=True,
+        group="run",
+    )
+    label_noise: float = setting(
+        "float",
+        0.0,
+        "replace this fraction of the training labels with another class",
+        label="Label noise",
+        low=0,
+        high=0.9,
+        step=0.05,
+        sweepable=True,
+        group="data",
+    )
+    label_noise_kind: str = setting(
+        "choice",
+        "uniform",
+        "which class a noisy label gets: uniform (any other class) or confusable (a look-alike: Shirt for "
+        "T-shirt/top, Sneaker for Sandal)",
+        label="Kind of label noise",
+        choices=LABEL_NOISE_KINDS,
+        sweepable=True,
+        group="data",
+    )
+    per_class: int | None = setting(
+        "int",
+        None,
+        "train on at most N images of each class",
+        noun="images per class",
+        label="Images per class (0 = all)",
+        low=1,
+        optional=True,
+        usual_high=6000,
+        step=100,
+        sweepable=True,
+        group="data",
+    )
+    classes: list[str] | None = setting(
+        "names",
+        None,
+        "train on these classes only (at least 2), e.g. Shirt,T-shirt/top,Pullover",
+        label="Classes (none chosen = all ten)",
+        choices=CLASS_NAMES,
+        low=2,
+        unit="class",
+        optional=True,
+        group="data",
+    )
+    half_checkpoint: bool = setting("bool", False, "store checkpoint weights as float16")
+    experiment: str | None = setting(
+        "text",
+        None,
+        "id of the experiment (sweep) this run belongs to",
+        high=80,
+        rule="must be a short name",
+        optional=True,
+        flag=False,
+    )
 
     def validate(self) -> "TrainConfig":
-        """Raise StudioError with one clear line for the first bad value; returns self."""
-        arch = get_architecture(self.arch)
-        self.arch_settings = arch.settings(self.arch_settings)
-        _check(
-            isinstance(self.epochs, int) and self.epochs >= 1,
-            f"epochs must be a whole number >= 1, got {self.epochs!r}.",
-        )
-        _check(
-            isinstance(self.batch_size, int) and self.batch_size >= 1,
-            f"batch size must be a whole number >= 1, got {self.batch_size!r}.",
-        )
-        _check(_finite(self.lr) and self.lr > 0, f"learning rate must be > 0, got {self.lr!r}.")
-        _check(self.lr <= 10, f"learning rate {self.lr!r} is too large (at most 10).")
-        _check(
-            self.optimizer in OPTIMIZERS,
-            f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}.",
-        )
-        _check(_finite(self.momentum) and 0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
-        _check(
-            _finite(self.weight_decay) and self.weight_decay >= 0,
-            f"weight decay must be >= 0, got {self.weight_decay!r}.",
-        )
-        _check(
-            self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}."
-        )
-        _check(
-            _finite(self.label_smoothing) and 0 <= self.label_smoothing < 1,
-            f"label smoothing must be in [0, 1), got {self.label_smoothing!r}.",
-        )
-        _check(
-            _finite(self.val_fraction) and 0 <= self.val_fraction <= 0.5,
-            f"validation fraction must be in [0, 0.5], got {self.val_fraction!r}.",
-        )
-        _check(
-            isinstance(self.augment_shift, int) and 0 <= self.augment_shift <= 4,
-            f"augment shift must be a whole number of pixels in 0-4, got {self.augment_shift!r}.",
-        )
-        _check(
-            isinstance(self.patience, int) and self.patience >= 0,
-            f"patience must be a whole number >= 0, got {self.patience!r}.",
-        )
-        _check(_finite(self.ema) and 0 <= self.ema < 1, f"EMA decay must be in [0, 1), got {self.ema!r}.")
-        _check(
-            not self.test_time_flip or self.augment,
-            "test-time flip needs a model trained with flipped images: turn augmentation on.",
-        )
-        _check(self.device in DEVICES, f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}.")
-        _check(
-            self.limit is None or (isinstance(self.limit, int) and self.limit >= 20),
-            f"limit must be a whole number >= 20, got {self.limit!r}.",
-        )
-        _check(
-            self.experiment is None
-            or (isinstance(self.experiment, str) and self.experiment.isprintable() and 0 < len(self.experiment) <= 80),
-            f"experiment must be a short name, got {self.experiment!r}.",
-        )
+        """Check every field by its record (the architecture's settings by the architecture's records) and
+        normalise it; raise StudioError with one clear line for the first bad value; returns self."""
+        for f in fields(self):
+            record, value = SETTINGS[f.name], getattr(self, f.name)
+            record.check(value)
+            if record.kind == "settings":
+                value = get_architecture(self.arch).settings(value)
+            setattr(self, f.name, record.normalise(value))
+        if self.test_time_flip and not self.augment:
+            raise StudioError("test-time flip needs a model trained with flipped images: turn augmentation on.")
         return self
 
     def to_dict(self) -> dict:
@@ -106,10 +276,5 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise StudioError(message)
+# Every field's record, named after its field: the one schema of a training.
+SETTINGS: dict[str, Setting] = {f.name: replace(f.metadata["setting"], name=f.name) for f in fields(TrainConfig)}

@@ -1,46 +1,38 @@
 """Sweeps: some settings take a list of values; two or more lists make a grid of runs (at most MAX_RUNS).
 
-A sweepable setting is any TrainConfig field or architecture setting; values are given as text (a comma
-list, as on the command line) and parsed to the setting's type.
+The sweepable settings are the TrainConfig fields whose record says so, then the architectures' settings
+(their records, core.models.common_settings); values are given as text (a comma list, as on the command
+line) and parsed to the setting's kind.
 """
 
 import itertools
 import math
 
 from core.base.errors import StudioError
-from core.training.config import TrainConfig
+from core.base.settings import Setting
+from core.models import common_settings
+from core.training.config import SETTINGS, TrainConfig
 
 MAX_RUNS = 24
-ARCH_SETTINGS = ("width", "hidden", "dropout", "batch_norm", "activation")
-KINDS = {
-    "arch": "str",
-    "epochs": "int",
-    "batch_size": "int",
-    "lr": "float",
-    "optimizer": "str",
-    "momentum": "float",
-    "weight_decay": "float",
-    "schedule": "str",
-    "label_smoothing": "float",
-    "augment": "bool",
-    "augment_shift": "int",
-    "val_fraction": "float",
-    "patience": "int",
-    "ema": "float",
-    "seed": "int",
-    "limit": "int",
-    "width": "float",
-    "hidden": "hidden",
-    "dropout": "float",
-    "batch_norm": "bool",
-    "activation": "str",
-}
-SWEEPABLE = tuple(KINDS)
+
+
+def settings() -> dict[str, Setting]:
+    """Every sweepable setting by name: the training's own, in TrainConfig's order, then the architectures'."""
+    out = {name: s for name, s in SETTINGS.items() if s.sweepable}
+    for name, s in common_settings().items():
+        if s.sweepable and name not in SETTINGS:
+            out[name] = s
+    return out
+
+
+def is_arch_setting(name: str) -> bool:
+    """Whether `name` is an architecture's setting (kept in TrainConfig.arch_settings)."""
+    return name not in SETTINGS and name in common_settings()
 
 
 def parse_value(name: str, text: str):
     """One value of setting `name` from text, e.g. "64" for batch_size or "512-256" for hidden."""
-    kind = KINDS[name]
+    kind = settings()[name].kind
     text = text.strip()
     try:
         if kind == "int":
@@ -55,21 +47,20 @@ def parse_value(name: str, text: str):
             if lowered not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
                 raise ValueError
             return lowered in ("true", "yes", "on", "1")
-        if kind == "hidden":
+        if kind == "sizes":
             return tuple(int(h) for h in text.replace("x", "-").split("-"))
         if not text:
             raise ValueError
         return text
     except ValueError:
-        raise StudioError(
-            f"{name}: {text!r} is not a valid value{' (hidden sizes are written 512-256)' if kind == 'hidden' else ''}."
-        ) from None
+        hint = f" ({name} sizes are written 512-256)" if kind == "sizes" else ""
+        raise StudioError(f"{name}: {text!r} is not a valid value{hint}.") from None
 
 
 def parse_values(name: str, text: str) -> list:
     """A comma list of values of one setting; refuses an empty list, empty items and repeats."""
-    if name not in KINDS:
-        raise StudioError(f"{name!r} cannot be swept; choose one of: {', '.join(SWEEPABLE)}.")
+    if name not in settings():
+        raise StudioError(f"{name!r} cannot be swept; choose one of: {', '.join(settings())}.")
     items = [item.strip() for item in str(text).split(",")]
     if not any(items):
         raise StudioError(f"{name}: the list of values is empty.")
@@ -97,15 +88,15 @@ def grid(swept: dict[str, list]) -> list[dict]:
 def apply(base: TrainConfig, changes: dict) -> TrainConfig:
     """A validated copy of `base` with the swept settings changed (architecture settings included)."""
     values = base.to_dict()
-    settings = dict(values.pop("arch_settings"))
+    arch_settings = dict(values.pop("arch_settings"))
     for name, value in changes.items():
-        if name in ARCH_SETTINGS:
-            settings[name] = value
+        if is_arch_setting(name):
+            arch_settings[name] = value
         else:
             values[name] = value
     if "arch" in changes and changes["arch"] != base.arch:  # another architecture: its own defaults
-        settings = {k: v for k, v in settings.items() if k in changes}
-    return TrainConfig(**values, arch_settings=settings).validate()
+        arch_settings = {k: v for k, v in arch_settings.items() if k in changes}
+    return TrainConfig(**values, arch_settings=arch_settings).validate()
 
 
 def label(changes: dict) -> str:

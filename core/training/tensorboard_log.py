@@ -53,11 +53,14 @@ class TensorBoardLog:
         elif kind == "end" and event.get("test_accuracy") is not None:
             w.add_scalar("test/accuracy", event["test_accuracy"], event.get("epochs_run") or 0)
 
-    def test_results(self, model, images: torch.Tensor, labels: torch.Tensor, matrix, step: int) -> None:
-        """The confusion matrix as a picture, and the first misclassified test images with their labels."""
+    def test_results(
+        self, model, images: torch.Tensor, labels: torch.Tensor, matrix, step: int, flip: bool = False
+    ) -> None:
+        """The confusion matrix as a picture, and the first misclassified test images with their labels
+        (predicted with test-time flip when `flip`)."""
         self.writer.add_image("test/confusion_matrix", confusion_image(np.asarray(matrix)), step, dataformats="HWC")
         images, labels = images[:SEARCHED], labels[:SEARCHED]
-        predictions = inference.logits(model, images).argmax(1).cpu()
+        predictions = inference.logits(model, images, flip=flip).argmax(1).cpu()
         wrong = torch.nonzero(predictions != labels.cpu()).flatten()[:MISTAKES_SHOWN]
         if len(wrong):
             pictures = images[wrong].float().div(255).unsqueeze(1)

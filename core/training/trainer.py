@@ -1,5 +1,6 @@
 """The training loop: whole dataset as device tensors, batched augmentation, progress events, safe stops."""
 
+import copy
 import math
 import threading
 import time
@@ -30,6 +31,8 @@ NAN_MESSAGE = (
     "Try a lower learning rate (now {lr:g})."
 )
 LOG_EVERY = 10  # batches between host syncs for per-batch loss events
+# metadata fields that checkpoint.save writes itself (the trainer passes the rest)
+CHECKPOINT_FIELDS = set("format arch arch_settings normalization class_names dtype versions created_at".split())
 
 
 @dataclass
@@ -82,14 +85,20 @@ class Trainer:
         self.bad_epochs = 0
         self.elapsed_before = 0.0
         self._resume_state = None
+        self._best_saved: tuple[dict, dict] | None = None  # (weights, metadata) as last written to best.pt
 
     def stop(self) -> None:
         self.stop_event.set()
 
     @classmethod
-    def resume(cls, run_dir, data: FashionMNIST, epochs: int | None = None, **kw) -> "Trainer":
-        """Continue a stopped or interrupted run from its last completed epoch (its last.pt), in the same folder."""
-        state = resume.load_state(run_dir, epochs)
+    def resume(
+        cls, run_dir, data: FashionMNIST, epochs: int | None = None, state: dict | None = None, **kw
+    ) -> "Trainer":
+        """Continue a stopped or interrupted run from its last completed epoch (its last.pt), in the same folder.
+
+        `state` is what `resume.load_state(run_dir, epochs)` returned, for a caller that has already read it."""
+        if state is None:
+            state = resume.load_state(run_dir, epochs)
         run_dir = resume.run_folder(run_dir)
         config = TrainConfig.from_dict(state["config"])
         if epochs is not None:
@@ -311,15 +320,29 @@ class Trainer:
         return improved
 
     def _save_best(self, eval_model, elapsed) -> None:
+        """Write best.pt and keep what it holds, so that the end of the run need not read it back."""
         cfg = self.config
+        metadata = self._metadata(elapsed)
         checkpoint.save(
-            self.run_dir / runs.BEST,
-            eval_model,
-            cfg.arch,
-            cfg.arch_settings,
-            self._metadata(elapsed),
-            half=cfg.half_checkpoint,
+            self.run_dir / runs.BEST, eval_model, cfg.arch, cfg.arch_settings, metadata, half=cfg.half_checkpoint
         )
+        weights = {k: v.detach().to("cpu", copy=True) for k, v in eval_model.state_dict().items()}
+        if cfg.half_checkpoint:  # as the file rounds them
+            weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
+        self._best_saved = (weights, metadata)
+
+    def _best_model(self, best_path, device) -> tuple[nn.Module, dict]:
+        """The best weights as best.pt holds them (eval mode, on `device`) and its metadata (the fields the
+        trainer writes): from memory, or from best.pt if this session saved none (a resumed run that has not
+        improved on it)."""
+        if self._best_saved is None:
+            best = checkpoint.load(best_path, device)
+            return best.model, {k: v for k, v in best.metadata.items() if k not in CHECKPOINT_FIELDS}
+        weights, metadata = self._best_saved
+        model = build(self.config.arch, self.config.arch_settings)
+        expected = model.state_dict()
+        model.load_state_dict({k: v.to(expected[k].dtype) for k, v in weights.items()})
+        return model.to(device, memory_format=fast_layout(model, device)).eval(), copy.deepcopy(metadata)
 
     def _metadata(self, elapsed, **extra) -> dict:
         return {
@@ -360,40 +383,25 @@ class Trainer:
         test_accuracy = None
         best_path = self.run_dir / runs.BEST if self.dist.is_main else None
         if best_path is not None and best_path.is_file():
-            best = checkpoint.load(best_path, device)
-            test = inference.metrics(best.model, self.data.test_images, self.data.test_labels)
+            cfg = self.config
+            model, meta = self._best_model(best_path, device)
+            flip = cfg.test_time_flip
+            test = inference.metrics(model, self.data.test_images, self.data.test_labels, flip=flip)
             if self._tb is not None:
                 self._tb.test_results(
-                    best.model,
+                    model,
                     self.data.test_images,
                     self.data.test_labels,
                     test["confusion_matrix"],
                     len(self.history),
+                    flip=flip,
                 )
             test_accuracy = test["accuracy"]
             shirt = test["per_class_accuracy"][6]
-            meta = best.metadata
             meta["metrics"].update(test_accuracy=test_accuracy, test_shirt_accuracy=shirt)
             meta["training_seconds"] = round(seconds, 1)
             meta["epochs_run"] = len(self.history)
-            passthrough = {
-                k: v
-                for k, v in meta.items()
-                if k
-                not in (
-                    "format",
-                    "arch",
-                    "arch_settings",
-                    "normalization",
-                    "class_names",
-                    "dtype",
-                    "versions",
-                    "created_at",
-                )
-            }
-            checkpoint.save(
-                best_path, best.model, best.arch, best.settings, passthrough, half=self.config.half_checkpoint
-            )
+            checkpoint.save(best_path, model, cfg.arch, cfg.arch_settings, meta, half=cfg.half_checkpoint)
         if not message:
             message = f"completed {epoch} epochs"
         result = TrainResult(

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.models import get as get_arch
 from core.serving.jobs import Job
+from dashboard import pages
 
 STATE_LABELS = {
     "queued": "queued",
@@ -18,12 +19,7 @@ STATE_LABELS = {
     "interrupted": "interrupted",
     "dropped": "dropped",
 }
-ON_EVERY_PAGE = (
-    ("views/evaluate.py", "Evaluate", ":material/analytics:"),
-    ("views/feature_maps.py", "Feature maps", ":material/layers:"),
-    ("views/classify.py", "Classify", ":material/draw:"),
-    ("views/compare.py", "Compare runs", ":material/stacked_line_chart:"),
-)
+ON_EVERY_PAGE = ("evaluate", "feature_maps", "classify", "compare")  # linked once a training has finished
 SPLIT_COLORS = alt.Scale(domain=["train", "val"], range=["#f58518", "#4c78a8"])
 
 
@@ -88,8 +84,8 @@ def _outcome(job: Job) -> None:
             f"on the 10,000 test images (best epoch {result['best_epoch']}). "
             "The model is now on every page:"
         )
-        for col, (path, label, icon) in zip(st.columns(len(ON_EVERY_PAGE)), ON_EVERY_PAGE):
-            col.page_link(path, label=label, icon=icon)
+        for col, name in zip(st.columns(len(ON_EVERY_PAGE)), ON_EVERY_PAGE):
+            pages.link(name, where=col)
         if job.state != "completed":
             st.caption(job.message)
     elif job.state == "stopped":

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.io import runs
 from core.library import compare
-from dashboard import common
+from dashboard import common, pages
 
 common.intro(
     "Compare runs",
@@ -19,7 +19,7 @@ common.intro(
 found = compare.sources()
 if not found:
     st.info(f"No runs yet in `{runs.runs_dir()}`. Train a model on the Train page, then come back here.")
-    st.page_link("views/train.py", label="Train a model", icon=":material/model_training:")
+    pages.link("train", label="Train a model")
     st.stop()
 
 ALL = "all"

@@ -8,7 +8,6 @@ import streamlit as st
 
 from core.analysis import embeddings
 from core.base.errors import StudioError
-from core.data import dataset
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import background, common
@@ -38,7 +37,7 @@ common.intro(
     "the images inside.",
 )
 
-data = common.get_dataset() if dataset.locate() else None
+data = common.dataset_if_present()
 if data is None:
     st.info("The learned space is drawn from the 10,000 test images: get the dataset first (see Home).")
     st.stop()

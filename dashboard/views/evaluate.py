@@ -9,6 +9,7 @@ from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import common
+from dashboard.pages import link as link_to
 
 PAGE_SIZE = 24
 COLUMNS = 6
@@ -162,10 +163,10 @@ else:
                 f"top 3: {top3}"
             )
             if t != p:
-                column.page_link(
-                    "views/explain.py",
+                link_to(
+                    "explain",
                     label="Why?",
-                    icon=":material/lightbulb:",
+                    where=column,
                     query_params={"model": entry.name, "index": index},
                     help="Open this mistake on the Explain page",
                 )

@@ -1,13 +1,10 @@
 """Explain: why a model gave its answer on one picture, four ways, for its answer and for a second class."""
 
-import hashlib
-
 import numpy as np
 import streamlit as st
 
 from core.analysis import explanations, inference
 from core.base.errors import StudioError
-from core.data import dataset
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import common, image_inputs
@@ -64,28 +61,8 @@ if fresh_link and asked[0] is not None:
 entry, loaded = common.picked_model("explain_model")
 
 # --- the input ----------------------------------------------------------------------------------------
-data = common.get_dataset() if dataset.locate() else None
-sources = (["Test image"] if data is not None else []) + ["Drawing", "Upload"]
-if state.get("explain_source") not in sources:
-    state.pop("explain_source", None)
-source = st.radio("Input", sources, horizontal=True, key="explain_source")
-label, ident = None, None
-if source == "Test image":
-    index = image_inputs.test_image_picker(data, "explain_test")
-    image = data.test_images[index]
-    label, ident = CLASS_NAMES[int(data.test_labels[index])], f"test{index}"
-else:
-    if source == "Drawing":
-        with st.columns(2)[0]:
-            prepared = image_inputs.prepare_drawing(image_inputs.drawing("explain_draw"))
-    else:
-        prepared = image_inputs.prepare_upload(image_inputs.upload("explain_upload"))
-    if prepared is None:
-        st.stop()
-    with st.expander("How the picture became 28×28", expanded=False):
-        image_inputs.show_steps(prepared)
-    image = prepared.tensor
-    ident = hashlib.sha1(image.numpy().tobytes()).hexdigest()[:12]
+picked = image_inputs.picture(common.dataset_if_present(), "explain")
+image, label, ident = picked.image, picked.label, picked.ident
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

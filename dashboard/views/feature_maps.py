@@ -6,7 +6,6 @@ import streamlit as st
 
 from core.analysis import feature_maps, filter_top_images
 from core.base.errors import StudioError
-from core.data import dataset
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import background, common, image_inputs
@@ -23,27 +22,9 @@ common.intro(
 entry, loaded = common.picked_model("maps_model")
 
 # --- the input ----------------------------------------------------------------------------------------
-data = common.get_dataset() if dataset.locate() else None
-sources = (["Test image"] if data is not None else []) + ["Drawing", "Upload"]
-if data is None:
-    st.caption("Without the dataset there are no test images: draw or upload a picture.")
-source = st.radio("Input", sources, horizontal=True, key="maps_source")
-prepared, label = None, None
-if source == "Test image":
-    index = image_inputs.test_image_picker(data, "maps_test")
-    image = data.test_images[index]
-    label = CLASS_NAMES[int(data.test_labels[index])]
-elif source == "Drawing":
-    with st.columns(2)[0]:
-        prepared = image_inputs.prepare_drawing(image_inputs.drawing("maps_draw"))
-else:
-    prepared = image_inputs.prepare_upload(image_inputs.upload("maps_upload"))
-if source != "Test image":
-    if prepared is None:
-        st.stop()
-    with st.expander("How the picture became 28×28", expanded=False):
-        image_inputs.show_steps(prepared)
-    image = prepared.tensor
+data = common.dataset_if_present()
+picked = image_inputs.picture(data, "maps")
+image, label = picked.image, picked.label
 
 try:
     maps = feature_maps.compute(loaded.model, image)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.data import dataset
 from core.models import get as get_arch
-from dashboard import common
+from dashboard import common, pages
 
 common.intro(
     "Fashion-MNIST Studio",
@@ -53,46 +53,9 @@ else:
     )
 
 st.subheader("Pages")
-PAGES = [
-    (
-        "views/data.py",
-        "Data",
-        ":material/image:",
-        "browse samples of each class, the class balance, mean images and augmentation",
-    ),
-    (
-        "views/train.py",
-        "Train",
-        ":material/model_training:",
-        "choose an architecture and hyperparameters, then watch it learn live",
-    ),
-    (
-        "views/evaluate.py",
-        "Evaluate",
-        ":material/analytics:",
-        "test accuracy, the confusion matrix and the images a model gets wrong",
-    ),
-    (
-        "views/feature_maps.py",
-        "Feature maps",
-        ":material/layers:",
-        "what each convolution layer responds to in an image",
-    ),
-    ("views/classify.py", "Classify", ":material/draw:", "draw or upload a picture and see what a model thinks it is"),
-    (
-        "views/compare.py",
-        "Compare runs",
-        ":material/stacked_line_chart:",
-        "overlay the learning curves and settings of several trainings",
-    ),
-    (
-        "views/models.py",
-        "Models",
-        ":material/deployed_code:",
-        "every model's recipe and results; download as ONNX or TorchScript; import a checkpoint",
-    ),
-]
-for path, label, icon, what in PAGES:
+for page in pages.PAGES:
+    if page.default:
+        continue  # this page
     left, right = st.columns([1, 4], vertical_alignment="center")
-    left.page_link(path, label=label, icon=icon)
-    right.caption(what)
+    pages.link(page.name, where=left)
+    right.caption(page.description)

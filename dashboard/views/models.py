@@ -37,11 +37,10 @@ def import_section() -> None:
     )
     if upload is not None and st.button("Import", key="models_import", icon=":material/upload:"):
         try:
-            path = imports.import_checkpoint(upload.getvalue(), upload.name)
+            imports.import_checkpoint(upload.getvalue(), upload.name, owner=model_rights.my_digest())
         except StudioError as e:
             st.error(f"Not imported: {e}")
         else:
-            model_rights.remember_import(path)
             st.success(f"Imported {upload.name}: it is in every model picker now, marked “imported”.")
 
 
@@ -142,7 +141,7 @@ def model_card(entry, index: int, have_data: bool) -> None:
             elif entry.source == "shipped":
                 st.caption("Shipped with the studio: it cannot be renamed or deleted.")
             else:
-                st.caption("Only the session that made it can rename or delete it.")
+                st.caption("Only the browser that made it can rename or delete it.")
 
 
 import_section()

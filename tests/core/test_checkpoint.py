@@ -65,8 +65,13 @@ def test_crafted_pickle_is_refused_and_never_run(tmp_path):
     path.write_bytes(pickle.dumps({"model": Exploit()}))
     if os.path.exists("/tmp/studio-pwned"):
         os.remove("/tmp/studio-pwned")
-    with pytest.raises(CheckpointError, match=r"^evil.safetensors: not a readable safetensors checkpoint \("):
-        checkpoint.load(path)
+    for read in (checkpoint.load, checkpoint.read_metadata):
+        with pytest.raises(CheckpointError) as e:
+            read(path)
+        assert str(e.value) == (
+            "evil.safetensors: this is a PyTorch pickle (torch.save), not safetensors; the studio never loads "
+            "pickles because they can run code. Save it with safetensors (the studio's own checkpoints are)."
+        )
     assert not os.path.exists("/tmp/studio-pwned")
 
 
@@ -84,7 +89,8 @@ def test_foreign_safetensors_file(tmp_path):
     with pytest.raises(CheckpointError) as e:
         checkpoint.load(path)
     assert (
-        str(e.value) == "other.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint (no metadata)."
+        str(e.value)
+        == "other.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint (no studio metadata)."
     )
 
 
@@ -100,7 +106,7 @@ def test_weights_that_do_not_match_the_architecture(tmp_path):
         checkpoint.load(path)
     assert (
         str(e.value)
-        == "x.safetensors: weights do not match simple_cnn (conv1.0.weight is (12, 1, 5, 5), expected (6, 1, 5, 5))."
+        == "x.safetensors: weights do not match simple_cnn: conv1.0.weight is [12, 1, 5, 5], expected [6, 1, 5, 5]."
     )
 
 

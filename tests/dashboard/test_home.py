@@ -25,12 +25,24 @@ def test_home_shows_dataset_models_and_links(tmp_path, data_dir):
     assert row["Architecture"] == "MLP (fully connected)" and row["Source"] == "run"
     assert row["Test accuracy"] == pytest.approx(87.65)
     links = [link.proto.label for link in at.get("page_link")]
-    assert links == ["Data", "Train", "Evaluate", "Feature maps", "Classify", "Compare runs", "Models"]
+    assert links == [
+        "Data",
+        "Train",
+        "Evaluate",
+        "Feature maps",
+        "Explain",
+        "Embedding",
+        "Classify",
+        "Compare runs",
+        "Models",
+    ]
     assert [link.proto.page for link in at.get("page_link")] == [
         "data",
         "train",
         "evaluate",
         "feature_maps",
+        "explain",
+        "embedding",
         "classify",
         "compare",
         "models",

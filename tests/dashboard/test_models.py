@@ -52,7 +52,7 @@ def test_lists_every_model_with_metadata_and_downloads(tmp_path):
     assert download_labels(at) == ["Checkpoint (.safetensors)", "ONNX", "TorchScript", "Test-set predictions (CSV)"] * 2
     captions = [c.value for c in at.caption]
     assert "Shipped with the studio: it cannot be renamed or deleted." in captions
-    assert "Only the session that made it can rename or delete it." in captions  # another session's run
+    assert "Only the browser that made it can rename or delete it." in captions  # another browser's run
     assert not [b for b in at.button if b.label in ("Rename", "Delete for good")]
     assert not at.exception and not at.error
 
