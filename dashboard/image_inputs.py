@@ -10,6 +10,7 @@ import streamlit as st
 from core.base.errors import ImageError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
+from dashboard.images import show_image
 
 if TYPE_CHECKING:
     import torch
@@ -90,12 +91,15 @@ def prepare_upload(data: bytes | None) -> "preprocess.Prepared | None":
 def show_steps(prepared: "preprocess.Prepared") -> None:
     """Each preprocessing step, left to right, ending with what the model receives."""
     columns = st.columns(len(prepared.steps))
-    for column, step in zip(columns, prepared.steps):
+    for number, (column, step) in enumerate(zip(columns, prepared.steps), start=1):
         picture = preprocess.enlarge(step.image)
         height, width = picture.shape[:2]
         with column:  # the longer side 140 px, so a tall crop is no taller than the square steps
-            st.image(
-                picture, caption=f"{step.title} ({step.caption})", width=max(1, round(140 * width / max(height, width)))
+            show_image(
+                picture,
+                alt=f"step {number} of {len(prepared.steps)}, {step.title}: {step.caption}",
+                caption=f"{step.title} ({step.caption})",
+                width=max(1, round(140 * width / max(height, width))),
             )
     for note in prepared.notes:
         st.caption(f"ℹ️ {note[0].upper()}{note[1:]}")

@@ -24,7 +24,7 @@ def probability_chart(probabilities, height: int = 280) -> alt.Chart:
             y=alt.Y("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="probability"),
             color=alt.Color(
-                "top:N", scale=alt.Scale(domain=["top prediction", "other"], range=["#e4572e", "#7a9cc6"]), legend=None
+                "top:N", scale=alt.Scale(domain=["top prediction", "other"], range=["#e4572e", "#5b7fb0"]), legend=None
             ),
             tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
         )
@@ -32,4 +32,10 @@ def probability_chart(probabilities, height: int = 280) -> alt.Chart:
     labels = bars.mark_text(align="left", dx=3).encode(
         text=alt.Text("probability:Q", format=".0%"), color=alt.value("#444")
     )
-    return (bars + labels).properties(height=height)
+    ranked = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)
+    return (bars + labels).properties(
+        height=height,
+        title="Probability of each class",
+        description=f"Bar chart of the model's probabilities: top prediction {CLASS_NAMES[top]} {probs[top]:.1%}; "
+        + "; ".join(f"{CLASS_NAMES[i]} {probs[i]:.1%}" for i in ranked[1:]),
+    )

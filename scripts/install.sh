@@ -115,7 +115,8 @@ fi
 requirements=(-r requirements.txt)
 if [ "$what" = test ]; then requirements+=(-r requirements-dev.txt); fi
 echo "Installing ${requirements[*]} into $STUDIO_ENV_NAME (the first time takes minutes: torch is large)"
-PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore "$STUDIO_PYTHON" -m pip install --quiet "${requirements[@]}"
+PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore "$STUDIO_PYTHON" -m pip install --quiet "${requirements[@]}" \
+  || fail "pip could not install into $STUDIO_ENV_NAME (above)"
 if [ -n "$STUDIO_ENV" ]; then
   modes=app
   if [ "$what" = test ]; then modes="app test"; fi

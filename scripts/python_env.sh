@@ -5,6 +5,7 @@
 #   otherwise:         the project's own virtual environment .venv/, which install.sh makes with `python3 -m venv`
 # Sets STUDIO_PYTHON (the interpreter to run), STUDIO_ENV (the environment's folder, where install.sh keeps
 # its stamp; empty for PYTHON), STUDIO_ENV_NAME (how messages name it) and STUDIO_OWN_VENV (1 for .venv/).
+# shellcheck disable=SC2034  # the variables are for the scripts that source this file
 STUDIO_OWN_VENV=0
 if [ -n "${PYTHON:-}" ]; then
   STUDIO_PYTHON=$PYTHON

@@ -21,7 +21,7 @@ from torch import nn
 
 from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES, MEAN, STD
-from core.models import conv_layers
+from core.models import conv_layers, network_of
 
 METHODS = ("gradcam", "saliency", "integrated_gradients", "occlusion")
 TITLES = {
@@ -64,7 +64,7 @@ class _FromPixels(nn.Module):
 
     def __init__(self, model: nn.Module):
         super().__init__()
-        self.model = model
+        self.model = network_of(model)  # the network itself: explanations look at one pass, no mirror image
 
     def forward(self, x):
         return self.model((x - MEAN) / STD).float()
@@ -75,7 +75,7 @@ def class_index(target) -> int:
     if isinstance(target, (int, np.integer)) and 0 <= int(target) < len(CLASS_NAMES):
         return int(target)
     text = str(target).strip()
-    if text.isdigit() and int(text) < len(CLASS_NAMES):
+    if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) < len(CLASS_NAMES):  # not "²" or "５"
         return int(text)
     names = {name.lower(): i for i, name in enumerate(CLASS_NAMES)}
     if text.lower() in names:
@@ -86,6 +86,7 @@ def class_index(target) -> int:
 def gradcam_layers(model: nn.Module) -> list[str]:
     """Where Grad-CAM can look, in forward order: the output of each convolution block after its activation
     (the Sequential holding a convolution, or the residual block that ends in one)."""
+    model = network_of(model)
     modules = dict(model.named_modules())
     out = []
     for conv in conv_layers(model):
@@ -107,6 +108,7 @@ def _last_conv_in(block: nn.Module, prefix: str) -> str | None:
 def check_layer(model: nn.Module, layer: str | None, private: bool = False) -> str:
     """The layer Grad-CAM reads (default: the last with a map larger than 1x1); a clear error if the model
     has no convolution or no such layer."""
+    model = network_of(model)
     names = gradcam_layers(model)
     if not names:
         raise StudioError(
@@ -152,8 +154,8 @@ def map_sizes(model: nn.Module, names: list[str]) -> dict[str, int]:
 
 
 def private_copy(model: nn.Module) -> nn.Module:
-    """A copy in eval mode, with gradients on and no hooks: the shared model is never touched."""
-    twin = copy.deepcopy(model).eval()
+    """A copy of the network in eval mode, with gradients on and no hooks: the shared model is never touched."""
+    twin = copy.deepcopy(network_of(model)).eval()
     _clear_hooks(twin)
     for p in twin.parameters():
         p.requires_grad_(True)
@@ -189,6 +191,7 @@ def _stamp(model: nn.Module) -> tuple:
 def borrowed_copy(model: nn.Module):
     """A private copy of `model` for one caller at a time; copies are reused while the model's weights stay
     the same (a deep copy costs about a forward pass), and a copy of changed weights is never handed out."""
+    model = network_of(model)
     stamp = _stamp(model)
     with _pools_lock:
         for key in [k for k, (ref, _, _) in _pools.items() if ref() is None]:
@@ -218,7 +221,7 @@ def layer_grid(model: nn.Module, layer: str) -> tuple[float, float]:
     """
     offset, step = 0.0, 1.0
     entered = False
-    for name, m in model.named_modules():
+    for name, m in network_of(model).named_modules():
         inside = name == layer or name.startswith(layer + ".")
         if entered and not inside:
             break

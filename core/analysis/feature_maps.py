@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.data.dataset import normalize
-from core.models import conv_layers, feature_layers
+from core.models import conv_layers, feature_layers, network_of
 
 ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.GELU, nn.Sigmoid, nn.LeakyReLU)
 _LOCK = threading.Lock()
@@ -39,7 +39,9 @@ class FeatureMaps:
 
 
 def compute(model: nn.Module, image: torch.Tensor) -> FeatureMaps:
-    """One forward pass on a 28x28 image (uint8, or float in [0, 1]) with temporary hooks."""
+    """One forward pass of the network (without test-time flip) on a 28x28 image (uint8, or float in [0, 1])
+    with temporary hooks."""
+    model = network_of(model)
     names = feature_layers(model)
     modules = dict(model.named_modules())
     if names:

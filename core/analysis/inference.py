@@ -7,24 +7,22 @@ from torch import nn
 from core.analysis.metrics import confusion_matrix, per_class_accuracy
 from core.data.classes import NUM_CLASSES
 from core.data.dataset import normalize
-from core.models import uses_flip_averaging
+from core.models import set_flip_averaging, uses_flip_averaging
 
 
 @torch.inference_mode()
 def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: bool = False) -> torch.Tensor:
     """Logits (N, 10) for uint8 or [0,1] images (N, 28, 28); averaged with the mirrored image's when `flip` is
-    given or the model is marked for test-time flip (`core.models.set_flip_averaging`)."""
-    flip = flip or uses_flip_averaging(model)
+    given or the model predicts with test-time flip (a `core.models.FlipAveraged`)."""
+    if flip and not uses_flip_averaging(model):
+        model = set_flip_averaging(model)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(images), batch_size):
         x = normalize(images[start : start + batch_size].to(device, non_blocking=True))
-        y = model(x).float()
-        if flip:
-            y = (y + model(x.flip(-1)).float()) / 2
-        out.append(y)
+        out.append(model(x).float())
     model.train(was_training)
     if not out:
         return torch.empty(0, NUM_CLASSES)

@@ -49,8 +49,8 @@ def _other_classes(old: torch.Tensor, allowed: list[int], kind: str, generator: 
     """For each label in `old`, a different class drawn uniformly from its candidates."""
     new = torch.full_like(old, -1)
     groups = [[c for c in g if c in allowed] for g in CONFUSABLE_GROUPS] if kind == "confusable" else []
-    for group in groups:
-        inside = torch.isin(old, torch.tensor(group)) if len(group) > 1 else torch.zeros_like(old, dtype=torch.bool)
+    for group in (g for g in groups if len(g) > 1):  # a look-alike group needs two of its classes chosen
+        inside = torch.isin(old, torch.tensor(group))
         new[inside] = _shift_within(old[inside], group, generator)
     rest = new < 0
     new[rest] = _shift_within(old[rest], allowed, generator)

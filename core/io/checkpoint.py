@@ -17,8 +17,8 @@ from torch import nn
 from core.base.errors import CheckpointError, StudioError
 from core.base.files import write_atomic
 from core.data.classes import CLASS_NAMES, MEAN, STD
-from core.io import checkpoint_check
-from core.models import build, fast_layout, get, set_flip_averaging
+from core.io import checkpoint_check, class_sources
+from core.models import build, fast_layout, get, network_of, set_flip_averaging, with_outputs
 
 FORMAT = checkpoint_check.FORMAT
 MAX_BYTES = 200 * 1024 * 1024
@@ -42,6 +42,11 @@ class LoadedModel:
     def display_name(self) -> str:
         return get(self.arch).display_name
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes it scores, in output order: Fashion-MNIST's ten, then any a student taught it."""
+        return class_sources.names(self.metadata)
+
 
 @functools.cache
 def versions() -> dict:
@@ -56,7 +61,7 @@ def versions() -> dict:
 def save(path, model: nn.Module, arch: str, settings: dict, metadata: dict, half: bool = False) -> Path:
     """Write weights and metadata atomically (a partial file never replaces a good one)."""
     path = Path(path)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu").contiguous() for k, v in network_of(model).state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     meta = {
@@ -116,11 +121,11 @@ def load(path, device="cpu") -> LoadedModel:
     path = Path(path)
     checked = read_checked(path)
     arch = checked.meta["arch"]
-    model = build(arch, checked.settings)
+    model = with_outputs(build(arch, checked.settings), len(class_sources.names(checked.meta)))
     expected = model.state_dict()
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in checked.tensors.items()})
     model.to(device, memory_format=fast_layout(model, device)).eval()
-    set_flip_averaging(model, predicts_with_flip(checked.meta))
+    model = set_flip_averaging(model, predicts_with_flip(checked.meta))  # a FlipAveraged model, or the network
     return LoadedModel(model, arch, checked.settings, checked.meta, path)
 
 

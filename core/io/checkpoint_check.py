@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import torch
 
 from core.base.errors import CheckpointError, StudioError
-from core.models import build, get
+from core.io import class_sources
+from core.models import build, get, with_outputs
 
 FORMAT = "fashion-mnist-studio/1"
 MAX_HEADER = 1024 * 1024  # a studio header is a few kB
@@ -96,7 +97,7 @@ def validate(data: bytes, name: str) -> Checked:
     """Every check on a whole file's bytes, then the weights read and checked; raises CheckpointError."""
     length = header_length(data[:8], len(data), name)
     found = header(data[8 : 8 + length], len(data), name)
-    expected = expected_tensors(found.meta["arch"], found.settings, name)
+    expected = expected_tensors(found.meta["arch"], found.settings, name, len(class_sources.names(found.meta)))
     _check_table({k: (v[0], v[1]) for k, v in found.entries.items()}, expected, found.meta["arch"], name)
     try:
         from safetensors.torch import load
@@ -203,56 +204,46 @@ def metadata(parsed: dict, name: str) -> dict:
     for key in ("training_seconds", "epochs_run"):
         if meta.get(key) is not None and not (_finite(meta[key]) and meta[key] >= 0):
             _fail(name, f"metadata field {key} must be a finite number >= 0, got {_short(meta[key])}.")
-    names = meta.get("class_names")
-    if names is not None and not (isinstance(names, list) and len(names) == 10 and all(isinstance(n, str) for n in names)):
-        _fail(name, "metadata field class_names must list the 10 class names.")
+    class_sources.check(meta, name)  # 10 names, or more for a taught model, and where each came from
     return meta
 
 
 def settings(meta: dict, name: str) -> dict:
-    """The architecture's settings from the metadata, validated by its record and within the Train form's
-    ranges, before any model is built."""
+    """The architecture's settings from the metadata, checked by the architecture's records (kind, range) and
+    within the Train form's largest values, before any model is built."""
     arch = get(meta["arch"])
     given = meta.get("arch_settings") or {}
-    for key, value in given.items():
-        if key in arch.defaults and value is not None:
-            problem = _setting_problem(arch.name, key, value, arch.defaults[key])
-            if problem:
-                _fail(name, f"invalid settings: {arch.name}: {problem}")
     try:
-        return arch.settings({k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+        checked = arch.settings({k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     except (StudioError, TypeError, ValueError, OverflowError) as e:
         _fail(name, f"invalid settings: {_first_line(e)}")
+    for record in arch.schema:
+        problem = _beyond_the_form(arch.name, record, checked[record.name])
+        if problem:
+            _fail(name, f"invalid settings: {arch.name}: {problem}")
+    return checked
 
 
-def _setting_problem(arch: str, key: str, value, default) -> str | None:
-    """Why `value` cannot be the setting `key` (whose default is `default`), or None."""
-    shown = _short(value)
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else f"{key} must be true or false, got {shown}."
-    if isinstance(default, str):
-        return None if isinstance(value, str) and len(value) <= 40 else f"{key} must be a name, got {shown}."
-    if isinstance(default, (tuple, list)):
-        if not isinstance(value, list) or not 1 <= len(value) <= MAX_HIDDEN_LAYERS:
-            return f"{key} must list 1 to {MAX_HIDDEN_LAYERS} sizes, got {shown}."
-        if not all(_finite(v) and 1 <= v <= MAX_HIDDEN and float(v).is_integer() for v in value):
-            return f"{key} sizes must be whole numbers from 1 to {MAX_HIDDEN}, got {shown}."
+def _beyond_the_form(arch: str, record, value) -> str | None:
+    """Why a checked setting is larger than the Train form allows, for a record without a bound of its own."""
+    if record.high is not None or record.cap is not None:
         return None
-    if not _finite(value):
-        return f"{key} must be a finite number, got {shown}."
-    if key == "width" and arch in MAX_WIDTH and not 0 < value <= MAX_WIDTH[arch]:
-        return f"width must be more than 0 and at most {MAX_WIDTH[arch]:g}, got {shown}."
+    if record.name == "width" and arch in MAX_WIDTH and value > MAX_WIDTH[arch]:
+        return f"width must be at most {MAX_WIDTH[arch]:g}, got {_short(value)}."
+    if record.kind == "sizes" and (len(value) > MAX_HIDDEN_LAYERS or max(value) > MAX_HIDDEN):
+        return f"{record.noun} must be at most {MAX_HIDDEN_LAYERS} layers of at most {MAX_HIDDEN:,} units, got {_short(list(value))}."
     return None
 
 
 # ---- the tensors -----------------------------------------------------------------------------------------
 
 
-def expected_tensors(arch: str, checked: dict, name: str) -> dict:
-    """name -> (shape, dtype) of the model these settings build, built on the meta device (no memory)."""
+def expected_tensors(arch: str, checked: dict, name: str, classes: int = 10) -> dict:
+    """name -> (shape, dtype) of the model these settings build for `classes` outputs, built on the meta device
+    (no memory)."""
     try:
         with torch.device("meta"):
-            model = build(arch, checked)
+            model = with_outputs(build(arch, checked), classes)
     except (StudioError, TypeError, ValueError, RuntimeError, OverflowError) as e:
         _fail(name, f"invalid settings: {_first_line(e)}")
     return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}

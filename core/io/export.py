@@ -48,20 +48,17 @@ DESCRIPTION = (
 
 
 class Exportable(nn.Module):
-    """The trained network with Fashion-MNIST's normalisation in front of it."""
+    """The trained network with Fashion-MNIST's normalisation in front of it (a FlipAveraged model averages
+    the logits of the image and its mirror image itself)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.flip = uses_flip_averaging(model)  # test-time flip: average with the mirror image's logits
         self.register_buffer("mean", torch.tensor(MEAN, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(STD, dtype=torch.float32))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = (pixels - self.mean) / self.std
-        if self.flip:
-            return (self.model(x) + self.model(x.flip(-1))) / 2
-        return self.model(x)
+        return self.model((pixels - self.mean) / self.std)
 
 
 def prepare(loaded: "checkpoint.LoadedModel") -> Exportable:

@@ -1,11 +1,14 @@
 """The runs directory: one folder per training run with its config, metrics log and checkpoints."""
 
+import io
 import json
 import os
 import secrets
 import shutil
 from datetime import datetime
 from pathlib import Path
+
+import torch
 
 from core.base.errors import StudioError
 from core.base.files import write_atomic
@@ -43,6 +46,14 @@ def create_run(root, arch: str, config: dict) -> Path:
 def write_json(path: Path, data: dict) -> None:
     """Atomically: a crash leaves either the old file or the new one, never half of one."""
     write_atomic(path, json.dumps(data, indent=2))
+
+
+def write_state(run: Path, state: dict) -> None:
+    """Save the state a run resumes from (last.pt) atomically; a full disk or an unwritable folder is a
+    WriteError naming it, and no temporary file stays behind."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(Path(run) / STATE, buffer.getvalue())
 
 
 def read_json(path: Path) -> dict | None:
@@ -102,13 +113,19 @@ def _finished_run(run_dir, root=None) -> Path:
     return run
 
 
+def display_name(text, what: str = "the name") -> str | None:
+    """A model's display name as typed, its spaces tidied; None if empty; a StudioError over MAX_NAME characters."""
+    name = " ".join(str(text or "").split())
+    if len(name) > MAX_NAME:
+        raise StudioError(f"{what} is {len(name):,} characters; the limit is {MAX_NAME}.")
+    return name or None
+
+
 def rename_run(run_dir, new_name: str, root=None) -> str:
     """Give a finished run a new display name (kept in its checkpoint, so every model picker shows it)."""
-    name = " ".join(str(new_name or "").split())
+    name = display_name(new_name, "the new name")
     if not name:
         raise StudioError("the new name is empty.")
-    if len(name) > MAX_NAME:
-        raise StudioError(f"the new name is {len(name)} characters; the limit is {MAX_NAME}.")
     run = _finished_run(run_dir, root)
     if (run / BEST).is_file():
         checkpoint.update_metadata(run / BEST, name=name)

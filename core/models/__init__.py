@@ -9,6 +9,7 @@ import importlib
 
 from core.base.settings import Setting
 from core.models.flip import FlipAveraged, network_of, set_flip_averaging, uses_flip_averaging
+from core.models.head import output_count, output_layer, with_outputs
 from core.models.registry import (
     REGISTRY,
     Architecture,
@@ -46,9 +47,12 @@ __all__ = [
     "feature_layers",
     "get",
     "network_of",
+    "output_count",
+    "output_layer",
     "register",
     "register_model",
     "set_flip_averaging",
     "unregister",
     "uses_flip_averaging",
+    "with_outputs",
 ]

@@ -6,6 +6,7 @@ When the server starts again, `revive` turns each record back into job fields: a
 request that was still queued as *dropped*.
 """
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 JOBS_DIR = ".jobs"
 FIELDS = ("id", "owner", "teacher", "name", "state", "created", "started", "finished", "run_dir", "message", "error")
 INTERRUPTED = "interrupted: the server stopped during this training. Its owner can resume it from epoch {epoch}."
+INTERRUPTED_UNSAVED = "interrupted after epoch {epoch}: nothing was saved to resume from; start it again."
 INTERRUPTED_EARLY = "interrupted: the server stopped before the first epoch ended; start it again."
 DROPPED = "dropped: the server restarted before this training started; start it again."
 
@@ -31,11 +33,13 @@ class JobStore:
     def save(self, job) -> None:
         record = {k: getattr(job, k) for k in FIELDS}
         record["config"] = job.config.to_dict()
+        path = self.dir / f"{job.id}.json"
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            runs.write_json(self.dir / f"{job.id}.json", record)
+            runs.write_json(path, record)
         except OSError as e:  # the training itself must not fail because the list cannot be saved
-            log.warning("cannot save job %s: %s", job.id, e)
+            if not _overwrite(path, record):
+                log.warning("cannot save job %s: %s", job.id, e)
 
     def remove(self, job_id: str) -> None:
         try:
@@ -71,8 +75,11 @@ def revive(record: dict) -> dict:
     elif state == "running" and summary:  # it ended, but the record was not updated before the stop
         fields.update(state=summary.get("status", "completed"), message=summary.get("message", ""))
     elif state == "running":
-        epoch = saved_epochs(run_dir)
-        message = INTERRUPTED.format(epoch=epoch + 1) if epoch else INTERRUPTED_EARLY
+        epoch, done = saved_epochs(run_dir), finished_epochs(run_dir)
+        if epoch:
+            message = INTERRUPTED.format(epoch=epoch + 1)
+        else:
+            message = INTERRUPTED_UNSAVED.format(epoch=done) if done else INTERRUPTED_EARLY
         fields.update(state="interrupted", message=message, finished=fields["finished"] or _mtime(run_dir))
     fields["queue_position"] = None
     if run_dir and run_dir.is_dir():
@@ -89,10 +96,33 @@ def resumable(run_dir) -> bool:
 
 def saved_epochs(run_dir: Path | None) -> int:
     """How many epochs of a run its last.pt holds (by its metrics log); 0 if it cannot be resumed."""
-    if not resumable(run_dir):
+    return finished_epochs(run_dir) if resumable(run_dir) else 0
+
+
+def finished_epochs(run_dir: Path | None) -> int:
+    """The last epoch of a run its metrics log records as finished (0 if none)."""
+    if not run_dir:
         return 0
     done = [m.get("epoch", 0) for m in runs.read_metrics(run_dir) if not m.get("partial")]
-    return max(done, default=0)
+    return max((e for e in done if isinstance(e, int)), default=0)
+
+
+def _overwrite(path: Path, record: dict) -> bool:
+    """The last resort when a record cannot be replaced atomically (a full disk has no room for a second
+    copy): rewrite the existing file in place, within the space it already has (a record is far smaller than
+    a disk block), then cut it to length. True if that worked."""
+    data = json.dumps(record, indent=2).encode()
+    try:
+        if len(data) > -(-path.stat().st_size // 4096) * 4096:  # it would need more space
+            return False
+        with open(path, "r+b") as f:
+            f.write(data)
+            f.truncate(len(data))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def _mtime(path: Path | None) -> float | None:

@@ -44,11 +44,24 @@ def default_cap() -> int:
 
 
 def summarize_error(error: BaseException) -> str:
-    """One line for the user: a StudioError's message, or the kind and first line of anything else."""
+    """One line for the user: a StudioError's message, the cause of a failed file operation (a full disk, an
+    unwritable folder), or the kind and first line of anything else."""
     if isinstance(error, StudioError):
         return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"training failed: {error.strerror[:1].lower()}{error.strerror[1:]}{where}."
     first = (str(error).strip().splitlines() or [""])[0][:200]
     return f"training failed unexpectedly ({type(error).__name__}{': ' + first if first else ''})."
+
+
+def seconds_left(elapsed: float, progress: float, progress_at_start: float) -> float | None:
+    """The time the rest takes at the pace of the work done in `elapsed` seconds (progress as fractions of
+    the whole training); None while this session has done nothing yet."""
+    done = progress - progress_at_start
+    if done <= 0:
+        return None
+    return elapsed / done * (1 - progress)
 
 
 @dataclass
@@ -91,11 +104,12 @@ class Job:
         return min(1.0, ((b["epoch"] - 1) * b["batches"] + b["batch"]) / max(total, 1))
 
     def eta_seconds(self, now: float | None = None) -> float | None:
-        """Seconds left, from the pace so far; None before the first batches."""
+        """Seconds left, from the pace since this job started (a resumed run's earlier epochs were done at
+        another time and do not count); None before the first batches."""
         if self.state != "running" or self.started is None or not 0 < self.progress < 1:
             return None
-        elapsed = (now or time.time()) - self.started
-        return elapsed / self.progress * (1 - self.progress)
+        first_epoch = self.info.get("start_epoch", 1) if self.info else 1
+        return seconds_left((now or time.time()) - self.started, self.progress, (first_epoch - 1) / self.config.epochs)
 
 
 class JobManager:
@@ -374,7 +388,8 @@ class JobManager:
         if not teacher:
             with self._lock:
                 queued = sum(1 for i in self._queue if self._jobs[i].owner == owner)
-            limits.check_request(self.limits, config, queued)
+                total = len(self._queue)
+            limits.check_request(self.limits, config, queued, total)
         if self.limits.runs_budget_mb is not None:
             limits.make_room(self.limits, runs.runs_dir(self.runs_root), self._removable_runs(), self._remove_run)
 

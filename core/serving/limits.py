@@ -1,6 +1,8 @@
 """The limits a teacher sets for a shared server, read from environment variables.
 
 - FMNIST_MAX_QUEUED: requests one browser may have waiting in the queue (default 2).
+- FMNIST_MAX_QUEUED_TOTAL: requests waiting in the queue from all browsers together (default 20), since a new
+  browser identity costs nothing (a private window).
 - FMNIST_MAX_IMAGES: the largest epochs x training images one student may request (default 3,000,000:
   about 10 minutes at the ~5,000 images/s the default CNN keeps on a busy 2-core server; it trains at
   ~12,000 images/s alone, bench/RESULTS.md).
@@ -8,7 +10,7 @@
   either removes the oldest finished student runs (FMNIST_RUNS_FULL=prune, default) or is refused
   (FMNIST_RUNS_FULL=refuse). Runs the teacher started, runs started from the command line and the
   shipped models (checkpoints/) are never removed.
-The teacher (and the command line) is not bound by the first two.
+The teacher (and the command line) is not bound by the first three.
 """
 
 import os
@@ -20,6 +22,7 @@ from core.training.config import TrainConfig
 
 TRAIN_IMAGES = 60_000
 DEFAULT_MAX_QUEUED = 2
+DEFAULT_MAX_QUEUED_TOTAL = 20
 DEFAULT_MAX_IMAGES = 3_000_000
 FULL_POLICIES = ("prune", "refuse")
 
@@ -40,6 +43,7 @@ def _env_number(name: str, default, kind=int):
 @dataclass(frozen=True)
 class Limits:
     max_queued: int = DEFAULT_MAX_QUEUED  # per browser; 0 = no limit
+    max_queued_total: int = DEFAULT_MAX_QUEUED_TOTAL  # all browsers together; 0 = no limit
     max_images: int = DEFAULT_MAX_IMAGES  # epochs x images per request; 0 = no limit
     runs_budget_mb: float | None = None  # None = no budget
     when_full: str = "prune"
@@ -52,6 +56,7 @@ class Limits:
             raise StudioError(f"FMNIST_RUNS_FULL must be one of: {', '.join(FULL_POLICIES)}, got {when_full!r}.")
         return cls(
             max_queued=_env_number("FMNIST_MAX_QUEUED", DEFAULT_MAX_QUEUED),
+            max_queued_total=_env_number("FMNIST_MAX_QUEUED_TOTAL", DEFAULT_MAX_QUEUED_TOTAL),
             max_images=_env_number("FMNIST_MAX_IMAGES", DEFAULT_MAX_IMAGES),
             runs_budget_mb=budget or None,
             when_full=when_full,
@@ -63,8 +68,13 @@ def images_requested(config: TrainConfig) -> int:
     return config.epochs * min(config.limit or TRAIN_IMAGES, TRAIN_IMAGES)
 
 
-def check_request(limits: Limits, config: TrainConfig, queued_by_owner: int) -> None:
+def check_request(limits: Limits, config: TrainConfig, queued_by_owner: int, queued_total: int = 0) -> None:
     """Raise StudioError with one line if a student's request is over a limit."""
+    if limits.max_queued_total and queued_total >= limits.max_queued_total:
+        raise StudioError(
+            f"the server's queue is full ({queued_total} trainings are waiting, at most "
+            f"{limits.max_queued_total}): try again when some have started."
+        )
     if limits.max_queued and queued_by_owner >= limits.max_queued:
         raise StudioError(
             f"you already have {queued_by_owner} trainings waiting in the queue (at most "

@@ -111,7 +111,7 @@ class TrainConfig:
     augment: bool = setting(
         "bool",
         False,
-        "random shifts (--augment-shift) and horizontal flips of the training images, done on the device",
+        "random shifts (up to the largest shift) and horizontal flips of the training images, done on the device",
         label="Augment (shift + flip)",
         sweepable=True,
         group="regularisation",
@@ -165,7 +165,7 @@ class TrainConfig:
     test_time_flip: bool = setting(
         "bool",
         False,
-        "predict with the average over the image and its mirror image (needs --augment, which trains on mirror images)",
+        "predict with the average over the image and its mirror image (needs augmentation, which trains on mirror images)",
         label="Test-time flip",
         group="evaluation",
     )
@@ -181,9 +181,7 @@ class TrainConfig:
     device: str = setting(
         "choice", "auto", "where to train; auto takes CUDA, then Apple MPS, then the CPU", choices=DEVICES, group="run"
     )
-    amp: bool = setting(
-        "bool", True, "bfloat16 autocast on CUDA, and on CPUs with native bf16 where it pays (--no-amp turns it off)"
-    )
+    amp: bool = setting("bool", True, "bfloat16 autocast on CUDA, and on CPUs with native bf16 where it pays")
     limit: int | None = setting(
         "int",
         None,
@@ -239,6 +237,19 @@ class TrainConfig:
         low=2,
         unit="class",
         optional=True,
+        group="data",
+    )
+    drop_suspects: int = setting(
+        "int",
+        0,
+        "leave out the N training images whose labels the shipped out-of-fold ranking doubts most (Data lab)",
+        noun="suspects left out",
+        label="Leave out top suspect labels",
+        low=0,
+        high=30000,
+        usual_high=5000,
+        step=100,
+        sweepable=True,
         group="data",
     )
     half_checkpoint: bool = setting("bool", False, "store checkpoint weights as float16")

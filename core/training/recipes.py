@@ -13,7 +13,7 @@ shipped recipes also by their full recorded runs); early-stopping recipes may en
 from dataclasses import dataclass
 
 from core.base.errors import StudioError
-from core.training.config import TrainConfig
+from core.training.config import SETTINGS, TrainConfig
 
 _TUNED = dict(
     optimizer="adamw",
@@ -45,6 +45,12 @@ class Recipe:
     settings: dict  # TrainConfig fields
 
     def config(self) -> TrainConfig:
+        """The recipe as a TrainConfig (not yet validated); a name the schema does not know is refused."""
+        unknown = sorted(set(self.settings) - set(SETTINGS))
+        if unknown:
+            raise StudioError(
+                f"recipe {self.name!r} has no setting {unknown[0]!r}; the settings: {', '.join(SETTINGS)}."
+            )
         values = dict(self.settings)
         values["arch_settings"] = dict(values.get("arch_settings", {}))
         return TrainConfig(**values)
@@ -299,8 +305,6 @@ def get_recipe(name: str) -> Recipe:
     for recipe in RECIPES:
         if recipe.name == name:
             return recipe
-    if name in PRESETS:
-        return Recipe(name, name, "", "", PRESETS[name])
     raise StudioError(f"unknown recipe {name!r}; choose one of: {', '.join(sorted(PRESETS))}.")
 
 

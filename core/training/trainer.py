@@ -18,11 +18,11 @@ from core.analysis import inference
 from core.base.device import configure_threads, cpu_has_bf16, describe, pick_device
 from core.data.augment import augment
 from core.data.classes import MEAN, STD
-from core.data.dataset import FashionMNIST, stratified_split
+from core.data.dataset import FashionMNIST
 from core.io import checkpoint, runs
 from core.models import build, count_parameters, fast_layout
 from core.models import get as get_architecture
-from core.training import distributed, resume
+from core.training import distributed, resume, training_set
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import TensorBoardLog
 
@@ -124,13 +124,11 @@ class Trainer:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
-        images, labels = self.data.train_images, self.data.train_labels
-        if cfg.limit:
-            images, labels = images[: cfg.limit], labels[: cfg.limit]
-        train_idx, val_idx = stratified_split(labels, cfg.val_fraction, cfg.seed)
-        x_train = images[train_idx].to(device)
-        y_train = labels[train_idx].to(device)
-        x_val, y_val = images[val_idx], labels[val_idx]
+        chosen = training_set.choose(self.data, cfg)  # limit, budgets, label noise, left-out suspects
+        x_train = self.data.train_images[chosen.train].to(device)
+        y_train = chosen.train_labels.to(device)
+        x_val, y_val = self.data.train_images[chosen.val], self.data.train_labels[chosen.val]
+        self.data = chosen.test_data(self.data)  # a subset of the classes is tested on those classes
         n = len(x_train)
 
         model = build(cfg.arch, cfg.arch_settings)
@@ -155,6 +153,8 @@ class Trainer:
         train_model = self.dist.wrap(model)
         if self.run_dir is None and self.dist.is_main:
             self.run_dir = runs.create_run(self.runs_root, cfg.arch, cfg.to_dict())
+        if self.dist.is_main:
+            chosen.record(self.run_dir, self.data.train_labels)
         eval_model = ema.module if ema is not None else model
         if self.tensorboard:
             self._tb = TensorBoardLog.open(self.run_dir)
@@ -375,9 +375,7 @@ class Trainer:
             "bad_epochs": self.bad_epochs,
             "elapsed": self.elapsed_before + time.perf_counter() - started,
         }
-        tmp = self.run_dir / (runs.STATE + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.run_dir / runs.STATE)
+        runs.write_state(self.run_dir, state)
 
     def _finish(self, status, message, epoch, seconds, device) -> TrainResult:
         test_accuracy = None

@@ -7,6 +7,7 @@ import streamlit as st
 from core.data import samples
 from core.data.classes import CLASS_NAMES
 from dashboard import common
+from dashboard.images import show_image
 
 common.intro(
     "The data",
@@ -41,8 +42,9 @@ if right.button("Shuffle", icon=":material/shuffle:", key="data_shuffle"):
     st.session_state.data_seed += 1
 cls = CLASS_NAMES.index(cls_name)
 picked = samples.sample_indices(data.train_labels, cls, count, seed=st.session_state.data_seed)
-st.image(
+show_image(
     [samples.to_picture(data.train_images[i]) for i in picked],
+    alt=[f"training image {i:,}: {cls_name}" for i in picked],
     caption=[f"#{i}" for i in picked],
     width=84,
     output_format="PNG",
@@ -64,7 +66,12 @@ chart = (
         color=alt.Color("split:N", title="split", sort=["train", "test"]),
         tooltip=["class", "split", "images"],
     )
-    .properties(height=260)
+    .properties(
+        height=260,
+        title="Images per class, training and test split",
+        description="Bar chart of images per class: "
+        + "; ".join(f"{name} {n:,} training, {m:,} test" for name, n, m in zip(CLASS_NAMES, train_counts, test_counts)),
+    )
 )
 st.altair_chart(chart, width="stretch")
 st.caption(
@@ -73,7 +80,13 @@ st.caption(
 )
 
 st.subheader("Mean image per class")
-st.image(_mean_images(data.source, data), caption=list(CLASS_NAMES), width=84, output_format="PNG")
+show_image(
+    _mean_images(data.source, data),
+    alt=[f"mean of the {n:,} training images of {name}" for name, n in zip(CLASS_NAMES, train_counts)],
+    caption=list(CLASS_NAMES),
+    width=84,
+    output_format="PNG",
+)
 st.caption(
     "Each pixel averaged over the 6,000 training images of the class: trousers show two legs, "
     "sandals are faint because their straps vary, and bags are wide blocks."
@@ -88,8 +101,11 @@ st.markdown(
 variants = 5
 views = samples.augmented_views(data.train_images[picked[:4]], variants, seed=st.session_state.data_seed)
 for i, index in enumerate(picked[:4]):
-    st.image(
+    shown = f"training image {index:,} ({cls_name})"
+    show_image(
         [samples.to_picture(data.train_images[index])] + [samples.to_picture(v) for v in views[i]],
+        alt=[f"{shown}, original"]
+        + [f"{shown}, augmented copy {k + 1}: shifted up to 2 pixels, perhaps mirrored" for k in range(variants)],
         caption=["original"] + [f"augmented {k + 1}" for k in range(variants)],
         width=84,
         output_format="PNG",

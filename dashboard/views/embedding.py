@@ -11,6 +11,7 @@ from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import background, common
+from dashboard.images import show_image
 
 SEED = 0
 SIZES = [1000, 2000, 5000, 10_000]
@@ -102,10 +103,12 @@ def _frame(e: embeddings.Embedding) -> pd.DataFrame:
     return frame
 
 
-def _chart(frame: pd.DataFrame) -> alt.Chart:
+def _chart(frame: pd.DataFrame, title: str, description: str) -> alt.LayerChart:
+    """The points, coloured by true class and named at each class's median point, mistakes as crosses. Drawn on a
+    canvas: one picture whose text alternative is `description` (thousands of points are no list to read)."""
     region = alt.selection_interval(name="region")
     tooltip = (["image"] if "image" in frame else []) + ["index", "true", "predicted"]
-    return (
+    points = (
         alt.Chart(frame)
         .mark_point(filled=True, opacity=0.75)
         .encode(
@@ -123,8 +126,14 @@ def _chart(frame: pd.DataFrame) -> alt.Chart:
             tooltip=tooltip,
         )
         .add_params(region)
-        .properties(height=460)
     )
+    centres = frame.groupby("true", as_index=False)[["x", "y"]].median()
+    names = alt.Chart(centres).encode(x="x:Q", y="y:Q", text="true:N")
+    return alt.layer(
+        points,
+        names.mark_text(fontSize=12, fontWeight="bold", stroke="white", strokeWidth=4, strokeJoin="round"),
+        names.mark_text(fontSize=12, fontWeight="bold", color="black"),
+    ).properties(height=460, title=title, description=description, usermeta={"embedOptions": {"renderer": "canvas"}})
 
 
 tasks = {
@@ -136,6 +145,7 @@ tasks = {
 }  # the model's space first: it is the news
 
 selected = None
+frames = {}
 columns = st.columns(2)
 titles = {"pixels": "Raw pixels (before learning)", "features": f"{entry.name}'s features (after learning)"}
 for column, space in zip(columns, embeddings.SPACES[::-1]):
@@ -151,28 +161,56 @@ for column, space in zip(columns, embeddings.SPACES[::-1]):
             f"{len(frame):,} points · {int((frame.result == 'mistake').sum()):,} mistakes (crosses) · the class of "
             f"a point agrees with most of its 10 nearest neighbours for **{score:.1%}** of them"
         )
+        frames[space] = frame
+        crosses = int((frame.result == "mistake").sum())
+        described = (
+            f"Scatter plot of {len(frame):,} test images placed by {titles[space].split(' (')[0].lower()} with "
+            f"{embeddings.TITLES[method]}, coloured and named by true class, {crosses:,} mistakes drawn as "
+            f"crosses. The class of a point agrees with most of its 10 nearest neighbours for {score:.1%} of them."
+        )
         event = st.altair_chart(
-            _chart(frame), width="stretch", key=f"embedding_{space}", on_select="rerun", selection_mode="region"
+            _chart(frame, f"{embeddings.TITLES[method]} of the {space}", described),
+            width="stretch",
+            key=f"embedding_{space}",
+            on_select="rerun",
+            selection_mode="region",
         )
         box = (event.selection.get("region") or {}) if event else {}
         if box.get("x") and box.get("y"):
             (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
             inside = frame[frame.x.between(x0, x1) & frame.y.between(y0, y1)]
-            selected = (titles[space], inside)
+            selected = (f"in the box on *{titles[space]}*", inside)
 
 st.subheader("The images in a region")
+if selected is None and "features" in frames:
+    by_class = st.selectbox(
+        "From the keyboard: the images of one class",
+        CLASS_NAMES,
+        index=None,
+        placeholder="Choose a class",
+        key="embedding_class",
+    )
+    if by_class is not None:
+        features = frames["features"]
+        selected = (f"of true class *{by_class}*", features[features.true == by_class])
 if selected is None:
     st.caption("Drag a box on either chart to list the images inside it here (double-click clears it).")
 else:
     where, inside = selected
     mistakes = inside[inside.result == "mistake"]
     st.markdown(
-        f"**{len(inside):,}** images in the box on *{where}*, {len(mistakes):,} of them mistakes; "
+        f"**{len(inside):,}** images {where}, {len(mistakes):,} of them mistakes; "
         f"the first {min(SHOWN, len(inside))} shown, mistakes first."
     )
     ordered = pd.concat([mistakes, inside[inside.result != "mistake"]]).head(SHOWN)
     for row in range(0, len(ordered), 9):
         for column, item in zip(st.columns(9), ordered.iloc[row : row + 9].to_dict("records")):
-            column.image(preprocess.enlarge(data.test_images[int(item["index"])].numpy(), 84), width=84)
+            verdict = f"predicted {item['predicted']}" if item["result"] == "mistake" else "predicted right"
+            show_image(
+                preprocess.enlarge(data.test_images[int(item["index"])].numpy(), 84),
+                alt=f"test image {item['index']:,}: true class {item['true']}, {verdict}",
+                where=column,
+                width=84,
+            )
             wrong = f" → **{item['predicted']}**" if item["result"] == "mistake" else ""
             column.caption(f"#{item['index']} · {item['true']}{wrong}")

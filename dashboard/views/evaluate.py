@@ -9,10 +9,15 @@ from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import common
+from dashboard.images import show_image
 from dashboard.pages import link as link_to
 
 PAGE_SIZE = 24
 COLUMNS = 6
+# Cells shaded from light yellow (no image) to dark purple (the whole row), reversed viridis on a square-root
+# scale: readable with any colour vision. Their counts are black on the light half, white on the dark half.
+WHITE_TEXT_FROM = 0.33
+BAR_COLOUR = "#3b6ea5"  # 5.2:1 on white: the bar's height and its label carry the accuracy, not a colour scale
 
 common.intro(
     "Evaluate a model",
@@ -50,22 +55,30 @@ st.subheader("Accuracy per class")
 frame = pd.DataFrame({"class": CLASS_NAMES, "accuracy": per_class})
 bars = (
     alt.Chart(frame)
-    .mark_bar()
+    .mark_bar(color=BAR_COLOUR)
     .encode(
         x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
-        color=alt.Color(
-            "accuracy:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True), legend=None
-        ),
         tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
     )
 )
 text = bars.mark_text(dy=-6).encode(text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444"))
-st.altair_chart((bars + text).properties(height=260), width="stretch")
+st.altair_chart(
+    (bars + text).properties(
+        height=260,
+        title="Test accuracy per class",
+        description="Bar chart of test accuracy per class: "
+        + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(CLASS_NAMES, per_class)),
+    ),
+    width="stretch",
+)
 
 # --- confusion matrix ---------------------------------------------------------------------------------
 st.subheader("Confusion matrix")
-st.caption("Rows: the true class. Columns: what the model said. Click a cell to browse its images below.")
+st.caption(
+    "Rows: the true class. Columns: what the model said. Click a cell, or choose the two classes under "
+    "*Browse the images*, to see its images below."
+)
 cells = pd.DataFrame(
     [
         {
@@ -79,7 +92,7 @@ cells = pd.DataFrame(
         for p in range(10)
     ]
 )
-pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False)
+pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False, empty=False)
 base = alt.Chart(cells).encode(
     x=alt.X(
         "predicted:N", sort=list(CLASS_NAMES), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")
@@ -87,21 +100,30 @@ base = alt.Chart(cells).encode(
     y=alt.Y("true:N", sort=list(CLASS_NAMES), title="true class"),
 )
 heat = (
-    base.mark_rect(stroke="#333")
+    base.mark_rect(stroke="#e4572e")
     .encode(
-        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", type="sqrt", domain=[0, 1]), legend=None),
-        strokeWidth=alt.condition(pick, alt.value(0.3), alt.value(0)),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
+        color=alt.Color(
+            "share:Q", scale=alt.Scale(scheme="viridis", reverse=True, type="sqrt", domain=[0, 1]), legend=None
+        ),
+        strokeWidth=alt.condition(pick, alt.value(4), alt.value(0)),  # the clicked cell is framed
         tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],
     )
     .add_params(pick)
 )
 counts = base.mark_text(fontSize=12).encode(
     text="count:Q",
-    color=alt.condition("datum.share > 0.45", alt.value("white"), alt.value("black")),
+    color=alt.condition(f"datum.share > {WHITE_TEXT_FROM}", alt.value("white"), alt.value("black")),
 )
+worst_cells = cells[~cells.correct].nlargest(3, "count")
 event = st.altair_chart(
-    (heat + counts).properties(height=430),
+    (heat + counts).properties(
+        height=430,
+        title="Confusion matrix: true class (rows) by predicted class (columns)",
+        description=f"Counts of the {result.count:,} test images by true and predicted class; "
+        f"{int(cm.trace()):,} on the diagonal are right. Most frequent mistakes: "
+        + "; ".join(f"{r.true} predicted as {r.predicted} {r['count']:,} times" for _, r in worst_cells.iterrows())
+        + ". The table below holds every count.",
+    ),
     width="stretch",
     key="evaluate_matrix",
     on_select="rerun",
@@ -156,7 +178,13 @@ else:
         for column, index in zip(st.columns(COLUMNS), shown[row : row + COLUMNS]):
             index = int(index)
             top3 = " · ".join(f"{name} {prob:.0%}" for name, prob in result.top_k(index))
-            column.image(preprocess.enlarge(data.test_images[index].numpy(), 112), width=112)
+            show_image(
+                preprocess.enlarge(data.test_images[index].numpy(), 112),
+                alt=f"test image {index:,}: true class {CLASS_NAMES[result.labels[index]]}, predicted "
+                f"{CLASS_NAMES[result.predictions[index]]}, {result.confidence[index]:.0%}",
+                where=column,
+                width=112,
+            )
             column.caption(
                 f"#{index} · true **{CLASS_NAMES[result.labels[index]]}** · predicted "
                 f"**{CLASS_NAMES[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"

@@ -3,11 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from core.analysis import explanations, inference
+from core.analysis import explanations, heatmap_text, inference
 from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
-from dashboard import common, image_inputs
+from dashboard import common, image_inputs, url_params
+from dashboard.images import show_image
 
 HOW_TO_READ = {
     "gradcam": "Grad-CAM weighs a convolution block's maps by how much the class score rises with each, so the "
@@ -34,8 +35,7 @@ common.intro(
 )
 
 state = st.session_state
-query = st.query_params
-asked = (query.get("model"), query.get("index"), query.get("target"), query.get("layer"))
+asked = tuple(url_params.read("explain").values())  # model, index, target, layer
 models = common.available_models()
 fresh_link = any(a is not None for a in asked) and state.get("explain_applied") != asked
 if fresh_link:
@@ -48,15 +48,16 @@ if fresh_link and asked[2] is not None:
 if fresh_link and asked[0] is not None:
     match = [m for m in models if m.name == asked[0] or m.label == asked[0]]
     if not match:
-        st.error(f"No model named {asked[0]!r}: pick one below.")
+        st.error(f"No model named {url_params.shown(asked[0])}: pick one below.")
     else:
         state.explain_model = match[0].label
-    if asked[1] is not None:
-        if not str(asked[1]).isdigit() or not 0 <= int(asked[1]) < 10_000:
-            st.error(f"Test image index {asked[1]!r} does not exist: use a number from 0 to 9,999.")
-        else:
-            state.explain_source, state.explain_test_how = "Test image", "Index"
-            state.explain_test_index = int(asked[1])
+if fresh_link and asked[1] is not None:
+    index = url_params.whole_number(asked[1], 0, 9_999)
+    if index is None:
+        st.error(f"Test image index {url_params.shown(asked[1])} does not exist: use a number from 0 to 9,999.")
+    else:
+        state.explain_source, state.explain_test_how = "Test image", "Index"
+        state.explain_test_index = index
 
 entry, loaded = common.picked_model("explain_model")
 
@@ -79,8 +80,9 @@ beside = CLASS_NAMES.index(label) if label and CLASS_NAMES.index(label) != predi
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(
+    show_image(
         preprocess.enlarge(image.numpy(), 168),
+        alt=f"what the model sees: the 28×28 input, {f'a test image of class {label}' if label else 'your picture'}",
         width=168,
         caption=f"What the model sees{f' — true class: {label}' if label else ''}",
     )
@@ -136,8 +138,12 @@ for method in explanations.METHODS:
         continue
     scale = explanations.peak(found_a[method], found_b[method])
     for column, found, name in ((one, found_a[method], class_a), (two, found_b[method], class_b)):
-        column.image(
+        words = heatmap_text.describe(found.heatmap, found.signed)
+        show_image(
             explanations.picture(found, scale, zoom=6),
+            alt=f"{explanations.TITLES[method]} map for {name} over the input: {words}",
+            where=column,
             width=168,
             caption=f"for {name} ({found.probabilities[CLASS_NAMES.index(name)]:.1%})",
         )
+        column.caption(f"{words[0].upper()}{words[1:]}.")

@@ -9,6 +9,7 @@ from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import background, common, image_inputs
+from dashboard.images import show_image
 from dashboard.prob_chart import probability_chart
 
 common.intro(
@@ -36,8 +37,9 @@ top = int(maps.probabilities.argmax())
 left, right = st.columns([1, 2])
 with left:
     st.markdown("**What the model sees**")
-    st.image(
+    show_image(
         preprocess.enlarge(image.numpy(), 168),
+        alt=f"what the model sees: the 28×28 input, {f'a test image of class {label}' if label else 'your picture'}",
         width=168,
         caption=f"28×28 input{f' — true class: {label}' if label else ''}",
     )
@@ -58,14 +60,23 @@ if not maps.has_maps:
         frame = pd.DataFrame({"unit": range(layer.shape[0]), "activation": layer.activations})
         chart = (
             alt.Chart(frame)
-            .mark_bar(color="#7a9cc6")
+            .mark_bar(color="#3b6ea5")
             .encode(
                 x=alt.X("unit:Q", title="unit", scale=alt.Scale(domain=[0, layer.shape[0]], nice=False)),
                 y=alt.Y("activation:Q", title="activation"),
                 tooltip=["unit", alt.Tooltip("activation:Q", format=".3f")],
             )
         )
-        st.altair_chart(chart.properties(height=140), width="stretch")
+        strongest = int(frame.activation.idxmax())
+        st.altair_chart(
+            chart.properties(
+                height=140,
+                title=f"{layer.name}: activation of each unit",
+                description=f"Bar chart of the {layer.shape[0]} units of {layer.name}: {active} active; the "
+                f"strongest is unit {strongest} at {frame.activation[strongest]:.3f}",
+            ),
+            width="stretch",
+        )
     st.stop()
 
 # --- filters and maps -----------------------------------------------------------------------------------
@@ -74,8 +85,10 @@ st.caption(
     "Each square is one learned filter (red = positive weight, blue = negative). Slid over the image, "
     "a filter responds where the picture matches its pattern."
 )
-st.image(
+show_image(
     feature_maps.filter_grid(maps.filters, columns=min(16, len(maps.filters)), tile=48, gap=6),
+    alt=f"the {len(maps.filters)} first-layer filters, {maps.filters.shape[2]}×{maps.filters.shape[3]} weights each: "
+    "red positive, blue negative, white zero",
     caption=f"{len(maps.filters)} filters of {maps.filters.shape[2]}×{maps.filters.shape[3]} pixels",
 )
 
@@ -117,7 +130,11 @@ for layer in maps.layers:
         f"**{layer.name}** · {layer.kind} · output {channels}×{height}×{width} "
         f"({channels} maps of {height}×{width}{more}{'; scaled together' if single else ''})"
     )
-    st.image(feature_maps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4, per_channel=not single))
+    show_image(
+        feature_maps.channel_grid(layer.activations[:shown], columns=8, tile=96, gap=4, per_channel=not single),
+        alt=f"{layer.name} output: {shown} of its {channels} feature maps of {height}×{width}, "
+        "bright where the channel responds",
+    )
     if top is not None and layer.kind == "Conv2d":
         best = top.layer(layer.name)
         count = min(shown, best.channels)
@@ -125,8 +142,12 @@ for layer in maps.layers:
         for row in range(0, count, 8):
             for column, c in zip(st.columns(8), range(row, count)):
                 images = data.test_images[best.indices[c].tolist()].numpy()
-                column.image(
+                strongest = CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]
+                show_image(
                     filter_top_images.channel_picture(images, best.maps[c], best.grid),
-                    caption=f"channel {c} · {CLASS_NAMES[int(data.test_labels[int(best.indices[c][0])])]}",
+                    alt=f"the {len(images)} test images that excite channel {c} of {layer.name} most, tinted orange "
+                    f"where it responds; the strongest is a {strongest}",
+                    where=column,
+                    caption=f"channel {c} · {strongest}",
                     width="stretch",
                 )

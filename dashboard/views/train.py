@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.base.errors import StudioError
+from core.io import runs
 from core.library import experiments
 from core.models import REGISTRY
 from core.training import sweeps
@@ -67,6 +68,7 @@ hyper = train_form.hyperparameters()
 name = st.columns(2)[0].text_input(
     "Model name (optional)",
     key="train_name",
+    max_chars=runs.MAX_NAME,
     placeholder="e.g. my first CNN",
     help="How the model is listed on the other pages; by default the run's folder name.",
 )
@@ -104,12 +106,11 @@ if st.button(
 ):
     try:
         config = TrainConfig(arch=arch_name, arch_settings=settings, **hyper)
+        chosen_name = runs.display_name(name, "the model name")
         if swept:
-            start_experiment(config, swept, name.strip() or None)
+            start_experiment(config, swept, chosen_name)
         else:
-            st.session_state.train_show = jobs.submit(
-                config, data, owner=me, name=name.strip() or None, teacher=teacher
-            )
+            st.session_state.train_show = jobs.submit(config, data, owner=me, name=chosen_name, teacher=teacher)
             st.session_state.pop("train_experiment", None)
         st.session_state.pop("train_error", None)
         mine = jobs.jobs(owner=me)

@@ -87,7 +87,7 @@ def cases() -> dict[str, tuple[bytes, str]]:
         ),
         "dropout as a string": (
             with_settings(cnn, dropout="0.5"),
-            "invalid settings: simple_cnn: dropout must be a finite number, got '0.5'.",
+            "invalid settings: simple_cnn: dropout must be in [0, 1), got '0.5'.",
         ),
         "settings not an object": (
             with_metadata(cnn, lambda m: {**m, "arch_settings": [1, 2]}),
@@ -99,23 +99,23 @@ def cases() -> dict[str, tuple[bytes, str]]:
         ),
         "infinite width": (
             with_settings(cnn, width=float("inf")),
-            "invalid settings: simple_cnn: width must be a finite number, got inf.",
+            "invalid settings: simple_cnn: width must be a whole number (1, 2, 4, ...), got inf.",
         ),
         "width 1e6": (
             with_settings(cnn, width=1e6),
-            "invalid settings: simple_cnn: width must be more than 0 and at most 8, got 1000000.0.",
+            "invalid settings: simple_cnn: width must be at most 8, got 1000000.",
         ),
         "hidden size 1e9": (
             with_settings(mlp, hidden=[1_000_000_000]),
-            "invalid settings: mlp: hidden sizes must be whole numbers from 1 to 4096, got [1000000000].",
+            "invalid settings: mlp: hidden sizes must be at most 16 layers of at most 4,096 units, got [1000000000].",
         ),
         "infinite resnet width": (
             with_settings(resnet, width=float("inf")),
-            "invalid settings: resnet18: width must be a finite number, got inf.",
+            "invalid settings: resnet18: width must be a positive number, got inf.",
         ),
         "infinite hidden size": (
             with_settings(mlp, hidden=[float("inf")]),
-            "invalid settings: mlp: hidden sizes must be whole numbers from 1 to 4096, got [inf].",
+            "invalid settings: mlp: hidden sizes must be positive whole numbers, got [inf].",
         ),
         "NaN weights": (sound(model=_nan_model()), "the weights contain NaN or infinity (conv1.0.bias)."),
         "int8 weights": (

@@ -145,13 +145,13 @@ def test_other_bad_files(tmp_path, good):
         "up.safetensors: a safetensors file but not a Fashion-MNIST Studio checkpoint (no studio metadata)."
     )
     assert refused(saved(tmp_path, settings={**SETTINGS, "width": -1})) == (
-        "up.safetensors: invalid settings: two_conv: width must be more than 0 and at most 8, got -1."
+        "up.safetensors: invalid settings: two_conv: width must be a whole number (1, 2, 4, ...), got -1."
     )
     assert refused(saved(tmp_path, settings={**SETTINGS, "depth": 50})) == (
         "up.safetensors: invalid settings: two_conv has no setting 'depth' (its settings: batch_norm, dropout, width)."
     )
     huge = refused(saved(tmp_path, arch="resnet18", model=build("resnet18"), settings={"width": 10_000.0}))
-    assert huge == "up.safetensors: invalid settings: resnet18: width must be more than 0 and at most 1, got 10000.0."
+    assert huge == "up.safetensors: invalid settings: resnet18: width must be at most 1, got 10000.0."
     nan_model = build("two_conv", SETTINGS)
     with torch.no_grad():
         nan_model.classifier[2].bias[3] = float("nan")

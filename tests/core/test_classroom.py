@@ -5,7 +5,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -203,12 +205,15 @@ def test_default_work_limit_is_about_ten_minutes_of_the_default_cnn(monkeypatch)
     for name in ("FMNIST_MAX_IMAGES", "FMNIST_MAX_QUEUED", "FMNIST_RUNS_BUDGET_MB", "FMNIST_RUNS_FULL"):
         monkeypatch.delenv(name, raising=False)
     limits = Limits.from_env()
-    assert (limits.max_queued, limits.max_images, limits.runs_budget_mb, limits.when_full) == (
+    monkeypatch.delenv("FMNIST_MAX_QUEUED_TOTAL", raising=False)
+    limits = Limits.from_env()
+    assert (limits.max_queued, limits.max_queued_total, limits.max_images, limits.runs_budget_mb) == (
         2,
+        20,
         3_000_000,
         None,
-        "prune",
     )
+    assert limits.when_full == "prune"
     assert 8 * 60 <= limits.max_images / 5000 <= 12 * 60  # seconds at 5,000 images/s
     monkeypatch.setenv("FMNIST_MAX_QUEUED", "lots")
     with pytest.raises(StudioError, match="FMNIST_MAX_QUEUED must be a number, got 'lots'"):
@@ -286,3 +291,83 @@ def test_disk_budget_can_refuse_instead(tmp_path):
     ):
         manager.submit(quick(), None, owner=BOB)
     assert student.exists() and manager.jobs()[0].id == "job-00000001"
+
+
+class Waiting:
+    """A trainer that trains nothing: it runs until stopped (to hold the one training slot cheaply)."""
+
+    def __init__(self, *args, **kw):
+        self.stopped = threading.Event()
+
+    def stop(self):
+        self.stopped.set()
+
+    def run(self):
+        self.stopped.wait(60)
+        return SimpleNamespace(status="stopped", message="stopped by request")
+
+
+def test_the_whole_queue_is_capped_whatever_the_identities(tmp_path, monkeypatch):
+    """Identities cost nothing (a private window, a new cookie): the total of waiting requests is capped too."""
+    monkeypatch.setenv("FMNIST_MAX_QUEUED_TOTAL", "3")
+    manager = JobManager(max_concurrent=1, runs_root=tmp_path, trainer_factory=Waiting)
+    assert (manager.limits.max_queued, manager.limits.max_queued_total) == (2, 3)
+    running = manager.submit(quick(), None, owner=ALICE)
+    for owner in (ALICE, ALICE, BOB):
+        manager.submit(quick(), None, owner=owner)
+    for newcomer in (ownership.new_secret() for _ in range(3)):
+        with pytest.raises(StudioError) as refused:
+            manager.submit(quick(), None, owner=newcomer)
+        assert str(refused.value) == (
+            "the server's queue is full (3 trainings are waiting, at most 3): try again when some have started."
+        )
+    manager.submit(quick(), None, owner=BOB, teacher=True)  # the teacher is not bound by it
+    assert sum(j.state == "queued" for j in manager.jobs()) == 4
+    manager.clear_queue()
+    manager.submit(quick(), None, owner=ownership.new_secret())  # room again
+    manager.clear_queue()
+    manager.stop(running)
+    assert manager.wait(running, timeout=30).state == "stopped"
+
+
+# ---- a browser's identity and the teacher's key ------------------------------------------------
+
+
+def test_the_cookie_decides_and_a_link_never_overrides_it():
+    mine, copied = ownership.new_secret(), ownership.new_secret()
+    assert ownership.browser_secret(mine, copied) == mine  # a copied address carries no rights
+    assert ownership.browser_secret(mine, None) == mine
+    assert ownership.browser_secret(None, copied) == copied  # an old link moves into a browser without a cookie
+    assert ownership.browser_secret("", copied) == copied
+    fresh = {ownership.browser_secret(None, bad) for bad in (None, "", "short", "x" * 20 + "<script>", "é" * 30)}
+    assert len(fresh) == 5 and all(ownership.looks_like_secret(f) for f in fresh)  # new and random each time
+    assert ownership.browser_secret("not valid!", None) not in ("not valid!", None)
+
+
+def test_the_teacher_key_waits_longer_after_five_wrong_tries(monkeypatch):
+    monkeypatch.setenv("FMNIST_TEACHER_KEY", "correct horse")
+    now = [1000.0]
+    tries = ownership.KeyTries(clock=lambda: now[0])
+    for _ in range(5):
+        assert tries.check(ALICE, "guess") is False
+    assert tries.wait_left(ALICE) == 30
+    for _ in range(2):  # refused unchecked, even the right key, while it must wait
+        with pytest.raises(StudioError, match=r"^too many wrong keys from this browser: try again in 30 s\.$"):
+            tries.check(ALICE, "correct horse")
+    assert tries.wait_left(BOB) == 0 and tries.check(BOB, "correct horse") is True  # other browsers are not held up
+    waits = []
+    for _ in range(4):
+        now[0] += tries.wait_left(ALICE)
+        assert tries.check(ALICE, "guess") is False
+        waits.append(tries.wait_left(ALICE))
+    assert waits == [60, 120, 240, 480]  # growing
+    now[0] += 479
+    with pytest.raises(StudioError, match="try again in 1 s"):
+        tries.check(ALICE, "correct horse")
+    now[0] += 1
+    assert tries.check(ALICE, "correct horse") is True and tries.wait_left(ALICE) == 0  # the right key clears it
+    assert tries.check(ALICE, "guess") is False and tries.wait_left(ALICE) == 0  # five tries again
+    for _ in range(60):
+        now[0] += tries.wait_left(ALICE)
+        tries.check(ALICE, "guess")
+    assert tries.wait_left(ALICE) == ownership.LONGEST_WAIT_S  # at most an hour

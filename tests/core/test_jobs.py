@@ -152,3 +152,18 @@ def test_batch_losses_are_thinned_when_there_are_too_many(monkeypatch):
     assert len(steps) <= 100 and steps[0] == job.batch_stride and steps[-1] == 1000 - 1000 % job.batch_stride
     assert steps == sorted(steps) and len(set(s % job.batch_stride for s in steps)) == 1
     assert job.last_batch["step"] == 1000 and job.progress == 1.0
+
+
+def test_eta_after_a_resume_counts_only_this_sessions_pace():
+    """Resumed at epoch 8 of 50: the 7 epochs done earlier must not make the rest look quick."""
+    job = jobs.Job(id="j", owner="a", config=quick(epochs=50), state="running", started=1000.0)
+    job.info = {"start_epoch": 8}
+    job.last_batch = {"step": 900, "epoch": 9, "batch": 100, "batches": 100, "loss": 0.3}
+    assert job.progress == pytest.approx(0.18)
+    # 2 epochs (0.04 of the work) in 60 s: the 41 epochs left take 41 x 30 s
+    assert job.eta_seconds(now=1060.0) == pytest.approx(41 * 30)
+    job.info = {"start_epoch": 1}  # a fresh run: the same progress in 60 s is all this session's work
+    assert job.eta_seconds(now=1060.0) == pytest.approx(60 / 0.18 * 0.82)
+    job.info, job.last_batch = {"start_epoch": 10}, {**job.last_batch, "epoch": 9}  # nothing done yet here
+    assert job.eta_seconds(now=1060.0) is None
+    assert jobs.seconds_left(10.0, 0.5, 0.25) == pytest.approx(20.0)

@@ -29,7 +29,7 @@ def test_a_marked_model_averages_the_logits_of_both_images():
     model, images = _model(), torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8)
     plain = inference.logits(model, images)
     mirrored = inference.logits(model, images.flip(-1))
-    set_flip_averaging(model)
+    model = set_flip_averaging(model)
     assert torch.allclose(inference.logits(model, images), (plain + mirrored) / 2, atol=1e-5)
     assert not torch.allclose(plain, mirrored, atol=1e-3)  # the mirror really is another input
 

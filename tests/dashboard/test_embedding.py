@@ -40,9 +40,16 @@ def test_pca_side_by_side(ckpt, fmnist):
     assert model_score > raw_score
     specs = [json.loads(c.proto.spec) for c in charts(at)]
     assert len(specs) == 2
-    for spec in specs:
-        assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["image", "index", "true", "predicted"]
-        assert spec["params"][0]["name"] == "region"
+    for spec, score in zip(specs, (model_score, raw_score)):
+        points, halo, names = spec["layer"]
+        assert [t["field"] for t in points["encoding"]["tooltip"]] == ["image", "index", "true", "predicted"]
+        assert spec["params"][0]["name"] == "region" and spec["params"][0]["views"] == [points["name"]]
+        assert names["mark"]["type"] == "text" and names["encoding"]["text"]["field"] == "true"  # class names too
+        assert spec["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+        assert spec["description"].startswith("Scatter plot of 2,000 test images placed by ")
+        assert f"{mistakes:,} mistakes drawn as crosses" in spec["description"]
+        assert f"for {score:.1f}% of them" in spec["description"]
+    assert [s["title"] for s in specs] == ["PCA of the features", "PCA of the pixels"]
     assert "Drag a box" in at.caption[-1].value
 
 

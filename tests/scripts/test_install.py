@@ -79,7 +79,8 @@ def test_without_ensurepip_as_root_apt_installs_the_versioned_venv_package(sandb
     sandbox.without_ensurepip()
     run = sandbox.run("scripts/install.sh", "app", FAKE_UID="0")
     assert run.returncode == 0, run.stderr
-    assert sandbox.calls() == [
+    # (where Debian's dataset is missing, apt-get is asked for it afterwards)
+    assert sandbox.calls()[:5] == [
         ("bin/python3", VENV),
         ("bin/apt-get", ["update", "-qq"]),
         ("bin/apt-get", ["install", "-y", "-qq", "python3.12-venv"]),
@@ -169,7 +170,9 @@ def test_a_venv_that_no_longer_runs_is_made_again(sandbox):
     broken.chmod(0o755)
     run = sandbox.run("scripts/install.sh", "app")
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[0] == ".venv does not run (was the Python it was made with removed?): making it again"
+    assert (
+        run.stdout.splitlines()[0] == ".venv does not run (was the Python it was made with removed?): making it again"
+    )
     assert sandbox.calls() == [("bin/python3", VENV), ("repo/.venv/bin/python", PIP_APP)]
 
 
@@ -177,4 +180,5 @@ def test_a_failing_pip_fails_the_install_and_leaves_no_stamp(sandbox):
     sandbox.add_python("3.11")
     run = sandbox.run("scripts/install.sh", "app", FAKE_EXIT_PIP="1")
     assert run.returncode == 1
+    assert run.stderr == "error: pip could not install into .venv (above)\n"
     assert not (sandbox.repo / ".venv" / "fashion-mnist-studio-app.installed").exists()

@@ -1,0 +1,133 @@
+"""Pictures in the style of a drawing, for teaching a model a new class from a student's sketches.
+
+Two things are made here, both finished by the very preprocessing every drawing gets (core.io.preprocess:
+levels, crop to the object, pad to a square, 28x28), so they look like what a model receives from the canvas:
+
+- `augment`: more versions of a student's prepared examples: small rotations, stretches and shears, a
+  thicker or thinner pen (dilation or erosion), a one-pixel shift;
+- `as_drawings`: Fashion-MNIST photos redrawn as a student would draw them: the outline of the object's
+  silhouette (sometimes with its inner edges) in a pen of random width. Taught beside the new class, they
+  keep "a drawing" from meaning "the new class".
+
+The shape work is batched in torch at 4x the final resolution (112x112).
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.base.errors import ImageError
+from core.data.classes import IMAGE_SIZE
+from core.io import preprocess
+
+SCALE = 4
+WORK = IMAGE_SIZE * SCALE  # 112: pen widths and outlines are drawn at this resolution
+# At WORK resolution; a canvas pen of 4-40 px on an object about 200 px wide is 2-22 px here.
+PEN_WIDTHS = (3, 5, 7, 9, 11)
+
+
+def _up(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float (N, 1, 112, 112) in [0, 1], bilinear."""
+    x = images.float().div(255.0).unsqueeze(1)
+    return F.interpolate(x, size=(WORK, WORK), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+def _dilate(x: torch.Tensor, size: int) -> torch.Tensor:
+    return F.max_pool2d(x, size, stride=1, padding=size // 2) if size > 1 else x
+
+
+def _erode(x: torch.Tensor, size: int) -> torch.Tensor:
+    return -F.max_pool2d(-x, size, stride=1, padding=size // 2) if size > 1 else x
+
+
+def _by_size(x: torch.Tensor, sizes: np.ndarray, operation) -> torch.Tensor:
+    """`operation(x[i], sizes[i])` for every image, batched by size."""
+    out = x.clone()
+    for size in np.unique(sizes):
+        chosen = torch.from_numpy(np.flatnonzero(sizes == size))
+        out[chosen] = operation(x[chosen], int(size))
+    return out
+
+
+def _warp(x: torch.Tensor, rng: np.random.Generator, rotate: float, stretch: float, shear: float) -> torch.Tensor:
+    """A random rotation (degrees), stretch along each axis and shear of every image, about its centre."""
+    n = len(x)
+    angle = np.radians(rng.uniform(-rotate, rotate, n))
+    sx, sy = rng.uniform(1 - stretch, 1 + stretch, (2, n))
+    k = rng.uniform(-shear, shear, n)
+    cos, sin = np.cos(angle), np.sin(angle)
+    # affine_grid maps output to input coordinates: the inverse of "rotate, then stretch and shear".
+    theta = np.zeros((n, 2, 3), np.float32)
+    theta[:, 0, 0], theta[:, 0, 1] = cos / sx, (sin + k) / sx
+    theta[:, 1, 0], theta[:, 1, 1] = -sin / sy, cos / sy
+    grid = F.affine_grid(torch.from_numpy(theta), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _solid(x: torch.Tensor) -> torch.Tensor:
+    """Strokes made solid again after resampling blurred them (a steep ramp around 40% brightness), so that the
+    final shrink to 28x28 smooths their edges as it smooths a real drawing's."""
+    peak = x.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
+    return ((x / peak - 0.3) / 0.2).clamp(0, 1)
+
+
+def _finish(x: torch.Tensor, rng: np.random.Generator | None = None, shift: float = 0.0) -> torch.Tensor:
+    """Light-on-black (N, 1, 112, 112) pictures through the drawing preprocessing to uint8 (N, 28, 28); a blank
+    one becomes all zeros. With `shift`, that share of them moves one pixel in a random direction."""
+    out = torch.zeros(len(x), IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
+    gray = x[:, 0].numpy()
+    ones = np.ones_like(gray[0])
+    for i, g in enumerate(gray):
+        try:
+            out[i] = preprocess.from_rgba(np.dstack([g, g, g, ones])).tensor
+        except ImageError:
+            continue
+    if rng is not None and shift:
+        for i in np.flatnonzero(rng.random(len(out)) < shift):
+            dy, dx = rng.integers(-1, 2, 2)
+            out[i] = torch.roll(out[i], (int(dy), int(dx)), (0, 1))
+    return out
+
+
+def augment(images: torch.Tensor, copies: int, seed: int = 0) -> torch.Tensor:
+    """`copies` varied versions of each prepared 28x28 example (uint8 (N, 28, 28) -> (N * copies, 28, 28)),
+    grouped by example: rows [i * copies, (i + 1) * copies) come from example i. The first copy of each is the
+    example itself."""
+    rng = np.random.default_rng(seed)
+    if len(images) == 0 or copies < 1:
+        return torch.zeros(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
+    x = _up(images).repeat_interleave(copies, 0)
+    x = _warp(x, rng, rotate=12, stretch=0.15, shear=0.15)
+    pens = rng.choice([-5, -3, 1, 1, 3, 5, 7, 9], len(x))  # negative: a thinner pen
+    thicker = _by_size(x, np.maximum(pens, 1), _dilate)
+    thinner = _by_size(x, np.maximum(-pens, 1), _erode)
+    # A thinner pen must not erase the drawing: keep the erosion only where half the ink survives.
+    kept = thinner.flatten(1).sum(1) > 0.5 * x.flatten(1).sum(1)
+    x = torch.where((torch.from_numpy(pens < 0) & kept)[:, None, None, None], thinner, thicker)
+    out = _finish(_solid(x), rng, shift=0.3)
+    out[::copies] = images  # the example as it was drawn
+    return out
+
+
+def as_drawings(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Fashion-MNIST images (uint8 (N, 28, 28)) redrawn as a student would: the outline of each object's
+    silhouette, in some of them its inner edges too, in a pen of random width, slightly warped, then the
+    drawing preprocessing. Returns uint8 (N, 28, 28); an image with nothing to outline comes back all zeros."""
+    rng = np.random.default_rng(seed)
+    if len(images) == 0:
+        return torch.zeros(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
+    x = _up(images)
+    peak = x.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
+    levels = torch.from_numpy(rng.uniform(0.08, 0.3, len(x)).astype(np.float32))[:, None, None, None]
+    solid = (x > levels * peak).float()
+    outline = solid - _erode(solid, 3)
+    # Inner edges (a sole, a collar, a zip) where the brightness jumps by a third or more within one pixel of
+    # the 28, in 40% of them.
+    dy, dx = torch.gradient(x[:, 0], dim=(1, 2))
+    jump = torch.sqrt(dy**2 + dx**2) * SCALE
+    edges = jump > torch.from_numpy(rng.uniform(0.3, 0.5, len(x)).astype(np.float32))[:, None, None]
+    inner = torch.from_numpy(rng.random(len(x)) < 0.4)[:, None, None]
+    lines = torch.maximum(outline[:, 0], (edges & inner & (_erode(solid, 9)[:, 0] > 0)).float())[:, None]
+    pens = rng.choice(PEN_WIDTHS, len(x))
+    strokes = _by_size(lines, pens, _dilate)
+    return _finish(_warp(strokes, rng, rotate=5, stretch=0.08, shear=0.08))
