@@ -39,12 +39,6 @@ from bench.timing import percentile
 from core.base.device import describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIRS = [
-    os.environ.get("FMNIST_DATA_DIR"),
-    str(ROOT / "data"),
-    str(ROOT / "data" / "FashionMNIST" / "raw"),
-    "/usr/share/datasets/fashion-mnist",
-]
 TARGETS = {"Classify": 5.0}  # p95 seconds; every other page 10 s
 PAGE_TARGET = 10.0
 
@@ -53,17 +47,18 @@ PAGE_TARGET = 10.0
 
 
 def test_image_png(index: int = 1) -> bytes:
-    """Test image `index` (a Pullover) as a PNG, read straight from the idx file."""
-    for folder in filter(None, DATA_DIRS):
-        for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"):
-            path = Path(folder) / name
-            if path.is_file():
-                raw = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
-                pixels = np.frombuffer(raw, np.uint8, 784, 16 + 784 * index).reshape(28, 28)
-                out = io.BytesIO()
-                Image.fromarray(pixels).resize((112, 112)).save(out, "PNG")
-                return out.getvalue()
-    raise SystemExit("error: the Fashion-MNIST test images were not found (set FMNIST_DATA_DIR)")
+    """Test image `index` (a Pullover) as a PNG, read straight from the idx file where the app finds it."""
+    from core.data.dataset import locate
+
+    files = locate()
+    if files is None:
+        raise SystemExit("error: the Fashion-MNIST test images were not found (set FMNIST_DATA_DIR)")
+    path = files["test_images"]
+    raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    pixels = np.frombuffer(raw, np.uint8, 784, 16 + 784 * index).reshape(28, 28)
+    out = io.BytesIO()
+    Image.fromarray(pixels).resize((112, 112)).save(out, "PNG")
+    return out.getvalue()
 
 
 def drawing_state() -> dict:

@@ -49,6 +49,12 @@ PAGES = (
         "browse samples of each class, the class balance, mean images and augmentation",
     ),
     Page(
+        "views/data_lab.py",
+        "Data lab",
+        ":material/science:",
+        "suspect labels found by cross-validation, training without them, and test images leaked into training",
+    ),
+    Page(
         "views/train.py",
         "Train",
         ":material/model_training:",
@@ -85,6 +91,12 @@ PAGES = (
         "draw or upload a picture and see what a model thinks it is",
     ),
     Page(
+        "views/challenge.py",
+        "Challenge",
+        ":material/sports_score:",
+        "beat the model: the whole class answers the same hard pictures against the clock",
+    ),
+    Page(
         "views/compare.py",
         "Compare runs",
         ":material/stacked_line_chart:",
@@ -95,6 +107,12 @@ PAGES = (
         "Models",
         ":material/deployed_code:",
         "every model's recipe and results; download as ONNX or TorchScript; import a checkpoint",
+    ),
+    Page(
+        "views/leaderboard.py",
+        "Class",
+        ":material/groups:",
+        "for the teacher: every student's trainings and taught classes as a leaderboard; pin a run for all",
     ),
 )
 

@@ -9,7 +9,7 @@ import streamlit as st
 PARAMS = {  # page name (dashboard.pages) -> the parameters it reads
     "explain": ("model", "index", "target", "layer"),
 }
-EVERY_PAGE = ("owner",)
+EVERY_PAGE = ("owner", "projector")  # projector: dashboard.projector
 MAX_LENGTH = 200  # characters; longer values are refused before anything looks at them
 
 

@@ -5,13 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from core.data.dataset import DATA_DIRS
+
 ROOT = Path(__file__).resolve().parent.parent
-CANDIDATES = [
-    os.environ.get("FMNIST_DATA_DIR"),
-    str(ROOT / "data"),
-    "/usr/share/datasets/fashion-mnist",
-    str(ROOT.parent / "shared" / "data"),
-]
+# the app's places (FMNIST_DATA_DIR, then DATA_DIRS), then the shared copy of the development machines
+CANDIDATES = [os.environ.get("FMNIST_DATA_DIR"), *map(str, DATA_DIRS), str(ROOT.parent / "shared" / "data")]
 
 
 def real_data_dir() -> str | None:

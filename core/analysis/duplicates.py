@@ -72,6 +72,13 @@ class Pairs:
         return sorted(((t, tr, d) for t, (tr, d) in best.items()), key=lambda row: row[2])
 
 
+def accuracy_without(predictions: np.ndarray, labels: np.ndarray, left_out: np.ndarray) -> float:
+    """Accuracy over the test images not in `left_out` (e.g. those with a near-copy in training)."""
+    keep = np.ones(len(labels), dtype=bool)
+    keep[np.asarray(left_out, dtype=np.int64)] = False
+    return float((np.asarray(predictions)[keep] == np.asarray(labels)[keep]).mean()) if keep.any() else 0.0
+
+
 def _flat(images: torch.Tensor, size: int) -> torch.Tensor:
     x = images.float().div(255).unsqueeze(1)
     if size != x.shape[-1]:

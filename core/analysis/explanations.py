@@ -128,11 +128,16 @@ def check_layer(model: nn.Module, layer: str | None, private: bool = False) -> s
     return layer
 
 
+# map sides found by `map_sizes`, per model it ran on (a pooled private copy lives on, so its next caller
+# skips the dry run); weak keys, so the entry goes with the copy
+_known_map_sizes: "weakref.WeakKeyDictionary[nn.Module, dict[str, int]]" = weakref.WeakKeyDictionary()
+
+
 def map_sizes(model: nn.Module, names: list[str]) -> dict[str, int]:
     """The side of each named layer's output map on a 28x28 input: a dry run with hooks, so give it a
     private copy (`private_copy`), never a shared model."""
     twin = model
-    known = getattr(twin, "_studio_map_sizes", None)
+    known = _known_map_sizes.get(twin)
     if known is not None and set(names) <= set(known):
         return known
     modules = dict(twin.named_modules())
@@ -149,7 +154,7 @@ def map_sizes(model: nn.Module, names: list[str]) -> dict[str, int]:
         twin(torch.zeros(1, 1, 28, 28, device=next(twin.parameters()).device))
     for h in handles:
         h.remove()
-    twin._studio_map_sizes = sizes
+    _known_map_sizes[twin] = sizes
     return sizes
 
 

@@ -28,9 +28,9 @@ from core.data.dataset import normalize
 from core.io import cache
 from core.models import conv_layers
 
-STEPS = 160
-POLISH = 32  # the last steps without jitter: the picture as it will be scored
-LR = 0.08
+STEPS = 56
+POLISH = 16  # the last steps without jitter: the picture as it will be scored
+LR = 1.0  # the length of a step in Fourier space, falling to a tenth by the end
 JITTER = 2  # pixels
 DECAY = 1.0  # the Fourier weights fall as 1 / frequency ** DECAY
 SIZE = 28

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,9 @@ class Suspects:
     seconds: float  # how long the out-of-fold training took
     fingerprint: str  # of the training images and labels
 
-    @property
+    @cached_property
     def suggested(self) -> np.ndarray:
+        """The likely label: the class the out-of-fold model found most probable."""
         return self.probabilities.argmax(1)
 
     @property
@@ -50,13 +52,26 @@ class Suspects:
         """Out-of-fold accuracy: how often the held-out prediction equals the given label."""
         return float((self.suggested == self.labels).mean())
 
-    @property
+    @cached_property
     def order(self) -> np.ndarray:
         """Every training index, worst label quality first (ties in file order)."""
         return np.argsort(self.quality, kind="stable")
 
     def worst(self, n: int) -> np.ndarray:
         return self.order[:n]
+
+    def select(self, given: int | None = None, suggested: int | None = None, flagged_only: bool = False) -> np.ndarray:
+        """Training indices, worst first, with this given label and/or this likely label (None = any), and
+        only those cleanlab flags when `flagged_only`."""
+        order = self.order
+        keep = np.ones(len(order), dtype=bool)
+        if given is not None:
+            keep &= self.labels[order] == given
+        if suggested is not None:
+            keep &= self.suggested[order] == suggested
+        if flagged_only:
+            keep &= self.flagged[order]
+        return order[keep]
 
 
 def rank(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -187,9 +202,7 @@ def write_csv(suspects: Suspects, out) -> None:
     writer.writerow(CSV_COLUMNS)
     suggested = suspects.suggested
     for i in suspects.order.tolist():
-        writer.writerow(
-            [i, CLASS_NAMES[suspects.labels[i]], CLASS_NAMES[suggested[i]], f"{suspects.quality[i]:.6f}"]
-        )
+        writer.writerow([i, CLASS_NAMES[suspects.labels[i]], CLASS_NAMES[suggested[i]], f"{suspects.quality[i]:.6f}"])
 
 
 def to_csv(suspects: Suspects) -> str:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import torch
 
-from core.data.idx import read_images, read_labels
 from core.base.errors import DatasetMissing, StudioError
+from core.data.idx import read_images, read_labels
 
 PROJECT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+DATA_DIRS = (PROJECT_DATA_DIR, DEBIAN_DATA_DIR)  # where to look, in order, unless a folder is named
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -28,6 +29,7 @@ HOW_TO_GET = (
 @dataclass
 class FashionMNIST:
     """The 70,000 images as uint8 tensors (N, 28, 28) and their int64 labels."""
+
     train_images: torch.Tensor
     train_labels: torch.Tensor
     test_images: torch.Tensor
@@ -53,11 +55,11 @@ def find_files(folder) -> dict[str, Path] | None:
 
 
 def candidate_dirs(data_dir=None) -> list[Path]:
-    """Where to look, in order: explicit dir (argument, then FMNIST_DATA_DIR), data/, Debian's dir."""
+    """Where to look: the named folder (argument, then FMNIST_DATA_DIR) alone, else DATA_DIRS in order."""
     explicit = data_dir or os.environ.get("FMNIST_DATA_DIR")
     if explicit:
         return [Path(explicit)]
-    return [PROJECT_DATA_DIR, DEBIAN_DATA_DIR]
+    return list(DATA_DIRS)
 
 
 def locate(data_dir=None) -> dict[str, Path] | None:
@@ -72,6 +74,7 @@ def locate(data_dir=None) -> dict[str, Path] | None:
 def download(root) -> dict[str, Path]:
     """Download with torchvision (it shows a progress bar) into root/FashionMNIST/raw/."""
     from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -130,6 +133,7 @@ def stratified_split(labels: torch.Tensor, val_fraction: float, seed: int) -> tu
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 28, 28) or float [0,1] images -> normalised float (N, 1, 28, 28)."""
     from core.data.classes import MEAN, STD
+
     x = images.float()
     if images.dtype == torch.uint8:
         x = x / 255.0

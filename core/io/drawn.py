@@ -9,7 +9,9 @@ levels, crop to the object, pad to a square, 28x28), so they look like what a mo
   silhouette (sometimes with its inner edges) in a pen of random width. Taught beside the new class, they
   keep "a drawing" from meaning "the new class".
 
-The shape work is batched in torch at 4x the final resolution (112x112).
+Both go through one style step (`_style`): the same warps, pen changes and shifts, so that the only thing
+that tells a student's examples from the redrawn classes is their shape. The shape work is batched in torch at
+twice the final resolution (56x56).
 """
 
 import numpy as np
@@ -20,32 +22,46 @@ from core.base.errors import ImageError
 from core.data.classes import IMAGE_SIZE
 from core.io import preprocess
 
-SCALE = 4
-WORK = IMAGE_SIZE * SCALE  # 112: pen widths and outlines are drawn at this resolution
-# At WORK resolution; a canvas pen of 4-40 px on an object about 200 px wide is 2-22 px here.
-PEN_WIDTHS = (3, 5, 7, 9, 11)
+SCALE = 2
+WORK = IMAGE_SIZE * SCALE  # 56: outlines and pen widths are drawn at this resolution
+# Outline pens at WORK resolution: 1.5 to 3.5 pixels of the 28, as a canvas pen of 18 px on an object
+# 140 to 280 px wide gives.
+OUTLINE_PENS = (3, 3, 5, 7)
+# Pen changes of the style step: negative thins the strokes (erosion), positive thickens them (dilation).
+PEN_CHANGES = (-3, 1, 1, 3)
 
 
 def _up(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float (N, 1, 112, 112) in [0, 1], bilinear."""
+    """uint8 (N, 28, 28) -> float (N, 1, 56, 56) in [0, 1], bilinear."""
     x = images.float().div(255.0).unsqueeze(1)
     return F.interpolate(x, size=(WORK, WORK), mode="bilinear", align_corners=False).clamp(0, 1)
 
 
 def _dilate(x: torch.Tensor, size: int) -> torch.Tensor:
-    return F.max_pool2d(x, size, stride=1, padding=size // 2) if size > 1 else x
+    """Grey dilation by a size x size square, as two one-dimensional passes."""
+    if size <= 1:
+        return x
+    x = F.max_pool2d(x, (size, 1), stride=1, padding=(size // 2, 0))
+    return F.max_pool2d(x, (1, size), stride=1, padding=(0, size // 2))
 
 
 def _erode(x: torch.Tensor, size: int) -> torch.Tensor:
-    return -F.max_pool2d(-x, size, stride=1, padding=size // 2) if size > 1 else x
+    return -_dilate(-x, size)
 
 
-def _by_size(x: torch.Tensor, sizes: np.ndarray, operation) -> torch.Tensor:
-    """`operation(x[i], sizes[i])` for every image, batched by size."""
+def _pen(x: torch.Tensor, changes: np.ndarray) -> torch.Tensor:
+    """Each image's strokes thickened or thinned by its change (see PEN_CHANGES); a thinning that would erase
+    more than half of a drawing's ink is left out."""
     out = x.clone()
-    for size in np.unique(sizes):
-        chosen = torch.from_numpy(np.flatnonzero(sizes == size))
-        out[chosen] = operation(x[chosen], int(size))
+    for change in np.unique(changes):
+        chosen = torch.from_numpy(np.flatnonzero(changes == change))
+        part = x[chosen]
+        if change > 1:
+            out[chosen] = _dilate(part, int(change))
+        elif change < 0:
+            thinner = _erode(part, int(-change))
+            kept = thinner.flatten(1).sum(1) > 0.5 * part.flatten(1).sum(1)
+            out[chosen] = torch.where(kept[:, None, None, None], thinner, part)
     return out
 
 
@@ -71,9 +87,9 @@ def _solid(x: torch.Tensor) -> torch.Tensor:
     return ((x / peak - 0.3) / 0.2).clamp(0, 1)
 
 
-def _finish(x: torch.Tensor, rng: np.random.Generator | None = None, shift: float = 0.0) -> torch.Tensor:
-    """Light-on-black (N, 1, 112, 112) pictures through the drawing preprocessing to uint8 (N, 28, 28); a blank
-    one becomes all zeros. With `shift`, that share of them moves one pixel in a random direction."""
+def _finish(x: torch.Tensor, rng: np.random.Generator, shift: float) -> torch.Tensor:
+    """Light-on-black (N, 1, 56, 56) pictures through the drawing preprocessing to uint8 (N, 28, 28); a blank
+    one becomes all zeros. That share (`shift`) of them then moves one pixel in a random direction."""
     out = torch.zeros(len(x), IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
     gray = x[:, 0].numpy()
     ones = np.ones_like(gray[0])
@@ -82,11 +98,18 @@ def _finish(x: torch.Tensor, rng: np.random.Generator | None = None, shift: floa
             out[i] = preprocess.from_rgba(np.dstack([g, g, g, ones])).tensor
         except ImageError:
             continue
-    if rng is not None and shift:
-        for i in np.flatnonzero(rng.random(len(out)) < shift):
-            dy, dx = rng.integers(-1, 2, 2)
-            out[i] = torch.roll(out[i], (int(dy), int(dx)), (0, 1))
+    for i in np.flatnonzero(rng.random(len(out)) < shift):
+        dy, dx = rng.integers(-1, 2, 2)
+        out[i] = torch.roll(out[i], (int(dy), int(dx)), (0, 1))
     return out
+
+
+def _style(strokes: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """The one style step for strokes (N, 1, 56, 56): a small rotation (up to 12 degrees), stretch and shear,
+    another pen, solid strokes, the drawing preprocessing, a one-pixel shift for some."""
+    x = _warp(strokes, rng, rotate=12, stretch=0.15, shear=0.15)
+    x = _pen(x, rng.choice(PEN_CHANGES, len(x)))
+    return _finish(_solid(x), rng, shift=0.3)
 
 
 def augment(images: torch.Tensor, copies: int, seed: int = 0) -> torch.Tensor:
@@ -96,23 +119,15 @@ def augment(images: torch.Tensor, copies: int, seed: int = 0) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     if len(images) == 0 or copies < 1:
         return torch.zeros(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
-    x = _up(images).repeat_interleave(copies, 0)
-    x = _warp(x, rng, rotate=12, stretch=0.15, shear=0.15)
-    pens = rng.choice([-5, -3, 1, 1, 3, 5, 7, 9], len(x))  # negative: a thinner pen
-    thicker = _by_size(x, np.maximum(pens, 1), _dilate)
-    thinner = _by_size(x, np.maximum(-pens, 1), _erode)
-    # A thinner pen must not erase the drawing: keep the erosion only where half the ink survives.
-    kept = thinner.flatten(1).sum(1) > 0.5 * x.flatten(1).sum(1)
-    x = torch.where((torch.from_numpy(pens < 0) & kept)[:, None, None, None], thinner, thicker)
-    out = _finish(_solid(x), rng, shift=0.3)
+    out = _style(_up(images).repeat_interleave(copies, 0), rng)
     out[::copies] = images  # the example as it was drawn
     return out
 
 
 def as_drawings(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Fashion-MNIST images (uint8 (N, 28, 28)) redrawn as a student would: the outline of each object's
-    silhouette, in some of them its inner edges too, in a pen of random width, slightly warped, then the
-    drawing preprocessing. Returns uint8 (N, 28, 28); an image with nothing to outline comes back all zeros."""
+    silhouette, in some of them its inner edges too, in a pen of random width, then the style step. Returns uint8
+    (N, 28, 28); an image with nothing to outline comes back all zeros."""
     rng = np.random.default_rng(seed)
     if len(images) == 0:
         return torch.zeros(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
@@ -127,7 +142,6 @@ def as_drawings(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     jump = torch.sqrt(dy**2 + dx**2) * SCALE
     edges = jump > torch.from_numpy(rng.uniform(0.3, 0.5, len(x)).astype(np.float32))[:, None, None]
     inner = torch.from_numpy(rng.random(len(x)) < 0.4)[:, None, None]
-    lines = torch.maximum(outline[:, 0], (edges & inner & (_erode(solid, 9)[:, 0] > 0)).float())[:, None]
-    pens = rng.choice(PEN_WIDTHS, len(x))
-    strokes = _by_size(lines, pens, _dilate)
-    return _finish(_warp(strokes, rng, rotate=5, stretch=0.08, shear=0.08))
+    lines = torch.maximum(outline[:, 0], (edges & inner & (_erode(solid, 5)[:, 0] > 0)).float())[:, None]
+    pens = rng.choice(OUTLINE_PENS, len(x))
+    return _style(_pen(lines, pens), rng)

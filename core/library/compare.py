@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from core.io import runs
-from core.library import catalog, experiments
+from core.library import catalog, experiments, pins
 
 HYPERPARAMETERS = (
     "arch",
@@ -91,12 +91,14 @@ def history(source) -> list[dict]:
 
 
 def sources(runs_root=None, shipped_folder=None) -> dict[str, dict]:
-    """Every comparable source by its row label: {"path", "row", "group"}; groups are experiment ids,
-    "shipped", or None (a single run). Runs newest first, then the shipped models."""
+    """Every comparable source by its row label: {"path", "row", "group", "pinned"}; groups are experiment ids,
+    "shipped", or None (a single run); "pinned" says the teacher pinned the run for everyone (core.library.pins).
+    Runs newest first, then the shipped models."""
     out = {}
+    pinned = set(pins.pinned(runs_root))
     for run in runs.list_runs(runs_root):
         row = describe(run)
-        out[row["run"]] = {"path": run, "row": row, "group": row["experiment"]}
+        out[row["run"]] = {"path": run, "row": row, "group": row["experiment"], "pinned": run.name in pinned}
     for entry in catalog.shipped_models(shipped_folder):
         row = describe_shipped(entry)
         out[row["run"]] = {"path": entry.path, "row": row, "group": SHIPPED_GROUP}

@@ -38,7 +38,10 @@ def assign_folds(labels: torch.Tensor, k: int, seed: int = 0) -> np.ndarray:
 
 
 def probabilities(
-    data: FashionMNIST, recipe: str = label_issues.DEFAULT_RECIPE, k: int = label_issues.DEFAULT_K, seed: int = 0,
+    data: FashionMNIST,
+    recipe: str = label_issues.DEFAULT_RECIPE,
+    k: int = label_issues.DEFAULT_K,
+    seed: int = 0,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """(out-of-fold probabilities (N, 10) float32, folds (N,) int8, seconds) for the training images."""

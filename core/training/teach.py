@@ -36,10 +36,11 @@ from core.models import network_of, with_outputs
 MIN_EXAMPLES = 5
 RECOMMENDED = 10
 MAX_EXAMPLES = class_sources.MAX_EXAMPLES
-POSITIVES = 600  # augmented versions of the fitted examples, in all
+POSITIVES = 400  # augmented versions of the fitted examples, in all
 EARLIER_COPIES = 20  # augmented versions of each example of a class taught earlier
 L2 = 3e-3  # on the row, with features scaled to unit mean square norm
 STEPS = 60  # L-BFGS iterations
+DRAWINGS_WEIGHT = 1.0  # of the redrawn classes, against 1 for the new class's examples and 1 for the photos
 BLANK_EXAMPLE = "example {n} is blank: there is no drawing in it."
 
 
@@ -172,14 +173,14 @@ def teach(
     weight, bias = penultimate.output_weights(loaded.model)
     copies = max(10, -(-POSITIVES // len(fitted)))
     positives = penultimate.features(loaded.model, drawn.augment(images[fitted], copies, seed=seed))
-    groups = [(positives, torch.full((len(positives),), len(names)))]
-    groups.append((found.photos, found.photo_labels))
+    groups = [(positives, torch.full((len(positives),), len(names)), 1.0)]
+    groups.append((found.photos, found.photo_labels, 1.0))
     if redrawn:
-        groups.append((found.drawings, found.drawing_labels))
+        groups.append((found.drawings, found.drawing_labels, DRAWINGS_WEIGHT))
     groups += _earlier_classes(loaded, seed)
     seconds["augment"] = time.perf_counter() - start - seconds["features"]
 
-    row, row_bias = fit_row(weight, bias, groups)
+    row, row_bias = fit_row(weight, bias, groups, L2, STEPS)
     seconds["fit"] = time.perf_counter() - start - seconds["features"] - seconds["augment"]
 
     held_features = penultimate.features(loaded.model, images[held])
@@ -201,7 +202,7 @@ def teach(
     )
 
 
-def _earlier_classes(loaded, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _earlier_classes(loaded, seed: int) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
     """The fitted examples of every class taught earlier, augmented, with their labels."""
     out = []
     for index in class_sources.taught(loaded.metadata):
@@ -210,24 +211,24 @@ def _earlier_classes(loaded, seed: int) -> list[tuple[torch.Tensor, torch.Tensor
         if len(images):
             augmented = drawn.augment(torch.from_numpy(images), EARLIER_COPIES, seed=seed + index)
             features = penultimate.features(loaded.model, augmented)
-            out.append((features, torch.full((len(features),), index)))
+            out.append((features, torch.full((len(features),), index), 1.0))
     return out
 
 
-def fit_row(weight: torch.Tensor, bias: torch.Tensor, groups, l2: float = L2, steps: int = STEPS):
+def fit_row(weight: torch.Tensor, bias: torch.Tensor, groups, l2: float, steps: int):
     """The new output row (D,) and its bias: softmax loss over the old classes and the new one (label K), the
-    old rows fixed, each group of (features, labels) weighing the same, plus `l2` times the row's square norm
-    (features scaled to unit mean square norm)."""
+    old rows fixed, each group of (features, labels, weight) weighing `weight` in all, plus `l2` times the row's
+    square norm (features scaled to unit mean square norm)."""
     old = len(bias)
     xs, zs, targets, weights = [], [], [], []
-    for features, labels in groups:
+    for features, labels, weight_of_group in groups:
         x = features.float()
         z = x @ weight.T + bias
         target = torch.where(labels < old, z.gather(1, labels.clamp(max=old - 1)[:, None])[:, 0], torch.nan)
         xs.append(x)
         zs.append(torch.logsumexp(z, 1))
         targets.append(target)
-        weights.append(torch.full((len(x),), 1.0 / (len(x) * len(groups))))
+        weights.append(torch.full((len(x),), weight_of_group / len(x)))
     x, z_lse, target, w = torch.cat(xs), torch.cat(zs), torch.cat(targets), torch.cat(weights)
     new = torch.isnan(target)
     scale = float(x.pow(2).sum(1).mean().sqrt().clamp_min(1e-6))

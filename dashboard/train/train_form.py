@@ -162,7 +162,9 @@ def hyperparameters() -> dict:
             values[record.name] = widget(column, record, field_key(record.name), offered(record))
     with st.expander("Data"):
         st.caption("Train on harder data: some labels wrong, fewer images of each class, or a few classes only.")
-        columns = st.columns(2)
-        for i, record in enumerate(group(DATA)):
-            values[record.name] = widget(columns[i % 2], record, field_key(record.name), offered(record))
+        records = group(DATA)
+        half = (len(records) + 1) // 2  # the first half on the left: a phone stacks them in order
+        for column, part in zip(st.columns(2), (records[:half], records[half:])):
+            for record in part:
+                values[record.name] = widget(column, record, field_key(record.name), offered(record))
     return values

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.models import get as get_arch
 from core.serving.jobs import Job
-from dashboard import pages
+from dashboard import pages, projector
 
 STATE_LABELS = {
     "queued": "queued",
@@ -115,9 +115,9 @@ def _curves(job: Job) -> None:
                 y=alt.Y("loss:Q", title="train loss", scale=alt.Scale(zero=False)),
                 tooltip=["step", alt.Tooltip("loss:Q", format=".4f")],
             )
-            .properties(title="Training loss per batch", height=200)
+            .properties(title="Training loss per batch", height=projector.height(200))
         )
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(projector.style(chart), width="stretch")
 
 
 def _epoch_curves(job: Job, x: alt.X) -> None:
@@ -129,7 +129,7 @@ def _epoch_curves(job: Job, x: alt.X) -> None:
             for split in ("train", "val")
         ]
     )
-    left, right = st.columns(2)
+    left, right = (st.container(), st.container()) if projector.on() else st.columns(2)  # one chart per screen
     for col, metric, fmt in ((left, "loss", ".3f"), (right, "accuracy", ".1%")):
         chart = (
             alt.Chart(epochs[epochs.metric == metric])
@@ -140,9 +140,9 @@ def _epoch_curves(job: Job, x: alt.X) -> None:
                 color=alt.Color("split:N", title=None, scale=SPLIT_COLORS),
                 tooltip=["epoch", "split", alt.Tooltip("value:Q", format=fmt)],
             )
-            .properties(title=f"{metric.capitalize()} per epoch", height=240)
+            .properties(title=f"{metric.capitalize()} per epoch", height=projector.height(240))
         )
-        col.altair_chart(chart, width="stretch")
+        col.altair_chart(projector.style(chart), width="stretch")
 
 
 def _epoch_table(job: Job) -> None:

@@ -38,10 +38,15 @@ rows = {label: found[label]["row"] for label in in_group}
 def label(run_id: str) -> str:
     row = rows[run_id]
     acc = f" — test {row['test_accuracy']:.2%}" if row["test_accuracy"] is not None else ""
-    return f"{run_id} ({row['status']}){acc}"
+    pin = " — pinned by the teacher" if found[run_id].get("pinned") else ""
+    return f"{run_id} ({row['status']}){acc}{pin}"
 
 
+pinned = [r for r in in_group if found[r].get("pinned")]
 default = in_group if group != ALL else [r for r in in_group if found[r]["group"] != compare.SHIPPED_GROUP][:3]
+default = pinned + [r for r in default if r not in pinned]  # the runs the teacher pinned for the class come first
+if pinned:
+    st.caption(":material/push_pin: Pinned by the teacher for the whole class: " + ", ".join(pinned))
 chosen = st.multiselect(
     "Runs",
     in_group,

@@ -4,11 +4,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis import evaluation
+from core.analysis import duplicates, evaluation
 from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
-from dashboard import common
+from dashboard import common, projector
 from dashboard.images import show_image
 from dashboard.pages import link as link_to
 
@@ -49,6 +49,14 @@ a, b, c = st.columns(3)
 a.metric("Test accuracy", f"{result.accuracy:.2%}")
 b.metric("Mistakes", f"{result.count - int(cm.trace()):,} of {result.count:,}")
 c.metric("Hardest class", CLASS_NAMES[worst], f"{per_class[worst]:.1%} right", delta_color="off", delta_arrow="off")
+leaks = duplicates.load(data)  # test images with a near-copy in training (Data lab)
+if leaks is not None and len(leaks.leaked_test_indices()):
+    left_out = leaks.leaked_test_indices()
+    clean = duplicates.accuracy_without(result.predictions, result.labels, left_out)
+    a.caption(
+        f"**{clean:.2%}** without the {len(left_out)} test images that have a near-copy in training "
+        f"({100 * (clean - result.accuracy):+.2f} points; see Data lab)."
+    )
 
 # --- per-class accuracy -----------------------------------------------------------------------------
 st.subheader("Accuracy per class")
@@ -110,14 +118,14 @@ heat = (
     )
     .add_params(pick)
 )
-counts = base.mark_text(fontSize=12).encode(
+counts = base.mark_text(fontSize=projector.font(12)).encode(
     text="count:Q",
     color=alt.condition(f"datum.share > {WHITE_TEXT_FROM}", alt.value("white"), alt.value("black")),
 )
 worst_cells = cells[~cells.correct].nlargest(3, "count")
 event = st.altair_chart(
-    (heat + counts).properties(
-        height=430,
+    projector.style(heat + counts).properties(
+        height=projector.height(430),
         title="Confusion matrix: true class (rows) by predicted class (columns)",
         description=f"Counts of the {result.count:,} test images by true and predicted class; "
         f"{int(cm.trace()):,} on the diagonal are right. Most frequent mistakes: "

@@ -68,9 +68,9 @@ hyper = train_form.hyperparameters()
 name = st.columns(2)[0].text_input(
     "Model name (optional)",
     key="train_name",
-    max_chars=runs.MAX_NAME,
     placeholder="e.g. my first CNN",
-    help="How the model is listed on the other pages; by default the run's folder name.",
+    help=f"How the model is listed on the other pages (up to {runs.MAX_NAME} characters); by default the run's "
+    "folder name.",
 )
 
 st.subheader("3 · Sweep (optional)")

@@ -53,3 +53,31 @@ def test_no_benchmark_reads_the_cpu_itself():
         allowed = {"def percentile"} if path.name == "timing.py" else set()
         text = path.read_text()
         assert [w for w in own_ways if w in text and w not in allowed] == [], path.name
+
+
+def test_the_classroom_reads_its_test_image_where_the_app_finds_the_dataset(data_dir, fmnist, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
+    shown = Image.open(io.BytesIO(classroom.test_image_png(1)))
+    expected = Image.fromarray(fmnist.test_images[1].numpy()).resize((112, 112))
+    assert shown.size == (112, 112) and shown.tobytes() == expected.tobytes()
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(BENCH / "no-such-folder"))
+    with pytest.raises(SystemExit, match="test images were not found"):
+        classroom.test_image_png(1)
+
+
+def test_one_list_of_data_folders():
+    from core.data import dataset
+
+    root, debian = BENCH.parent, "/".join(("usr", "share", "datasets"))  # spelled so that this file does not match
+    naming = sorted(
+        str(p.relative_to(root))
+        for folder in ("core", "dashboard", "bench", "scripts", "tests")
+        for p in (root / folder).rglob("*.py")
+        if debian in p.read_text()
+    )
+    assert naming == ["core/data/dataset.py"]
+    assert dataset.DATA_DIRS == (dataset.PROJECT_DATA_DIR, dataset.DEBIAN_DATA_DIR)

@@ -180,6 +180,18 @@ def test_delete_imported(good):
         imports.delete_imported(SHIPPED_DIR.parent / "upload.safetensors")
 
 
+def test_an_import_records_its_owner_beside_the_file(good):
+    alice, bob = "a" * 64, "b" * 64  # digests of two browsers' secrets
+    mine = imports.import_checkpoint(good, "x.safetensors", owner=alice)
+    assert imports.owner_of(mine) == alice and imports.import_checkpoint(good, "x.safetensors", owner=alice) == mine
+    theirs = imports.import_checkpoint(good, "x.safetensors", owner=bob)  # the same file: a copy of bob's own
+    assert theirs != mine and imports.owner_of(theirs) == bob
+    assert imports.owner_of(imports.import_checkpoint(good, "y.safetensors")) is None  # no browser: no owner
+    imports.delete_imported(mine)
+    assert sorted(p.name for p in imports.imported_dir().iterdir() if p.name.startswith(mine.name)) == []
+    assert len(catalog.imported_models()) == 2
+
+
 # --- rename and delete a run -----------------------------------------------------------------------
 
 

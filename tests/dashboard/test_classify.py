@@ -48,6 +48,9 @@ def test_uploaded_test_image_gets_its_label(ckpt, fmnist, monkeypatch, tmp_path)
     at = open_page("views/classify.py")
     upload(at, preprocess.encode_png(255 - fmnist.test_images[index].numpy()))  # dark on light, as a user's scan
     assert step_captions(at) == STEPS
+    alts = [img.alt for e in at.get("image") for img in e.proto.imgs]
+    assert [a.split(": ")[0] for a in alts] == [f"step {n} of {len(STEPS)}, {s}" for n, s in enumerate(STEPS, 1)]
+    assert alts[-1] == f"step {len(STEPS)} of {len(STEPS)}, What the model sees: 28x28"
     assert "ℹ️ Inverted colours: Fashion-MNIST shows a light object on black." in [c.value for c in at.caption]
     [top] = at.metric
     assert top.label == "Top prediction" and top.value == "Trouser"

@@ -40,6 +40,17 @@ def test_data_page_shows_every_section(fmnist):
     assert "6,000 training and 1,000 test images per class" in at.caption[0].value
     spec = chart_specs(at)[0]
     assert spec["encoding"]["x"]["field"] == "class" and spec["encoding"]["y"]["field"] == "images"
+    assert spec["title"] == "Images per class, training and test split"
+    assert spec["description"].startswith("Bar chart of images per class: T-shirt/top 6,000 training, 1,000 test; ")
+    # every picture says what it shows
+    alts = [[img.alt for img in element.proto.imgs] for element in at.get("image")]
+    assert alts[0] == [f"training image {i:,}: T-shirt/top" for i in picked]
+    assert alts[1] == [f"mean of the 6,000 training images of {name}" for name in CLASS_NAMES]
+    assert alts[2][0] == f"training image {picked[0]:,} (T-shirt/top), original"
+    assert (
+        alts[2][1]
+        == f"training image {picked[0]:,} (T-shirt/top), augmented copy 1: shifted up to 2 pixels, perhaps mirrored"
+    )
 
 
 def test_choosing_class_count_and_shuffle(fmnist):

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from core.analysis import embeddings
+from core.data.classes import CLASS_NAMES
 from tests.dashboard.my_pages import open_page, use_trained_model
 
 
@@ -40,7 +41,7 @@ def test_pca_side_by_side(ckpt, fmnist):
     assert model_score > raw_score
     specs = [json.loads(c.proto.spec) for c in charts(at)]
     assert len(specs) == 2
-    for spec, score in zip(specs, (model_score, raw_score)):
+    for spec, score in zip(specs, (raw_score, model_score)):
         points, halo, names = spec["layer"]
         assert [t["field"] for t in points["encoding"]["tooltip"]] == ["image", "index", "true", "predicted"]
         assert spec["params"][0]["name"] == "region" and spec["params"][0]["views"] == [points["name"]]
@@ -49,7 +50,7 @@ def test_pca_side_by_side(ckpt, fmnist):
         assert spec["description"].startswith("Scatter plot of 2,000 test images placed by ")
         assert f"{mistakes:,} mistakes drawn as crosses" in spec["description"]
         assert f"for {score:.1f}% of them" in spec["description"]
-    assert [s["title"] for s in specs] == ["PCA of the features", "PCA of the pixels"]
+    assert [s["title"] for s in specs] == ["PCA of the pixels", "PCA of the features"]
     assert "Drag a box" in at.caption[-1].value
 
 
@@ -78,3 +79,22 @@ def test_without_the_dataset(ckpt, monkeypatch, tmp_path):
     forget_caches()
     at = open_page("views/embedding.py")
     assert at.info[0].value.startswith("The learned space is drawn from the 10,000 test images")
+
+
+def test_the_images_of_a_class_are_listed_from_the_keyboard(ckpt, fmnist):
+    at = open_page("views/embedding.py")
+    assert not at.get("image")  # nothing listed until a box is dragged or a class chosen
+    at.selectbox(key="embedding_class").set_value("Shirt").run()
+    learned = embeddings.cached(ckpt, "pca", "features", 2000, 0)
+    shirts = learned.labels == 6
+    wrong = learned.indices[shirts & (learned.labels != learned.predictions)]
+    assert (
+        f"**{int(shirts.sum()):,}** images of true class *Shirt*, {len(wrong):,} of them mistakes; "
+        "the first 36 shown, mistakes first."
+    ) in [m.value for m in at.markdown]
+    alts = [img.alt for e in at.get("image") for img in e.proto.imgs]
+    assert len(alts) == 36 and len(wrong) > 0
+    first = int(wrong[0])
+    predicted = CLASS_NAMES[int(learned.predictions[list(learned.indices).index(first)])]
+    assert alts[0] == f"test image {first:,}: true class Shirt, predicted {predicted}"
+    assert all(a.startswith("test image ") and ": true class Shirt, predicted " in a for a in alts)

@@ -43,6 +43,20 @@ def test_evaluate_page(ckpt, fmnist):
     assert len(first) == min(24, len(shirts))
     assert first[0].startswith(f"#{shirts[0]} · true **Shirt** · predicted **T-shirt/top**")
     assert "top 3: T-shirt/top" in first[0]
+    alts = [img.alt for element in at.get("image") for img in element.proto.imgs]
+    assert len(alts) == len(first)
+    assert (
+        alts[0]
+        == f"test image {shirts[0]:,}: true class Shirt, predicted T-shirt/top, {result.confidence[shirts[0]]:.0%}"
+    )
+    matrix = specs[1]
+    assert matrix["title"] == "Confusion matrix: true class (rows) by predicted class (columns)"
+    assert f"{int(result.confusion_matrix.trace()):,} on the diagonal are right" in matrix["description"]
+    heat = matrix["layer"][0]["encoding"]["color"]["scale"]
+    assert heat["scheme"] == "viridis" and heat["reverse"] is True  # readable with any colour vision
+    assert specs[0]["description"].startswith(
+        f"Bar chart of test accuracy per class: T-shirt/top {result.per_class_accuracy[0]:.1%}; "
+    )
 
     at.radio(key="evaluate_order").set_value("Least confident first").run()
     assert [c for c in captions(at) if c.startswith("#")][0].startswith(f"#{shirts[-1]} ")

@@ -53,6 +53,14 @@ def test_explain_a_test_image(ckpt, fmnist):
     )
     assert any("true class: Shirt" in img.caption for e in at.get("image") for img in e.proto.imgs)
     assert at.selectbox(key="explain_layer_test-cnn").options == ["conv1", "conv2"]
+    alts = [img.alt for e in at.get("image") for img in e.proto.imgs]
+    assert alts[0] == "what the model sees: the 28×28 input, a test image of class Shirt"
+    maps = alts[1:]
+    assert len(maps) == 8 and maps[0].startswith(f"Grad-CAM map for {CLASS_NAMES[best]} over the input: evidence ")
+    assert all(" over the input: evidence " in a or a.endswith("no evidence either way") for a in maps)
+    assert [c.value for c in at.caption if c.value.startswith("Evidence ")][0] == maps[0].split(": ", 1)[
+        1
+    ].capitalize() + "."
 
     at.selectbox(key=f"explain_b_test{first_shirt}").set_value("Trouser").run()
     assert heat_captions(at)[1] == f"for Trouser ({probs[1]:.1%})"

@@ -28,6 +28,13 @@ def test_cnn_on_a_test_image(ckpt, fmnist):
     ]
     assert "6 filters of 5×5 pixels" in [img.caption for e in at.get("image") for img in e.proto.imgs]
     assert any("true class: Shirt" in img.caption for e in at.get("image") for img in e.proto.imgs)  # the default
+    alts = [img.alt for e in at.get("image") for img in e.proto.imgs]
+    assert alts[:3] == [
+        "what the model sees: the 28×28 input, a test image of class Shirt",
+        "the 6 first-layer filters, 5×5 weights each: red positive, blue negative, white zero",
+        "conv1.0 output: 6 of its 6 feature maps of 24×24, bright where the channel responds",
+    ]
+    assert len(alts) == 2 + 4  # the input, the filters, one grid per layer
     assert any(m.value.startswith("**Prediction: ") for m in at.markdown)
 
     at.radio(key="maps_test_how").set_value("Index").run()

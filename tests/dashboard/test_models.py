@@ -108,3 +108,34 @@ def test_owner_renames_and_deletes_a_run(fmnist):
     at.button(key="model_1_delete").click().run()
     assert not run.exists() and len(card_titles(at)) == 1
     assert not at.exception and not at.error
+
+
+def test_an_import_stays_its_browsers_after_a_reload(tmp_path, monkeypatch):
+    """The right to delete an import is recorded beside the file (the digest of the importer's secret), not in
+    the page's session: a reload of the same browser (its cookie) keeps it, another browser never has it."""
+    from core.library import imports
+    from core.serving import ownership
+    from dashboard import classroom
+
+    path = checkpoint.save(
+        tmp_path / "gpu.safetensors", build("lenet5"), "lenet5", {"activation": "relu"}, {"name": "mine"}
+    )
+    at = open_page("views/models.py")
+    me = at.session_state["owner_secret"]
+    at.file_uploader(key="models_upload").set_value(("gpu.safetensors", path.read_bytes(), "application/octet-stream"))
+    at.run()
+    at.button(key="models_import").click().run()
+    [entry] = catalog.imported_models()
+    assert imports.owner_of(entry.path) == ownership.digest(me) != me  # the digest is kept, never the secret
+
+    monkeypatch.setattr(classroom, "browser_cookie", lambda: ownership.new_secret())  # another browser
+    other = open_page("views/models.py")
+    assert "Only the browser that made it can rename or delete it." in [c.value for c in other.caption]
+    assert not [b for b in other.button if b.key == "model_1_delete"]
+
+    monkeypatch.setattr(classroom, "browser_cookie", lambda: me)  # the importer reloads: a new session
+    again = open_page("views/models.py")
+    assert again.session_state["owner_secret"] == me
+    again.button(key="model_1_delete").click().run()
+    assert catalog.imported_models() == [] and not list(imports.imported_dir().iterdir())
+    assert not again.exception

@@ -145,7 +145,7 @@ def test_the_owner_resumes_a_stopped_training_from_the_page(fmnist, tmp_path, mo
     forget_caches()
     at = open_page("views/train.py")
     me = at.session_state["owner_secret"]
-    assert me in str(at.query_params["owner"])  # the secret is in the page's address
+    assert "owner" not in at.query_params  # the secret is never in the page's address
     jobs = training.manager()
     job_id = jobs.submit(TrainConfig(arch="mlp", limit=6000, batch_size=32, epochs=3), fmnist, owner=me)
     deadline = time.monotonic() + 120
@@ -171,3 +171,30 @@ def test_a_wrong_limit_setting_is_one_line_on_the_page(monkeypatch):
     monkeypatch.delenv("FMNIST_MAX_IMAGES")
     forget_caches()
     assert shown == "The server's training settings are wrong: FMNIST_MAX_IMAGES must be a number, got 'ten minutes'."
+
+
+def test_a_model_name_over_80_characters_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    forget_caches()
+    at = open_page("views/train.py")
+    at.text_input(key="train_name").set_value("x" * 100_000)
+    at.button(key="train_start").click().run()
+    assert [e.value for e in at.error] == ["the model name is 100,000 characters; the limit is 80."]
+    assert training.manager().jobs() == []
+    at.text_input(key="train_name").set_value("  " + "y" * 80 + "  ").run()  # 80 is fine (spaces aside)
+    at.number_input(key="train_limit").set_value(2000)
+    at.number_input(key="train_epochs").set_value(1)
+    at.button(key="train_start").click().run()
+    assert not at.error and [j.name for j in training.manager().jobs()] == ["y" * 80]
+
+
+def test_the_teacher_key_refuses_tries_for_a_while_after_five_wrong_ones(monkeypatch):
+    monkeypatch.setenv("FMNIST_TEACHER_KEY", "let-me-in")
+    forget_caches()
+    at = open_page("views/train.py")
+    for _ in range(5):
+        at.sidebar.text_input(key="teacher_key").set_value("guess").run()
+        assert [c.value for c in at.sidebar.caption] == ["That is not the teacher key."]
+    at.sidebar.text_input(key="teacher_key").set_value("let-me-in").run()  # even the right key must wait
+    assert [c.value for c in at.sidebar.caption] == ["Too many wrong keys from this browser: try again in 30 s."]
+    assert not at.sidebar.success
