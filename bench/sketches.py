@@ -214,9 +214,7 @@ def render(strokes: Strokes, rng: np.random.Generator) -> bytes:
         for x, y in points:
             u, v = x - 0.5, y - 0.5
             u, v = u * math.cos(tilt) - v * math.sin(tilt), u * math.sin(tilt) + v * math.cos(tilt)
-            placed.append(
-                (ox + (u + 0.5) * sx + rng.normal(0, wobble), oy + (v + 0.5) * sy + rng.normal(0, wobble))
-            )
+            placed.append((ox + (u + 0.5) * sx + rng.normal(0, wobble), oy + (v + 0.5) * sy + rng.normal(0, wobble)))
         draw.line(placed, fill="black", width=pen, joint="curve")
         for x, y in (placed[0], placed[-1]):
             draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill="black")

@@ -54,8 +54,8 @@ def may_host() -> bool:
 
 
 def plays() -> bool:
-    """Everyone answers except the teacher, whose screen is the room's."""
-    return not classroom.is_teacher()
+    """Everyone answers except the teacher and a screen in projector view: theirs is the room's."""
+    return not classroom.is_teacher() and not projector.on()
 
 
 # ---- the teacher's controls ------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def nickname_field() -> None:
     current = game().nicknames.get(me())
     if "challenge_nickname" not in st.session_state and current:
         st.session_state.challenge_nickname = current
-    st.text_input(
+    st.columns([1, 1])[0].text_input(
         "Your nickname",
         key="challenge_nickname",
         max_chars=40,
@@ -210,6 +210,8 @@ def picture_panel(view: View, data) -> None:
             question(view)
         else:
             reveal(view)
+    if may_answer(view):  # below the picture, the whole width: room for ten big buttons
+        answer_buttons(index)
 
 
 def question(view: View) -> None:
@@ -218,13 +220,12 @@ def question(view: View) -> None:
     st.progress(max(0.0, min(1.0, left / game_seconds())), text=f"{math.ceil(left)} s left")
     if not plays():
         st.markdown(f"**{view.answered}** answered so far.")
-        return
-    if view.mine is not None:
+    elif view.mine is not None:
         st.success(f"Your answer: **{CLASS_NAMES[view.mine]}**. The true class comes when the time is up.")
     elif not game().nicknames.get(me()):
         st.warning("Type a nickname above to answer.")
     else:
-        answer_buttons(index)
+        st.caption("Pick the class below.")
 
 
 def game_seconds() -> float:
@@ -266,7 +267,7 @@ def reveal(view: View) -> None:
 def votes_chart(shown) -> None:
     frame = pd.DataFrame({"class": CLASS_NAMES, "votes": shown.votes, "true": [c == shown.truth for c in range(10)]})
     base = alt.Chart(frame).encode(
-        x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
+        x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)),
         y=alt.Y("votes:Q", title="votes", axis=alt.Axis(tickMinStep=1)),
     )
     bars = base.mark_bar().encode(
@@ -304,7 +305,7 @@ def results(view: View) -> None:
     ]
     st.table(pd.DataFrame(rows), hide_index=True)
     st.caption(
-        f"{res.images} pictures, chosen among the model's hard cases. The class's answer to a picture is its most "
+        f"{res.images} picture{'s' if res.images > 1 else ''}, chosen among the model's hard cases. The class's answer to a picture is its most "
         "voted class (a tie shares the point). Human: people given the whole test set in the dataset authors' study "
         "(83.5%), not these hard pictures."
     )

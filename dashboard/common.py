@@ -8,6 +8,8 @@ from core.base.errors import StudioError
 from core.data import dataset
 from core.io import checkpoint
 from core.library import catalog
+from core.serving import ownership
+from dashboard import classroom
 
 
 def intro(title: str, text: str) -> None:
@@ -55,8 +57,15 @@ def load_model(path) -> "checkpoint.LoadedModel | None":
         return None
 
 
+def viewer() -> str | None:
+    """Who is looking, for the lists of models: this browser's owner digest, or None for the teacher, who sees
+    every model (a taught model is listed only to the browser that taught it until the teacher shares it)."""
+    return None if classroom.is_teacher() else ownership.digest(classroom.owner_secret())
+
+
 def available_models() -> list[catalog.ModelEntry]:
-    return catalog.all_models()
+    """Every model this browser may pick (see `viewer`)."""
+    return catalog.all_models(viewer=viewer())
 
 
 def picked_model(key: str) -> tuple["catalog.ModelEntry", "checkpoint.LoadedModel"]:

@@ -2,15 +2,16 @@
 
 from pathlib import Path
 
-from core.library import catalog, imports
+from core.library import catalog, imports, taught
 from core.serving import ownership
 from dashboard import classroom
 from dashboard.train import training
 
 
 def can_manage(entry: "catalog.ModelEntry") -> bool:
-    """Shipped models: nobody. A run: the browser whose training job made it, or the teacher. An import: the
-    browser that imported it (recorded beside the file, so it holds after a reload), or the teacher."""
+    """Shipped models: nobody. A run: the browser whose training job made it, or the teacher. An import or a taught
+    model: the browser that imported or taught it (recorded beside the file, so it holds after a reload), or the
+    teacher."""
     if entry.source == "shipped":
         return False
     if classroom.is_teacher():
@@ -24,6 +25,8 @@ def can_manage(entry: "catalog.ModelEntry") -> bool:
         return entry.path.parent.resolve() in mine
     if entry.source == "imported":
         return imports.owner_of(entry.path) == my_digest()
+    if entry.source == "taught":
+        return taught.owner_of(entry.path) == my_digest()
     return False
 
 

@@ -91,6 +91,12 @@ PAGES = (
         "draw or upload a picture and see what a model thinks it is",
     ),
     Page(
+        "views/teach.py",
+        "Teach",
+        ":material/new_label:",
+        "draw or upload a few pictures of something new, name it, and teach a model an eleventh class in seconds",
+    ),
+    Page(
         "views/challenge.py",
         "Challenge",
         ":material/sports_score:",

@@ -1,4 +1,4 @@
-"""The 10-class probability bar chart shared by the Classify and Feature maps pages."""
+"""The class probability bar chart shared by the Classify, Feature maps and Teach pages."""
 
 import altair as alt
 import pandas as pd
@@ -6,13 +6,15 @@ import pandas as pd
 from core.data.classes import CLASS_NAMES
 
 
-def probability_chart(probabilities, height: int = 280) -> alt.Chart:
-    """Horizontal bars, classes in dataset order; the most likely class stands out."""
+def probability_chart(probabilities, height: int = 280, class_names=CLASS_NAMES) -> alt.Chart:
+    """Horizontal bars, classes in the model's order (`class_names`: Fashion-MNIST's ten, then any taught ones);
+    the most likely class stands out."""
     probs = [float(p) for p in probabilities]
+    names = list(class_names)
     top = max(range(len(probs)), key=probs.__getitem__)
     frame = pd.DataFrame(
         {
-            "class": CLASS_NAMES,
+            "class": names,
             "probability": probs,
             "top": ["top prediction" if i == top else "other" for i in range(len(probs))],
         }
@@ -21,7 +23,7 @@ def probability_chart(probabilities, height: int = 280) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
+            y=alt.Y("class:N", sort=names, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="probability"),
             color=alt.Color(
                 "top:N", scale=alt.Scale(domain=["top prediction", "other"], range=["#e4572e", "#5b7fb0"]), legend=None

@@ -19,21 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.analysis import explanation_methods
+from core.analysis.map_grid import layer_grid, upsample  # noqa: F401 (where the maps' cells sit; used by callers)
 from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES, MEAN, STD
 from core.models import conv_layers, network_of
 
-METHODS = ("gradcam", "saliency", "integrated_gradients", "occlusion")
-TITLES = {
-    "gradcam": "Grad-CAM",
-    "saliency": "Gradient saliency",
-    "integrated_gradients": "Integrated Gradients",
-    "occlusion": "Occlusion",
-}
-SIGNED = {"gradcam": False, "saliency": True, "integrated_gradients": True, "occlusion": True}
-IG_STEPS = 32
-OCCLUSION_WINDOW = 4
-OCCLUSION_STRIDE = 2
+METHODS = tuple(explanation_methods.METHODS)  # each method is one record in core.analysis.explanation_methods
 
 
 @dataclass
@@ -43,20 +35,25 @@ class Explanation:
     prediction: int  # the model's answer
     layer: str | None  # Grad-CAM's convolution layer, else None
     input: np.ndarray  # (28, 28) float32 in [0, 1]: what the model sees before normalisation
-    heatmap: np.ndarray  # (28, 28) float32; signed where the method is (see SIGNED)
-    probabilities: np.ndarray  # (10,)
+    heatmap: np.ndarray  # (28, 28) float32; signed where the method is
+    probabilities: np.ndarray  # (classes,)
+    class_names: tuple[str, ...] = CLASS_NAMES  # the model's classes, in output order
 
     @property
     def signed(self) -> bool:
-        return SIGNED[self.method]
+        return explanation_methods.METHODS[self.method].signed
+
+    @property
+    def title(self) -> str:
+        return explanation_methods.METHODS[self.method].title
 
     @property
     def target_name(self) -> str:
-        return CLASS_NAMES[self.target]
+        return self.class_names[self.target]
 
     @property
     def prediction_name(self) -> str:
-        return CLASS_NAMES[self.prediction]
+        return self.class_names[self.prediction]
 
 
 class _FromPixels(nn.Module):
@@ -70,17 +67,20 @@ class _FromPixels(nn.Module):
         return self.model((x - MEAN) / STD).float()
 
 
-def class_index(target) -> int:
-    """A class given as an index (0-9, int or digit string) or a name (any case) -> its index."""
-    if isinstance(target, (int, np.integer)) and 0 <= int(target) < len(CLASS_NAMES):
+def class_index(target, class_names=CLASS_NAMES) -> int:
+    """A class given as an index (0-9, or more for a taught model; int or digit string) or a name (any case)
+    -> its index among `class_names`."""
+    if isinstance(target, (int, np.integer)) and 0 <= int(target) < len(class_names):
         return int(target)
     text = str(target).strip()
-    if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) < len(CLASS_NAMES):  # not "²" or "５"
+    if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) < len(class_names):  # not "²" or "５"
         return int(text)
-    names = {name.lower(): i for i, name in enumerate(CLASS_NAMES)}
+    names = {name.lower(): i for i, name in enumerate(class_names)}
     if text.lower() in names:
         return names[text.lower()]
-    raise StudioError(f"unknown class {text!r}; use a number 0-9 or one of: {', '.join(CLASS_NAMES)}.")
+    raise StudioError(
+        f"unknown class {text!r}; use a number 0-{len(class_names) - 1} or one of: {', '.join(class_names)}."
+    )
 
 
 def gradcam_layers(model: nn.Module) -> list[str]:
@@ -218,48 +218,6 @@ def borrowed_copy(model: nn.Module):
                 entry[2].append(twin)
 
 
-def layer_grid(model: nn.Module, layer: str) -> tuple[float, float]:
-    """(offset, step): output cell j of `layer` (a module or block) is centred on input pixel offset + step * j.
-
-    Follows the convolutions and poolings up to `layer` in forward order (shortcuts run parallel to the
-    main path and are skipped), so a map upsampled with it lines up with the input pixels it looks at.
-    """
-    offset, step = 0.0, 1.0
-    entered = False
-    for name, m in network_of(model).named_modules():
-        inside = name == layer or name.startswith(layer + ".")
-        if entered and not inside:
-            break
-        entered = entered or inside
-        if ".shortcut" in name or not isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            continue
-        k, s, p = (_first(getattr(m, a)) for a in ("kernel_size", "stride", "padding"))
-        offset += step * (-p + (k - 1) / 2)
-        step *= s
-    return offset, step
-
-
-def _first(v) -> int:
-    return int(v[0] if isinstance(v, (tuple, list)) else v)
-
-
-def upsample(cells: np.ndarray, offset: float, step: float, size: int = 28) -> np.ndarray:
-    """(h, w) map -> (size, size) by linear interpolation between cell centres, held flat past the edges."""
-
-    def weights(n):
-        t = np.clip((np.arange(size) - offset) / step, 0, n - 1)
-        low = np.floor(t).astype(int)
-        high = np.minimum(low + 1, n - 1)
-        frac = t - low
-        m = np.zeros((size, n), dtype=np.float64)
-        m[np.arange(size), low] += 1 - frac
-        m[np.arange(size), high] += frac
-        return m
-
-    h, w = cells.shape
-    return (weights(h) @ cells.astype(np.float64) @ weights(w).T).astype(np.float32)
-
-
 def _as_input(image) -> torch.Tensor:
     """uint8 or [0, 1] image (28, 28), a tensor or an array -> float (1, 1, 28, 28) in [0, 1]."""
     image = torch.as_tensor(np.array(image)) if isinstance(image, np.ndarray) else image
@@ -270,17 +228,22 @@ def _as_input(image) -> torch.Tensor:
 
 
 def explain(
-    model: nn.Module, image: torch.Tensor, method: str = "gradcam", target=None, layer: str | None = None
+    model: nn.Module,
+    image: torch.Tensor,
+    method: str = "gradcam",
+    target=None,
+    layer: str | None = None,
+    class_names=CLASS_NAMES,
 ) -> Explanation:
     """One method's heatmap for one 28x28 image (uint8 or float in [0, 1]) and one target class
-    (index or name; default the predicted class)."""
-    if method not in METHODS:
-        raise StudioError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}.")
-    if method != "gradcam" and layer is not None:
+    (index or name among `class_names`, the model's classes; default the predicted class)."""
+    record = explanation_methods.get(method)
+    if not record.uses_layer and layer is not None:
         raise StudioError(f"a layer goes with gradcam only, not {method}.")
-    chosen = None if target is None else class_index(target)
+    class_names = tuple(class_names)
+    chosen = None if target is None else class_index(target, class_names)
     with borrowed_copy(model) as twin:
-        if method == "gradcam":
+        if record.uses_layer:
             layer = check_layer(twin, layer, private=True)
         device = next(twin.parameters()).device
         forward = _FromPixels(twin)
@@ -290,46 +253,26 @@ def explain(
                 probs = F.softmax(forward(x), dim=1)[0].cpu().numpy()
             prediction = int(probs.argmax())
             target = prediction if chosen is None else chosen
-            heat = _attribute(forward, twin, x, method, target, layer)
+            heat = record.compute(forward, twin, x.clone().requires_grad_(True), target, layer)
     return Explanation(
-        method, target, prediction, layer, x[0, 0].cpu().numpy().astype(np.float32), heat, probs.astype(np.float32)
+        method,
+        target,
+        prediction,
+        layer,
+        x[0, 0].cpu().numpy().astype(np.float32),
+        heat,
+        probs.astype(np.float32),
+        class_names,
     )
 
 
-def explain_all(model: nn.Module, image: torch.Tensor, target=None, layer: str | None = None) -> dict[str, Explanation]:
+def explain_all(
+    model: nn.Module, image: torch.Tensor, target=None, layer: str | None = None, class_names=CLASS_NAMES
+) -> dict[str, Explanation]:
     """Every method that applies to `model` (Grad-CAM only where it has a convolution)."""
-    methods = [m for m in METHODS if m != "gradcam" or conv_layers(model)]
-    return {m: explain(model, image, m, target, layer if m == "gradcam" else None) for m in methods}
-
-
-def _attribute(
-    forward: nn.Module, twin: nn.Module, x: torch.Tensor, method: str, target: int, layer: str | None
-) -> np.ndarray:
-    from captum.attr import IntegratedGradients, LayerGradCam, Occlusion, Saliency
-
-    x = x.clone().requires_grad_(True)
-    if method == "gradcam":
-        module = dict(twin.named_modules())[layer]
-        cells = LayerGradCam(forward, module).attribute(x, target=target, relu_attributions=True)
-        cells = cells.detach().float().cpu().numpy()[0].sum(0)  # one map; several only with split outputs
-        return upsample(cells, *layer_grid(twin, layer))
-    if method == "saliency":
-        attr = Saliency(forward).attribute(x, target=target, abs=False)
-    elif method == "integrated_gradients":
-        attr = IntegratedGradients(forward).attribute(
-            x, baselines=torch.zeros_like(x), target=target, n_steps=IG_STEPS, internal_batch_size=IG_STEPS
-        )
-    else:
-        window, stride = OCCLUSION_WINDOW, OCCLUSION_STRIDE
-        attr = Occlusion(forward).attribute(
-            x,
-            sliding_window_shapes=(1, window, window),
-            strides=(1, stride, stride),
-            baselines=0.0,
-            target=target,
-            perturbations_per_eval=256,
-        )
-    return attr.detach().float().cpu().numpy()[0, 0].astype(np.float32)
+    methods = explanation_methods.applicable(bool(conv_layers(model)))
+    uses = {m: explanation_methods.METHODS[m].uses_layer for m in methods}
+    return {m: explain(model, image, m, target, layer if uses[m] else None, class_names) for m in methods}
 
 
 def peak(*found: Explanation) -> float:

@@ -23,10 +23,10 @@ from torch import nn
 
 from core.analysis.explanations import private_copy
 from core.base.errors import StudioError
-from core.data.classes import CLASS_NAMES, MEAN, STD
+from core.data.classes import MEAN, STD
 from core.data.dataset import normalize
 from core.io import cache
-from core.models import conv_layers
+from core.models import conv_layers, output_count
 
 STEPS = 56
 POLISH = 16  # the last steps without jitter: the picture as it will be scored
@@ -99,7 +99,7 @@ def optimise(
         module = dict(twin.named_modules())[layer]
         count = module.out_channels
     else:
-        module, count = None, len(CLASS_NAMES)
+        module, count = None, output_count(twin)  # every class it scores (more than ten once taught)
     score = _scorer(twin, module, count)
     generator = torch.Generator().manual_seed(seed)
     scale = _fourier_scale().to(device)
@@ -167,10 +167,10 @@ def score(model: nn.Module, layer: str | None, images: np.ndarray) -> np.ndarray
 
 
 def best_test_logits(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-    """(10,) each class's highest logit over `images` (N, 28, 28): what the optimised class images compete with."""
+    """(classes,) each class's highest logit over `images` (N, 28, 28): what the optimised class images compete with."""
     twin = private_copy(model)
     device = next(twin.parameters()).device
-    best = torch.full((len(CLASS_NAMES),), -math.inf)
+    best = torch.full((output_count(twin),), -math.inf)
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
             z = twin(normalize(images[start : start + batch_size].to(device))).float().cpu()

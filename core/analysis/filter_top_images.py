@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.analysis.explanations import layer_grid, private_copy, upsample
+from core.analysis.explanations import private_copy
+from core.analysis.map_grid import layer_grid, upsample
 from core.data import dataset
 from core.data.dataset import normalize
 from core.io import cache

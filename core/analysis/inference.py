@@ -5,14 +5,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.analysis.metrics import confusion_matrix, per_class_accuracy
-from core.data.classes import NUM_CLASSES
 from core.data.dataset import normalize
-from core.models import set_flip_averaging, uses_flip_averaging
+from core.models import output_count, set_flip_averaging, uses_flip_averaging
 
 
 @torch.inference_mode()
 def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: bool = False) -> torch.Tensor:
-    """Logits (N, 10) for uint8 or [0,1] images (N, 28, 28); averaged with the mirrored image's when `flip` is
+    """Logits (N, classes) for uint8 or [0,1] images (N, 28, 28); averaged with the mirrored image's when `flip` is
     given or the model predicts with test-time flip (a `core.models.FlipAveraged`)."""
     if flip and not uses_flip_averaging(model):
         model = set_flip_averaging(model)
@@ -25,7 +24,7 @@ def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: 
         out.append(model(x).float())
     model.train(was_training)
     if not out:
-        return torch.empty(0, NUM_CLASSES)
+        return torch.empty(0, output_count(model))
     return torch.cat(out)
 
 

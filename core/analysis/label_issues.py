@@ -167,15 +167,16 @@ def read(path: Path, expected_fingerprint: str | None = None) -> Suspects | None
 
 def load(data, recipe: str = DEFAULT_RECIPE, k: int = DEFAULT_K) -> Suspects | None:
     """The stored result for this training set (the shipped file first, then the cache), or None."""
-    key = (recipe, k, id(data.train_labels))
+    tensors = (data.train_images, data.train_labels)
+    key = (recipe, k, *map(id, tensors))
     remembered = _memory.get(key)
-    if remembered is not None and remembered[0] is data.train_labels:  # the very same tensor, not a new one
+    if remembered is not None and all(a is b for a, b in zip(remembered[0], tensors)):  # the very same tensors
         return remembered[1]
-    expected = fingerprint(data.train_images, data.train_labels)
+    expected = fingerprint(*tensors)
     for path in (shipped_path(recipe, k), cache_path(recipe, k)):
         found = read(path, expected)
         if found is not None:
-            _memory.put(key, (data.train_labels, found))
+            _memory.put(key, (tensors, found))
             return found
     return None
 

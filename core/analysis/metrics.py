@@ -5,12 +5,12 @@ import numpy as np
 from core.data.classes import NUM_CLASSES
 
 
-def confusion_matrix(labels, predictions) -> np.ndarray:
-    """(10, 10) int64 counts, rows = true class, columns = predicted class; numpy arrays or tensors."""
+def confusion_matrix(labels, predictions, classes: int = NUM_CLASSES) -> np.ndarray:
+    """(classes, classes) int64 counts, rows = true class, columns = predicted class; numpy arrays or tensors."""
     labels = np.asarray(_numpy(labels), dtype=np.int64)
     predictions = np.asarray(_numpy(predictions), dtype=np.int64)
-    flat = labels * NUM_CLASSES + predictions
-    return np.bincount(flat, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+    flat = labels * classes + predictions
+    return np.bincount(flat, minlength=classes**2).reshape(classes, classes)
 
 
 def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:

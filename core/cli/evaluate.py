@@ -27,7 +27,12 @@ def format_report(summary: dict) -> str:
         "per-class accuracy:",
     ]
     lines += [f"  {name:<12} {acc:.2%}" for name, acc in summary["per_class_accuracy"].items()]
-    short = [name[:7] for name in CLASS_NAMES]
+    names = summary.get("class_names") or list(CLASS_NAMES)
+    held = summary.get("held_out")
+    if held:
+        taught = ", ".join(names[len(CLASS_NAMES) :])
+        lines += ["", f"held-out examples of {taught}: {held['accuracy']:.2%} of {held['count']} right"]
+    short = [name[:7] for name in names]
     lines += [
         "",
         "confusion matrix (rows = true class, columns = predicted):",
@@ -35,7 +40,7 @@ def format_report(summary: dict) -> str:
     ]
     lines += [
         f"  {name:<11}" + " ".join(f"{n:>7}" for n in row)
-        for name, row in zip(CLASS_NAMES, summary["confusion_matrix"])
+        for name, row in zip(names, summary["confusion_matrix"])
     ]
     return "\n".join(lines)
 

@@ -42,9 +42,9 @@ def _rounded(a: np.ndarray, digits: int) -> list:
 @friendly_errors
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if args.target is not None:
-        explanations.class_index(args.target)  # a bad class name fails before any work
     loaded = checkpoint.load(args.checkpoint)
+    if args.target is not None:
+        explanations.class_index(args.target, loaded.class_names)  # a bad class name fails before any work
     if args.method == "gradcam":
         explanations.check_layer(loaded.model, args.layer)
     elif args.layer is not None:
@@ -57,7 +57,9 @@ def main(argv=None) -> int:
             print(f"error: {path}: {e}", file=sys.stderr)
             failures += 1
             continue
-        e = explanations.explain(loaded.model, prepared.tensor, args.method, args.target, args.layer)
+        e = explanations.explain(
+            loaded.model, prepared.tensor, args.method, args.target, args.layer, loaded.class_names
+        )
         if args.json:
             print_json(
                 {
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
             where = f" at {e.layer}" if e.layer else ""
             print(
                 f"{path}: predicted {e.prediction_name} ({e.probabilities[e.prediction]:.1%}); "
-                f"{explanations.TITLES[e.method]}{where} for {e.target_name}"
+                f"{e.title}{where} for {e.target_name}"
             )
             print(ascii_map(e.heatmap))
     return 2 if failures else 0

@@ -7,7 +7,6 @@ from pathlib import Path
 from core.analysis import evaluation, inference
 from core.base.errors import ImageError, StudioError
 from core.cli.common import add_data_flags, friendly_errors, print_json
-from core.data.classes import CLASS_NAMES
 from core.io import checkpoint, preprocess
 
 
@@ -47,13 +46,14 @@ def predict_files(loaded, paths: list[str], as_json: bool) -> int:
             continue
         probs = inference.probabilities(loaded.model, prepared.tensor[None])[0]
         top = probs.topk(3)
-        ranked = [(CLASS_NAMES[c], float(p)) for p, c in zip(top.values.tolist(), top.indices.tolist())]
+        names = loaded.class_names
+        ranked = [(names[c], float(p)) for p, c in zip(top.values.tolist(), top.indices.tolist())]
         if as_json:
             print_json(
                 {
                     "image": path,
                     "top3": [
-                        {"class": n, "label": CLASS_NAMES.index(n), "probability": round(p, 6)} for n, p in ranked
+                        {"class": n, "label": names.index(n), "probability": round(p, 6)} for n, p in ranked
                     ],
                 }
             )

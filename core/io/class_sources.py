@@ -81,8 +81,10 @@ def held_out(meta: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def check(meta: dict, file_name: str) -> None:
     """The class fields of a checkpoint's metadata are sound; else a one-line CheckpointError."""
-    found = meta.get("class_names")
+    found, given = meta.get("class_names"), meta.get("class_sources")
     if found is None:
+        if given is not None:
+            _fail(file_name, "metadata field class_sources goes with class_names.")
         return
     if not (
         isinstance(found, list)
@@ -98,7 +100,6 @@ def check(meta: dict, file_name: str) -> None:
         _fail(file_name, "metadata field class_names must start with the ten Fashion-MNIST classes.")
     if len({n.strip().lower() for n in found}) != len(found):
         _fail(file_name, "metadata field class_names names a class twice.")
-    given = meta.get("class_sources")
     if given is None:
         if len(found) != len(CLASS_NAMES):
             _fail(file_name, "metadata field class_sources must say where each class came from.")

@@ -1,7 +1,8 @@
 """Export a checkpoint to ONNX or TorchScript, ready for any runtime.
 
 The exported model takes float32 pixels (N, 1, 28, 28) in [0, 1], a light garment on black (what
-`core.io.preprocess` produces), for any batch size N, and returns the 10 logits. The normalisation is
+`core.io.preprocess` produces), for any batch size N, and returns one logit per class (10, or more for a model
+taught extra classes). The normalisation is
 inside the graph; batch norm and dropout are in evaluation mode; half-precision checkpoints are exported
 in float32. Class names, architecture and test accuracy travel in the ONNX metadata_props and in the
 TorchScript extra files. Exports of a checkpoint are cached on disk (`core.io.cache`).
@@ -43,7 +44,7 @@ METADATA_KEYS = (
 )
 DESCRIPTION = (
     "input 'pixels': float32 (N, 1, 28, 28) in [0, 1], light garment on black; "
-    "output 'logits': float32 (N, 10), softmax gives the class probabilities"
+    "output 'logits': float32 (N, {classes}), softmax gives the probabilities of the classes in class_names"
 )
 
 
@@ -75,14 +76,14 @@ def properties(loaded: "checkpoint.LoadedModel") -> dict[str, str]:
     meta = loaded.metadata
     accuracy = (meta.get("metrics") or {}).get("test_accuracy")
     return {
-        "class_names": json.dumps(list(meta.get("class_names") or CLASS_NAMES)),
+        "class_names": json.dumps(list(loaded.class_names)),
         "architecture": loaded.arch,
         "arch_settings": json.dumps(meta.get("arch_settings", {})),
         "test_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
         "test_time_flip": "true" if uses_flip_averaging(loaded.model) else "false",
         "name": loaded.name,
         "normalization": json.dumps({"mean": MEAN, "std": STD, "inside_graph": True}),
-        "input": DESCRIPTION,
+        "input": DESCRIPTION.format(classes=len(loaded.class_names)),
         "source": "Fashion-MNIST Studio",
     }
 
@@ -114,7 +115,7 @@ def to_onnx(loaded: "checkpoint.LoadedModel") -> bytes:
     proto = program.model_proto
     for key, value in properties(loaded).items():
         proto.metadata_props.add(key=key, value=value)
-    proto.doc_string = DESCRIPTION
+    proto.doc_string = DESCRIPTION.format(classes=len(loaded.class_names))
     proto.producer_name = "fashion-mnist-studio"
     onnx.checker.check_model(proto)
     return proto.SerializeToString()

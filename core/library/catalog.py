@@ -1,13 +1,13 @@
-"""The models a user can pick: shipped checkpoints, the best checkpoint of each finished run, and imported
-checkpoints."""
+"""The models a user can pick: shipped checkpoints, the best checkpoint of each finished run, imported
+checkpoints, and models students taught a class (each listed to its owner, or to all once shared)."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.base.errors import CheckpointError
-from core.io import runs
+from core.io import class_sources, runs
 from core.io.checkpoint import read_metadata
-from core.library import imports
+from core.library import imports, taught
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 
@@ -17,9 +17,13 @@ class ModelEntry:
     name: str  # shown to the user
     path: Path
     arch: str
-    source: str  # "shipped", "run" or "imported"
+    source: str  # "shipped", "run", "imported" or "taught"
     test_accuracy: float | None
     metadata: dict
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return class_sources.names(self.metadata)
 
     @property
     def label(self) -> str:
@@ -59,5 +63,18 @@ def imported_models(root=None) -> list[ModelEntry]:
     return [e for e in entries if e]
 
 
-def all_models(shipped_folder=None, runs_root=None) -> list[ModelEntry]:
-    return shipped_models(shipped_folder) + run_models(runs_root) + imported_models(runs_root)
+def taught_models(root=None, viewer: str | None = None) -> list[ModelEntry]:
+    """Models taught a class, newest first: those `viewer` (a browser's owner digest) taught or the teacher shared;
+    every one when `viewer` is None."""
+    entries = (_entry(p, "taught") for p in taught.taught_files(root) if taught.visible_to(p, viewer))
+    return [e for e in entries if e]
+
+
+def all_models(shipped_folder=None, runs_root=None, viewer: str | None = None) -> list[ModelEntry]:
+    """Every model `viewer` may pick (see `taught_models`)."""
+    return (
+        shipped_models(shipped_folder)
+        + run_models(runs_root)
+        + imported_models(runs_root)
+        + taught_models(runs_root, viewer)
+    )

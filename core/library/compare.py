@@ -39,6 +39,7 @@ METRICS = {
 }
 X_AXES = {"epoch": "epoch", "elapsed": "training time (s)"}
 SHIPPED_GROUP = "shipped"
+TAUGHT_GROUP = "taught"  # models taught a class (core.training.teach): no per-epoch history
 
 
 def describe(run_dir) -> dict:
@@ -90,10 +91,16 @@ def history(source) -> list[dict]:
     return runs.read_jsonl(shipped_history_path(source))
 
 
-def sources(runs_root=None, shipped_folder=None) -> dict[str, dict]:
+def describe_taught(entry: "catalog.ModelEntry") -> dict:
+    """A model taught a class as a row: the settings of the model it was taught from, its results after teaching."""
+    return {**describe_shipped(entry), "run": f"taught: {entry.name}", "status": "taught", "experiment": TAUGHT_GROUP}
+
+
+def sources(runs_root=None, shipped_folder=None, viewer: str | None = None) -> dict[str, dict]:
     """Every comparable source by its row label: {"path", "row", "group", "pinned"}; groups are experiment ids,
-    "shipped", or None (a single run); "pinned" says the teacher pinned the run for everyone (core.library.pins).
-    Runs newest first, then the shipped models."""
+    "shipped", "taught", or None (a single run); "pinned" says the teacher pinned the run for everyone
+    (core.library.pins). Runs newest first, then the shipped models, then the taught models `viewer` may see
+    (core.library.catalog.taught_models)."""
     out = {}
     pinned = set(pins.pinned(runs_root))
     for run in runs.list_runs(runs_root):
@@ -102,6 +109,9 @@ def sources(runs_root=None, shipped_folder=None) -> dict[str, dict]:
     for entry in catalog.shipped_models(shipped_folder):
         row = describe_shipped(entry)
         out[row["run"]] = {"path": entry.path, "row": row, "group": SHIPPED_GROUP}
+    for entry in catalog.taught_models(runs_root, viewer):
+        row = describe_taught(entry)
+        out[row["run"]] = {"path": entry.path, "row": row, "group": TAUGHT_GROUP}
     return out
 
 
@@ -111,6 +121,8 @@ def groups(found: dict[str, dict], runs_root=None) -> dict[str, str]:
     out = {e.id: f"Experiment: {e.name}" for e in experiments.list_experiments(runs_root) if e.id in present}
     if SHIPPED_GROUP in present:
         out[SHIPPED_GROUP] = "Shipped models"
+    if TAUGHT_GROUP in present:
+        out[TAUGHT_GROUP] = "Models taught a class"
     return out
 
 

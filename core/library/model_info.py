@@ -4,6 +4,7 @@ the metrics, the training time, the hardware and the command that reproduces it.
 from pathlib import Path
 
 from core.base.errors import StudioError
+from core.io import class_sources
 from core.models import get
 
 RECIPE = [
@@ -33,9 +34,12 @@ def details(metadata: dict, path=None) -> list[tuple[str, str]]:
     settings = metadata.get("arch_settings") or {}
     if settings:
         rows.append(("settings", ", ".join(f"{k} {_value(v)}" for k, v in settings.items())))
+    rows += _classes(metadata)
     metrics = metadata.get("metrics") or {}
     for key, label in [
         ("test_accuracy", "test accuracy"),
+        ("test_accuracy_before", "test accuracy before it was taught"),
+        ("held_out_accuracy", "held-out examples of the taught class right"),
         ("test_shirt_accuracy", "Shirt accuracy (test)"),
         ("val_accuracy", "best validation accuracy"),
     ]:
@@ -61,6 +65,20 @@ def details(metadata: dict, path=None) -> list[tuple[str, str]]:
     rows.append(("weights", str(metadata.get("dtype", "float32"))))
     if path is not None and Path(path).is_file():
         rows.append(("file size", f"{Path(path).stat().st_size / 1e6:.1f} MB"))
+    return rows
+
+
+def _classes(metadata: dict) -> list[tuple[str, str]]:
+    """For a model taught extra classes: its classes, where each came from, and what it was taught from."""
+    taught = class_sources.taught(metadata)
+    if not taught:
+        return []
+    names, sources = class_sources.names(metadata), class_sources.sources(metadata)
+    rows = [("classes", f"{len(names)}: Fashion-MNIST's ten, " + ", ".join(names[i] for i in taught))]
+    rows += [(f"class {names[i]}", class_sources.describe(sources[i])) for i in taught]
+    base = metadata.get("taught_from") or {}
+    if base.get("name"):
+        rows.append(("taught from", str(base["name"])))
     return rows
 
 

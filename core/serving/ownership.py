@@ -99,9 +99,15 @@ class KeyTries:
                 self._wrong.pop(who, None)
             elif typed:
                 count = self._wrong.get(who, (0, 0.0))[0] + 1
-                wait = 0.0 if count < FREE_TRIES else min(FIRST_WAIT_S * 2 ** min(count - FREE_TRIES, 20), LONGEST_WAIT_S)
-                self._wrong[who] = (count, self._clock() + wait)
+                self._wrong[who] = (count, self._clock() + _wait(count))
         return right
+
+
+def _wait(wrong: int) -> float:
+    """Seconds to wait after `wrong` wrong keys: none for the first few, then doubling, at most an hour."""
+    if wrong < FREE_TRIES:
+        return 0.0
+    return min(FIRST_WAIT_S * 2 ** min(wrong - FREE_TRIES, 20), LONGEST_WAIT_S)
 
 
 KEY_TRIES = KeyTries()  # the server's one record of wrong keys

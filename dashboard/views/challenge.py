@@ -10,12 +10,17 @@ if projector.on():
 else:
     common.intro(
         "Challenge",
-        "Can the class beat the model? Everyone sees the same test picture at the same moment and has a few seconds "
-        "to pick its class. The pictures are the model's **hard cases** — shirts and T-shirts, pullovers and coats "
-        "it gets wrong or is unsure of — so after each one you see the true class, what the model said and how the "
-        "class voted. At the end: your score, the class's majority vote, the model, and people in the dataset "
-        "authors' study (83.5% on the whole test set).",
+        "Can the class beat the model? Everyone sees the same hard test picture at the same moment and picks its "
+        "class before the time is up.",
     )
+    with st.expander("How a round works", icon=":material/help:"):
+        st.markdown(
+            "The pictures are the model's **hard cases**: shirts and T-shirts, pullovers and coats (or two classes "
+            "the teacher picks) that it gets wrong or is unsure of. After each picture you see the true class, what "
+            "the model said and how the class voted. At the end: your score, the class's majority vote, the model, "
+            "and people in the dataset authors' study (83.5% on the whole test set). Pick a nickname first; it "
+            "stays with this browser."
+        )
 
 data = common.get_dataset()
 if data is None:
@@ -23,24 +28,25 @@ if data is None:
 st.html(parts.STYLE)
 game = parts.game()
 
-if parts.may_host():
-    if game.moment().active:
-        parts.end_button()
-    else:
-        with st.expander("A new round", expanded=True, icon=":material/sports_score:"):
-            parts.start_form(data)
-if parts.plays() and not projector.on():
+host = parts.may_host()
+if host and game.moment().active:
+    parts.end_button()
+if parts.plays():
     parts.nickname_field()
 
 
 @st.fragment(run_every=parts.POLL_SECONDS)
 def live(drawn_active: bool) -> None:
     """Polled each second by every browser. When a round starts or ends by itself, the teacher's page reruns whole
-    so its buttons follow."""
+    so its controls follow."""
     view = parts.settled_view()
-    if parts.may_host() and view.moment.active != drawn_active:
+    if host and view.moment.active != drawn_active:
         st.rerun()
     parts.show(view, data)
 
 
-live(game.moment().active)
+active = game.moment().active
+live(active)
+if host and not active:
+    with st.expander("A new round", expanded=not projector.on(), icon=":material/sports_score:"):
+        parts.start_form(data)

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from core.analysis import inference
-from core.data.classes import CLASS_NAMES
 from core.models import uses_flip_averaging
 from dashboard import common, image_inputs
 from dashboard.prob_chart import probability_chart
@@ -15,7 +14,7 @@ common.intro(
     "A model only knows pictures like its training data: 28×28 pixels, a light garment on black, filling the "
     "frame. So your drawing or photo is first converted the same way — grayscale, inverted if the background "
     "is light, cropped, padded to a square and shrunk — and you can see each step. Then the model gives a "
-    "probability for each of the ten classes.",
+    "probability for each class it knows: the ten of Fashion-MNIST, and any a student taught it on the Teach page.",
 )
 
 models = common.available_models()
@@ -57,9 +56,13 @@ for row in range(0, len(chosen), PER_ROW):
             if len(chosen) > 1:
                 st.markdown(f"**{entry.name}** · {loaded.display_name}")
             st.metric(
-                "Top prediction", CLASS_NAMES[top], f"{probs[top]:.1%} sure", delta_color="off", delta_arrow="off"
+                "Top prediction",
+                loaded.class_names[top],
+                f"{probs[top]:.1%} sure",
+                delta_color="off",
+                delta_arrow="off",
             )
-            st.altair_chart(probability_chart(probs), width="stretch")
+            st.altair_chart(probability_chart(probs, class_names=loaded.class_names), width="stretch")
             if uses_flip_averaging(loaded.model):
                 st.caption(
                     "Test-time flip: this model looks at the picture and at its mirror image and averages "

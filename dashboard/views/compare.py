@@ -16,7 +16,7 @@ common.intro(
     "sweep are grouped as an experiment; the shipped models are here too.",
 )
 
-found = compare.sources()
+found = compare.sources(viewer=common.viewer())
 if not found:
     st.info(f"No runs yet in `{runs.runs_dir()}`. Train a model on the Train page, then come back here.")
     pages.link("train", label="Train a model")

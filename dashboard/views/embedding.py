@@ -87,14 +87,15 @@ def _agreement(path: str, mtime: float, method: str, space: str, limit: int) -> 
     return embeddings.neighbour_accuracy(e.xy, e.labels)
 
 
-def _frame(e: embeddings.Embedding) -> pd.DataFrame:
+def _frame(e: embeddings.Embedding, class_names=CLASS_NAMES) -> pd.DataFrame:
+    """One row per point; `class_names` are the model's classes (a taught model's answers may be a taught class)."""
     frame = pd.DataFrame(
         {
             "index": e.indices,
             "x": e.xy[:, 0],
             "y": e.xy[:, 1],
             "true": [CLASS_NAMES[t] for t in e.labels],
-            "predicted": [CLASS_NAMES[p] for p in e.predictions],
+            "predicted": [class_names[p] for p in e.predictions],
             "result": ["mistake" if t != p else "right" for t, p in zip(e.labels, e.predictions)],
         }
     )
@@ -155,7 +156,7 @@ for column, space in zip(columns, embeddings.SPACES[::-1]):
         if e is None:
             background.wait(tasks[space], f"{embeddings.TITLES[method]} of {limit:,} {space}")
             continue
-        frame = _frame(e)
+        frame = _frame(e, entry.class_names)
         score = _agreement(str(entry.path), entry.path.stat().st_mtime, method, space, limit)
         st.caption(
             f"{len(frame):,} points · {int((frame.result == 'mistake').sum()):,} mistakes (crosses) · the class of "

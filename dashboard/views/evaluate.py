@@ -6,8 +6,7 @@ import streamlit as st
 
 from core.analysis import duplicates, evaluation
 from core.base.errors import StudioError
-from core.data.classes import CLASS_NAMES
-from core.io import preprocess
+from core.io import class_sources, preprocess
 from dashboard import common, projector
 from dashboard.images import show_image
 from dashboard.pages import link as link_to
@@ -42,30 +41,41 @@ except (StudioError, OSError) as e:
     st.stop()
 
 # --- headline numbers -----------------------------------------------------------------------------
+names = result.class_names  # Fashion-MNIST's ten, then any class a student taught this model
+tested = slice(0, result.test_count)  # the test images; a taught model's held-out examples follow them
 per_class = result.per_class_accuracy
 cm = result.confusion_matrix
 worst = int(per_class.argmin())
 a, b, c = st.columns(3)
 a.metric("Test accuracy", f"{result.accuracy:.2%}")
 b.metric("Mistakes", f"{result.count - int(cm.trace()):,} of {result.count:,}")
-c.metric("Hardest class", CLASS_NAMES[worst], f"{per_class[worst]:.1%} right", delta_color="off", delta_arrow="off")
+c.metric("Hardest class", names[worst], f"{per_class[worst]:.1%} right", delta_color="off", delta_arrow="off")
 leaks = duplicates.load(data)  # test images with a near-copy in training (Data lab)
 if leaks is not None and len(leaks.leaked_test_indices()):
     left_out = leaks.leaked_test_indices()
-    clean = duplicates.accuracy_without(result.predictions, result.labels, left_out)
+    clean = duplicates.accuracy_without(result.predictions[tested], result.labels[tested], left_out)
     a.caption(
         f"**{clean:.2%}** without the {len(left_out)} test images that have a near-copy in training "
         f"({100 * (clean - result.accuracy):+.2f} points; see Data lab)."
     )
+if result.held_out_count:
+    taught = ", ".join(names[i] for i in class_sources.taught(entry.metadata))
+    st.info(
+        f"This model was taught {taught} on the Teach page. The test set has no picture of it, so its row of the "
+        f"matrix holds the {result.held_out_count} examples held out when it was taught: "
+        f"**{result.held_out_accuracy:.0%}** of them get their class. The test accuracy counts the 10,000 test "
+        "images only.",
+        icon=":material/new_label:",
+    )
 
 # --- per-class accuracy -----------------------------------------------------------------------------
 st.subheader("Accuracy per class")
-frame = pd.DataFrame({"class": CLASS_NAMES, "accuracy": per_class})
+frame = pd.DataFrame({"class": names, "accuracy": per_class})
 bars = (
     alt.Chart(frame)
     .mark_bar(color=BAR_COLOUR)
     .encode(
-        x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-30)),
+        x=alt.X("class:N", sort=list(names), title=None, axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
         tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
     )
@@ -76,7 +86,7 @@ st.altair_chart(
         height=260,
         title="Test accuracy per class",
         description="Bar chart of test accuracy per class: "
-        + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(CLASS_NAMES, per_class)),
+        + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(names, per_class)),
     ),
     width="stretch",
 )
@@ -90,22 +100,20 @@ st.caption(
 cells = pd.DataFrame(
     [
         {
-            "true": CLASS_NAMES[t],
-            "predicted": CLASS_NAMES[p],
+            "true": names[t],
+            "predicted": names[p],
             "count": int(cm[t, p]),
             "share": cm[t, p] / max(int(cm[t].sum()), 1),
             "correct": t == p,
         }
-        for t in range(10)
-        for p in range(10)
+        for t in range(len(names))
+        for p in range(len(names))
     ]
 )
 pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False, empty=False)
 base = alt.Chart(cells).encode(
-    x=alt.X(
-        "predicted:N", sort=list(CLASS_NAMES), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")
-    ),
-    y=alt.Y("true:N", sort=list(CLASS_NAMES), title="true class"),
+    x=alt.X("predicted:N", sort=list(names), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")),
+    y=alt.Y("true:N", sort=list(names), title="true class"),
 )
 heat = (
     base.mark_rect(stroke="#e4572e")
@@ -138,10 +146,13 @@ event = st.altair_chart(
     selection_mode="cell",
 )
 with st.expander("The same counts as a table"):
-    st.dataframe(pd.DataFrame(cm, index=list(CLASS_NAMES), columns=list(CLASS_NAMES)), width="stretch")
+    st.dataframe(pd.DataFrame(cm, index=list(names), columns=list(names)), width="stretch")
 
 # --- browsing one cell ---------------------------------------------------------------------------------
 state = st.session_state
+for key in ("evaluate_true", "evaluate_pred"):
+    if key in state and state[key] not in names:  # a class of the model picked before
+        del state[key]
 state.setdefault("evaluate_true", "Shirt")
 state.setdefault("evaluate_pred", "T-shirt/top")
 clicked = (event.selection.get("cell") or [None])[0] if event else None
@@ -156,8 +167,8 @@ def _swap():
 
 st.subheader("Browse the images")
 left, middle, right = st.columns([2, 2, 2], vertical_alignment="bottom")
-true_name = left.selectbox("True class", CLASS_NAMES, key="evaluate_true")
-pred_name = middle.selectbox("Predicted as", CLASS_NAMES, key="evaluate_pred")
+true_name = left.selectbox("True class", names, key="evaluate_true")
+pred_name = middle.selectbox("Predicted as", names, key="evaluate_pred")
 right.button(
     f"Swap: {pred_name} predicted as {true_name}", on_click=_swap, key="evaluate_swap", icon=":material/swap_horiz:"
 )
@@ -166,10 +177,11 @@ order = sort_column.radio(
     "Sort by confidence", ["Most confident first", "Least confident first"], horizontal=True, key="evaluate_order"
 )
 
-t, p = CLASS_NAMES.index(true_name), CLASS_NAMES.index(pred_name)
+t, p = names.index(true_name), names.index(pred_name)
 indices = result.pair(t, p, most_confident_first=order.startswith("Most"))
 what = "correctly classified" if t == p else f"predicted as {pred_name}"
-st.markdown(f"**{len(indices):,}** test images of **{true_name}** {what}.")
+pictures = "held-out examples" if t in class_sources.taught(entry.metadata) else "test images"
+st.markdown(f"**{len(indices):,}** {pictures} of **{true_name}** {what}.")
 if len(indices) == 0:
     st.info("No test image falls in this cell: pick another pair.")
 else:
@@ -186,19 +198,20 @@ else:
         for column, index in zip(st.columns(COLUMNS), shown[row : row + COLUMNS]):
             index = int(index)
             top3 = " · ".join(f"{name} {prob:.0%}" for name, prob in result.top_k(index))
+            kind = "test image" if index < result.test_count else "held-out example"
             show_image(
-                preprocess.enlarge(data.test_images[index].numpy(), 112),
-                alt=f"test image {index:,}: true class {CLASS_NAMES[result.labels[index]]}, predicted "
-                f"{CLASS_NAMES[result.predictions[index]]}, {result.confidence[index]:.0%}",
+                preprocess.enlarge(result.image(index, data), 112),
+                alt=f"{kind} {index:,}: true class {names[result.labels[index]]}, predicted "
+                f"{names[result.predictions[index]]}, {result.confidence[index]:.0%}",
                 where=column,
                 width=112,
             )
             column.caption(
-                f"#{index} · true **{CLASS_NAMES[result.labels[index]]}** · predicted "
-                f"**{CLASS_NAMES[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"
+                f"#{index} · true **{names[result.labels[index]]}** · predicted "
+                f"**{names[result.predictions[index]]}** ({result.confidence[index]:.0%})  \n"
                 f"top 3: {top3}"
             )
-            if t != p:
+            if t != p and index < result.test_count:
                 link_to(
                     "explain",
                     label="Why?",

@@ -5,7 +5,6 @@ import streamlit as st
 
 from core.analysis import explanations, heatmap_text, inference
 from core.base.errors import StudioError
-from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import common, image_inputs, url_params
 from dashboard.images import show_image
@@ -41,10 +40,7 @@ fresh_link = any(a is not None for a in asked) and state.get("explain_applied") 
 if fresh_link:
     state.explain_applied = asked
 if fresh_link and asked[2] is not None:
-    try:
-        state.explain_asked_target = CLASS_NAMES[explanations.class_index(asked[2])]
-    except StudioError as e:
-        st.error(f"Cannot explain that class: {e}")
+    state.explain_asked_target = asked[2]  # read once the model, and so its classes, is known
 if fresh_link and asked[0] is not None:
     match = [m for m in models if m.name == asked[0] or m.label == asked[0]]
     if not match:
@@ -60,6 +56,7 @@ if fresh_link and asked[1] is not None:
         state.explain_test_index = index
 
 entry, loaded = common.picked_model("explain_model")
+names = loaded.class_names  # Fashion-MNIST's ten, then any class a student taught this model
 
 # --- the input ----------------------------------------------------------------------------------------
 picked = image_inputs.picture(common.dataset_if_present(), "explain")
@@ -68,15 +65,16 @@ image, label, ident = picked.image, picked.label, picked.ident
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _explain(path: str, mtime: float, pixels: bytes, target: int, layer: str | None):
-    model = common.load_model(path).model
-    return explanations.explain_all(model, np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28), target, layer)
+    found = common.load_model(path)
+    pixels = np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28)
+    return explanations.explain_all(found.model, pixels, target, layer, found.class_names)
 
 
 probs = inference.probabilities(loaded.model, image[None])[0].numpy()
 order = np.argsort(-probs, kind="stable")
 predicted, runner_up = int(order[0]), int(order[1])
 # A mistake is best explained beside the class it should have said; otherwise beside the runner-up.
-beside = CLASS_NAMES.index(label) if label and CLASS_NAMES.index(label) != predicted else runner_up
+beside = names.index(label) if label and names.index(label) != predicted else runner_up
 
 left, right = st.columns([1, 2])
 with left:
@@ -88,14 +86,20 @@ with left:
     )
 with right:
     st.markdown(
-        f"**{entry.name}** says **{CLASS_NAMES[predicted]}** ({probs[predicted]:.1%}); runner-up "
-        f"**{CLASS_NAMES[runner_up]}** ({probs[runner_up]:.1%})."
+        f"**{entry.name}** says **{names[predicted]}** ({probs[predicted]:.1%}); runner-up "
+        f"**{names[runner_up]}** ({probs[runner_up]:.1%})."
     )
     first, second = st.columns(2)
     if "explain_asked_target" in state:
-        state[f"explain_a_{ident}"] = state.pop("explain_asked_target")
-    class_a = first.selectbox("Explain the class", CLASS_NAMES, index=predicted, key=f"explain_a_{ident}")
-    class_b = second.selectbox("Beside the class", CLASS_NAMES, index=beside, key=f"explain_b_{ident}")
+        try:
+            state[f"explain_a_{ident}"] = names[explanations.class_index(state.pop("explain_asked_target"), names)]
+        except StudioError as e:
+            st.error(f"Cannot explain that class: {e}")
+    for key in (f"explain_a_{ident}", f"explain_b_{ident}"):
+        if key in state and state[key] not in names:  # a class of the model picked before
+            del state[key]
+    class_a = first.selectbox("Explain the class", names, index=predicted, key=f"explain_a_{ident}")
+    class_b = second.selectbox("Beside the class", names, index=beside, key=f"explain_b_{ident}")
     layers = explanations.gradcam_layers(loaded.model)
     layer = None
     if fresh_link and asked[3] is not None:
@@ -113,7 +117,7 @@ with right:
             help="Deeper blocks see larger parts but have coarser maps.",
         )
 
-a, b = CLASS_NAMES.index(class_a), CLASS_NAMES.index(class_b)
+a, b = names.index(class_a), names.index(class_b)
 try:
     with st.spinner("Explaining…"):
         found_a = _explain(str(entry.path), entry.path.stat().st_mtime, image.numpy().tobytes(), a, layer)
@@ -144,6 +148,6 @@ for method in explanations.METHODS:
             alt=f"{explanations.TITLES[method]} map for {name} over the input: {words}",
             where=column,
             width=168,
-            caption=f"for {name} ({found.probabilities[CLASS_NAMES.index(name)]:.1%})",
+            caption=f"for {name} ({found.probabilities[names.index(name)]:.1%})",
         )
         column.caption(f"{words[0].upper()}{words[1:]}.")

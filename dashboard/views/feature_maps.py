@@ -44,8 +44,8 @@ with left:
         caption=f"28×28 input{f' — true class: {label}' if label else ''}",
     )
 with right:
-    st.markdown(f"**Prediction: {CLASS_NAMES[top]}** ({maps.probabilities[top]:.1%})")
-    st.altair_chart(probability_chart(maps.probabilities), width="stretch")
+    st.markdown(f"**Prediction: {loaded.class_names[top]}** ({maps.probabilities[top]:.1%})")
+    st.altair_chart(probability_chart(maps.probabilities, class_names=loaded.class_names), width="stretch")
 
 # --- a model without convolutions -----------------------------------------------------------------------
 if not maps.has_maps:

@@ -9,8 +9,8 @@ import streamlit as st
 from core.analysis import evaluation
 from core.base.errors import StudioError
 from core.io import checkpoint_import, export, runs
-from core.library import imports, model_info
-from dashboard import common, model_rights
+from core.library import imports, model_info, taught
+from dashboard import classroom, common, model_rights
 from dashboard.train import training
 
 common.intro(
@@ -18,8 +18,8 @@ common.intro(
     "Every model the studio knows: the shipped ones, your trainings and the checkpoints you import. Each one "
     "lists its recipe, results and the command that reproduces it, and downloads as the studio's own "
     "`.safetensors`, as **ONNX** or **TorchScript** for other runtimes, or as its test-set predictions. The "
-    "exported models take float32 pixels `N×1×28×28` in [0, 1] (light garment on black) and return the 10 "
-    "logits; the normalisation is inside.",
+    "exported models take float32 pixels `N×1×28×28` in [0, 1] (light garment on black) and return one "
+    "logit per class (10, more for a model taught a class on the Teach page); the normalisation is inside.",
 )
 
 IMPORT_LIMIT_MB = checkpoint_import.MAX_BYTES // (1024 * 1024)
@@ -95,13 +95,16 @@ def downloads(entry, key: str, have_data: bool) -> None:
 
 
 def manage(entry, key: str) -> None:
-    """Rename (runs) and delete (runs and imports), for the session allowed to."""
-    if entry.source == "run":
+    """Rename (runs and taught models) and delete (runs, imports and taught models), for the session allowed to."""
+    if entry.source in ("run", "taught"):
         with st.form(f"{key}_rename", border=False):
             new_name = st.text_input("Name", value=entry.name, key=f"{key}_name", max_chars=runs.MAX_NAME)
             if st.form_submit_button("Rename", icon=":material/edit:"):
                 try:
-                    runs.rename_run(entry.path.parent, new_name)
+                    if entry.source == "run":
+                        runs.rename_run(entry.path.parent, new_name)
+                    else:
+                        taught.rename(entry.path, new_name)
                 except StudioError as e:
                     st.error(str(e))
                 else:
@@ -112,12 +115,32 @@ def manage(entry, key: str) -> None:
             try:
                 if entry.source == "run":
                     training.manager().delete_run(entry.path.parent)
+                elif entry.source == "taught":
+                    taught.delete(entry.path)
                 else:
                     imports.delete_imported(entry.path)
             except StudioError as e:
                 st.error(str(e))
             else:
                 st.rerun()
+
+
+def share(entry, key: str) -> None:
+    """A taught model is seen only by the browser that taught it until the teacher shares it with the class."""
+    shared = taught.is_shared(entry.path)
+    if not classroom.is_teacher():
+        st.caption("Shared with the whole class." if shared else "Only you see it until the teacher shares it.")
+        return
+
+    def flip() -> None:
+        try:
+            taught.set_shared(entry.path, not shared)
+        except StudioError as e:
+            st.session_state[f"{key}_share_error"] = str(e)
+
+    st.toggle("Shared with the class", value=shared, key=f"{key}_shared", on_change=flip)
+    if f"{key}_share_error" in st.session_state:
+        st.error(st.session_state.pop(f"{key}_share_error"))
 
 
 def model_card(entry, index: int, have_data: bool) -> None:
@@ -136,6 +159,8 @@ def model_card(entry, index: int, have_data: bool) -> None:
             info.code(command, language="bash", wrap_lines=True)
         with actions:
             downloads(entry, key, have_data)
+            if entry.source == "taught":
+                share(entry, key)
             if model_rights.can_manage(entry):
                 manage(entry, key)
             elif entry.source == "shipped":

@@ -155,7 +155,11 @@ def test_fuzzed_checkpoints_are_loaded_or_refused_in_one_line(tmp_path_factory, 
     path = tmp_path_factory.getbasetemp() / "fuzz.safetensors"
     path.write_bytes(data)
     outcomes = []
-    for read in (checkpoint.read_metadata, checkpoint.load, lambda p: checkpoint_import.validate(p.read_bytes(), p.name)):
+    for read in (
+        checkpoint.read_metadata,
+        checkpoint.load,
+        lambda p: checkpoint_import.validate(p.read_bytes(), p.name),
+    ):
         try:
             read(path)
             outcomes.append("ok")

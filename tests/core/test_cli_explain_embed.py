@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from core.analysis import explanations
+from core.analysis import explanation_methods, explanations
 from core.cli.predict import read_image
 from core.embed import main as embed_main
 from core.explain import main as explain_main
@@ -53,7 +53,7 @@ def test_explain_text_for_each_method(tmp_path, fmnist, capsys):
     for method in ("saliency", "integrated_gradients", "occlusion"):
         assert explain_main([MLP, boot, "--method", method]) == 0
         out = capsys.readouterr().out.splitlines()
-        assert out[0].startswith(f"{boot}: predicted ") and f"{explanations.TITLES[method]} for " in out[0]
+        assert out[0].startswith(f"{boot}: predicted ") and f"{explanation_methods.METHODS[method].title} for " in out[0]
         assert len(out) == 29 and all(len(row) == 56 for row in out[1:])
 
 

@@ -79,8 +79,27 @@ def test_grid_alignment_of_the_shipped_architectures(shipped):
     assert explanations.check_layer(build("lenet5"), None) == "c3"  # c5 is 1x1: no map to show
     cells = np.zeros((8, 8), np.float32)
     cells[0, 0] = 1
-    up = explanations.upsample(cells, 6.5, 2.0)
-    assert up[:7, :7].min() == 1 and up[6, 8] == 0.25 and up[6, 9] == 0  # cell 0 is centred on pixel 6.5
+    up = explanations.upsample(cells, 6.5, 2.0)  # cell 0 is centred on pixel 6.5, the next on 8.5
+    assert up[6, 6] == up[7, 7] == 0.75**2 and up[6, 8] == 0.75 * 0.25 and up[6, 9] == 0
+    assert up[5, 6] == 0.25 * 0.75 and up[:5].max() == 0 and up[:, :5].max() == 0  # fades out one step past it
+    flat = explanations.upsample(np.ones((8, 8), np.float32), 6.5, 2.0)
+    assert np.allclose(flat[7:21, 7:21], 1) and flat[6, 10] == flat[21, 10] == 0.75
+    assert flat[4, 10] == flat[23, 10] == 0
+
+
+def test_grad_cam_leaves_the_black_border_dark(shipped, fmnist):
+    """The outermost cells are not smeared to the image's edge: where the picture is black along its border,
+    the map is (near) zero, on every image tried."""
+    ring = np.zeros((28, 28), bool)
+    ring[:3], ring[-3:], ring[:, :3], ring[:, -3:] = True, True, True, True
+    worst = []
+    for index in range(20):
+        image = fmnist.test_images[index].numpy()
+        e = explanations.explain(shipped, image, "gradcam")
+        black = ring & (image == 0)
+        assert black.sum() > 100, index
+        worst.append(float(e.heatmap[black].max() / max(e.heatmap.max(), 1e-12)))
+    assert max(worst) <= 0.05, worst
 
 
 def test_signed_where_the_method_is(shipped, fmnist):

@@ -65,7 +65,10 @@ def test_every_page_takes_any_value_of_every_parameter_it_reads(page):
         ("²", "Test image index '²' does not exist: use a number from 0 to 9,999."),
         ("①", "Test image index '①' does not exist: use a number from 0 to 9,999."),
         ("５", "Test image index '５' does not exist: use a number from 0 to 9,999."),
-        ("1" + "0" * 30, "Test image index '1000000000000000000000000000000' does not exist: use a number from 0 to 9,999."),
+        (
+            "1" + "0" * 30,
+            "Test image index '1000000000000000000000000000000' does not exist: use a number from 0 to 9,999.",
+        ),
         ("5" * 5000, "The link's index is 5,000 characters long, too long to be one: it is ignored."),
     ],
 )

@@ -141,7 +141,7 @@ def training(studio, browser):  # noqa: F811
     pg.goto(f"{studio['url']}/train")
     main(pg).get_by_role("button", name="Start training").wait_for()
     wait_idle(pg)
-    for name, value in (("Images to train on", "20000"), ("Epochs", "100")):
+    for name, value in (("Images to train on", "20000"), ("Epochs", "500")):
         field = pg.get_by_role("spinbutton", name=name)
         field.fill(value)
         field.press("Enter")

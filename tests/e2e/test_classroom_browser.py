@@ -3,11 +3,11 @@ A reloads (and opens a new tab) and still can stop it; B types the teacher's key
 
 import os
 import re
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from tests.e2e.test_browser import CHROMIUM, WIDTH, browser, main, running_app, shoot, wait_idle  # noqa: F401
+from tests.e2e.test_copied_link_browser import owner_cookie
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
@@ -57,9 +57,9 @@ def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):  #
         wait_idle(alice)
     alice.get_by_role("button", name="Start training").click()
     main(alice).get_by_test_id("stProgress").wait_for()
-    main(alice).get_by_role("button", name="Stop").wait_for()
-    secret = parse_qs(urlparse(alice.url).query)["owner"][0]
-    assert len(secret) >= 32
+    main(alice).get_by_role("button", name="Stop", exact=True).wait_for()
+    secret = owner_cookie(alice_ctx)
+    assert len(secret) >= 32 and secret not in alice.url  # in the cookie, never in the address
     shoot(alice, "classroom_a_started")
 
     # B: sees the training, read only; no way to stop it or take it over
@@ -67,18 +67,18 @@ def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):  #
     main(bob).get_by_text(ONLY_WATCH).wait_for()
     main(bob).get_by_test_id("stProgress").wait_for()
     assert controls(bob) == []
-    assert parse_qs(urlparse(bob.url).query)["owner"][0] != secret
+    assert owner_cookie(bob_ctx) not in (None, secret)
     assert teacher_field(bob).count() == 1
     shoot(bob, "classroom_b_read_only")
 
     # A reloads: still the owner; a new tab of the same browser (no secret in its address) too
     alice.reload()
-    main(alice).get_by_role("button", name="Stop").wait_for()
+    main(alice).get_by_role("button", name="Stop", exact=True).wait_for()
     assert main(alice).get_by_text(ONLY_WATCH).count() == 0
     tab = alice_ctx.new_page()
     open_train(tab, f"{server['url']}/train")
-    main(tab).get_by_role("button", name="Stop").wait_for()
-    assert parse_qs(urlparse(tab.url).query)["owner"][0] == secret
+    main(tab).get_by_role("button", name="Stop", exact=True).wait_for()
+    assert owner_cookie(alice_ctx) == secret and secret not in tab.url
     tab.close()
     shoot(alice, "classroom_a_reloaded")
 
@@ -91,18 +91,18 @@ def test_only_the_owner_and_the_teacher_can_stop_a_training(server, browser):  #
     key.fill(TEACHER_KEY)
     key.press("Enter")
     bob.get_by_text("Teacher mode: you can stop any training").wait_for()
-    main(bob).get_by_role("button", name="Stop").wait_for()
+    main(bob).get_by_role("button", name="Stop", exact=True).wait_for()
     teacher_field(bob).wait_for(state="detached")  # the field (and what was typed into it) is gone
     wait_idle(bob)
     assert TEACHER_KEY not in bob.content()
     shoot(bob, "classroom_b_teacher")
-    main(bob).get_by_role("button", name="Stop").click()
+    main(bob).get_by_role("button", name="Stop", exact=True).click()
     main(bob).get_by_text("Stopped after").wait_for(timeout=120_000)
     main(alice).get_by_text("Stopped after").wait_for(timeout=120_000)
     main(alice).get_by_role("link", name="Evaluate").wait_for()  # the full rerun after the end is drawn
     wait_idle(alice)
     stopped_in = int(re.search(r"stopped by request during epoch (\d+)", main(alice).inner_text()).group(1))
-    main(alice).get_by_role("button", name="Delete").wait_for()
+    main(alice).get_by_role("button", name="Delete", exact=True).wait_for()
     # the owner may delete it, and resume it once an epoch was saved (none is when it stopped in epoch 1)
     assert controls(alice) == (["Delete"] if stopped_in == 1 else ["Resume", "Delete"])
     shoot(alice, "classroom_a_stopped_by_teacher")

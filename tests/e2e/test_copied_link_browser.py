@@ -58,7 +58,7 @@ def test_a_copied_link_gives_another_browser_no_control(server, browser):  # noq
     open_train(alice, f"{server['url']}/train")
     secret = wait_cookie(alice_ctx, alice)
     assert len(secret) >= 32
-    for label, value in (("Images to train on", "30000"), ("Epochs", "5")):
+    for label, value in (("Images to train on", "30000"), ("Epochs", "20")):
         box = alice.get_by_role("spinbutton", name=label)
         box.fill(value)
         box.press("Enter")
