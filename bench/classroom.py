@@ -33,13 +33,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench import challenge_round
 from bench.drawing import tshirt_rgba
 from bench.st_client import Browser, ClientError
 from bench.timing import percentile
 from core.base.device import describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"Classify": 5.0}  # p95 seconds; every other page 10 s
+TARGETS = {"Classify": 5.0, "Challenge (answer-to-reveal)": 1.0}  # p95 seconds; every other page 10 s
 PAGE_TARGET = 10.0
 
 
@@ -86,7 +87,12 @@ def free_port() -> int:
 
 def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "FMNIST_RUNS_DIR": runs_dir, "FMNIST_MAX_QUEUED": "2"}
+    env = {
+        **os.environ,
+        "FMNIST_RUNS_DIR": runs_dir,
+        "FMNIST_MAX_QUEUED": "2",
+        "FMNIST_TEACHER_KEY": challenge_round.TEACHER_KEY,
+    }
     env.pop("FMNIST_MAX_TRAININGS", None)
     log = open(Path(runs_dir) / "streamlit.log", "w")
     proc = subprocess.Popen(
@@ -301,6 +307,7 @@ async def one_class(
     seed: int,
     ramp: float,
     watch_seconds: float,
+    game: "challenge_round.Game | None" = None,
 ) -> dict:
     upload, drawing = test_image_png(), drawing_state()
     tally, rng = Tally(), random.Random(seed)
@@ -309,11 +316,20 @@ async def one_class(
     cpu0, wall0, me0 = meter.cpu_seconds() if meter else 0, time.perf_counter(), time.process_time()
     sampler = asyncio.create_task(meter.sample()) if meter else None
 
+    if game:  # the teacher starts a round as the class arrives; students join it after their visit
+        teacher = await challenge_round.start_round(url, game.images, game.seconds, game.key)
+        until = time.monotonic() + challenge_round.round_seconds(game.images, game.seconds)
+
     async def later(n):
         await asyncio.sleep(ramp * n / max(users, 1))
-        await student(n, url, tally, random.Random(rng.random()), upload, drawing, n % 3 == 0, watch_seconds)
+        if game is None or game.visit:
+            await student(n, url, tally, random.Random(rng.random()), upload, drawing, n % 3 == 0, watch_seconds)
+        if game:
+            await challenge_round.play(n, url, game.runs_dir, tally, random.Random(rng.random()), until)
 
     await asyncio.wait_for(asyncio.gather(*(later(n) for n in range(users))), timeout=900)
+    if game:
+        await teacher.close()
     wall = time.perf_counter() - wall0
     if sampler:
         sampler.cancel()
@@ -323,6 +339,7 @@ async def one_class(
         "errors": tally.errors,
         "times": tally.times,
         "client_cpu": time.process_time() - me0,
+        "challenge": challenge_round.summary(game.runs_dir) if game else None,
     }
     if meter:
         result.update(
@@ -346,7 +363,7 @@ def report(result: dict) -> str:
     ]
     worst = 0.0
     for page, times in result["times"].items():
-        target = TARGETS.get(page.split(" (")[0], PAGE_TARGET)
+        target = TARGETS.get(page, TARGETS.get(page.split(" (")[0], PAGE_TARGET))
         p95 = percentile(times, 95)
         worst = max(worst, p95)
         lines.append(
@@ -354,6 +371,8 @@ def report(result: dict) -> str:
             f"≤ {target:g} | {'PASS' if p95 <= target else 'FAIL'} |"
         )
     lines += ["", f"- errors: **{len(result['errors'])}**" + "".join(f"\n  - {e}" for e in result["errors"][:20])]
+    if result.get("challenge"):
+        lines.append(result["challenge"])
     if "server_rss_peak" in result:
         lines.append(
             f"- server: peak RSS **{result['server_rss_peak'] / 2**20:,.0f} MiB** (target ≤ 2,048), "
@@ -409,7 +428,14 @@ async def main_async(args) -> int:
                 follower = asyncio.create_task(watch.follow())
         worst_ok = None
         for users in levels:
-            result = await one_class(users, url, meter, watch, args.seed, args.ramp, args.watch)
+            game = None
+            if args.challenge_images and not runs_dir:
+                print("- no Challenge round: it needs the server's --runs-dir (the round's schedule is read there)")
+            if args.challenge_images and runs_dir:
+                game = challenge_round.Game(
+                    args.challenge_images, args.challenge_seconds, runs_dir, args.teacher_key, args.visit
+                )
+            result = await one_class(users, url, meter, watch, args.seed, args.ramp, args.watch, game)
             print(report(result), flush=True)
             if watch:
                 watch.phase = "alone"
@@ -444,6 +470,12 @@ def main(argv=None) -> int:
     p.add_argument("--watch", type=float, default=5.0, help="seconds a student watches its training live")
     p.add_argument("--pause", type=float, default=5.0, help="seconds between two class sizes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--challenge-images", type=int, default=10, help="pictures of the Challenge round (0: no round)")
+    p.add_argument("--challenge-seconds", type=int, default=15, help="seconds to answer each picture")
+    p.add_argument("--teacher-key", default=challenge_round.TEACHER_KEY, help="a running server's teacher key")
+    p.add_argument(
+        "--visit", action=argparse.BooleanOptionalAction, default=True, help="students visit the pages, then play"
+    )
     args = p.parse_args(argv)
     return asyncio.run(main_async(args))
 

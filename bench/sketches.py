@@ -1,11 +1,11 @@
 """Programmatic sketches, as a student draws them on the 280x280 canvas: dark strokes on white, in varied pens,
 sizes, positions, proportions and tilts, every stroke a little wobbly. Items Fashion-MNIST lacks (hat, sock,
-scarf, glove), each in several styles, and the ten built-in classes as outlines.
+scarf; glove, tie, belt, mitten for tuning), each in one to four styles, and the ten built-in classes as outlines.
 
 `python -m bench.sketches` writes the sets the teaching benchmark and tests read, under bench/data/teach/:
 <item>/teach_NN.png (the examples taught), <item>/heldout_NN.png (drawn separately, other seeds, every style),
-builtin/<class>_NN.png (the ten classes), and dev/ (a glove and built-in classes from yet other seeds: the only
-drawings any setting was tuned on).
+builtin/<class>_NN.png (the ten classes), and dev/ (the tuning items and built-in classes from yet other seeds,
+in the same layout: the only drawings any setting of the teaching was tuned on).
 """
 
 import argparse
@@ -87,6 +87,26 @@ def scarf(rng, style: int) -> Strokes:
     band = [(0.1, 0.2), (0.25, 0.05), (0.9, 0.8), (0.75, 0.95), (0.1, 0.2)]
     stripes = [[(0.1 + t * 0.65 + 0.15, 0.05 + t * 0.75), (0.1 + t * 0.65, 0.2 + t * 0.75)] for t in (0.3, 0.5, 0.7)]
     return [band, *stripes]
+
+
+def tie(rng, style: int) -> Strokes:
+    knot = [(0.4, 0.0), (0.6, 0.0), (0.56, 0.14), (0.44, 0.14), (0.4, 0.0)]
+    blade = [(0.44, 0.14), (0.34, 0.82), (0.5, 1.0), (0.66, 0.82), (0.56, 0.14)]
+    return [knot, blade, [(0.4, 0.4), (0.6, 0.5)]] if style else [knot, blade]
+
+
+def belt(rng, style: int) -> Strokes:
+    band = [(0.0, 0.4), (1.0, 0.4), (1.0, 0.6), (0.0, 0.6), (0.0, 0.4)]
+    buckle = [(0.15, 0.3), (0.32, 0.3), (0.32, 0.7), (0.15, 0.7), (0.15, 0.3)]
+    holes = [_arc(x, 0.5, 0.012, 0.02, 0, 360, 6) for x in (0.6, 0.68, 0.76)]
+    return [band, buckle, [(0.2, 0.5), (0.32, 0.5)], *holes]
+
+
+def mitten(rng, style: int) -> Strokes:
+    body = [(0.25, 0.95), (0.2, 0.4), *_arc(0.45, 0.35, 0.25, 0.3, 180, 360, 14), (0.72, 0.7), (0.7, 0.95)]
+    thumb = [(0.2, 0.55), (0.05, 0.45), (0.02, 0.35), (0.12, 0.32), (0.22, 0.42)]
+    cuff = [(0.22, 0.82), (0.72, 0.82)]
+    return [body, thumb, cuff, [(0.25, 0.95), (0.7, 0.95)]]
 
 
 def glove(rng, style: int) -> Strokes:
@@ -177,7 +197,8 @@ def shirt(rng, style: int) -> Strokes:
     ]
 
 
-ITEMS = {"hat": (hat, 4), "sock": (sock, 3), "scarf": (scarf, 3), "glove": (glove, 2)}
+ITEMS = {"hat": (hat, 4), "sock": (sock, 3), "scarf": (scarf, 3)}
+DEV_ITEMS = {"glove": (glove, 2), "tie": (tie, 2), "belt": (belt, 1), "mitten": (mitten, 1)}
 BUILTIN = {
     "T-shirt/top": (tshirt, 1),
     "Trouser": (trouser, 1),
@@ -245,29 +266,27 @@ def write(out: Path = DATA) -> list[Path]:
         path.write_bytes(data)
         written.append(path)
 
-    for k, (name, (kind, styles)) in enumerate(ITEMS.items()):
-        folder = "dev" if name == "glove" else name
-        for i in range(SETS["teach"]):
-            save(out / folder / f"teach_{i:02d}.png", sketch(kind, styles, 1000 + 100 * k + i))
-        for i in range(SETS["heldout"]):
-            save(out / folder / f"heldout_{i:02d}.png", sketch(kind, styles, 5000 + 100 * k + i))
+    for where, items, first in ((out, ITEMS, 1000), (out / "dev", DEV_ITEMS, 20000)):
+        for k, (name, (kind, styles)) in enumerate(items.items()):
+            for i in range(SETS["teach"]):
+                save(where / name / f"teach_{i:02d}.png", sketch(kind, styles, first + 100 * k + i))
+            for i in range(SETS["heldout"]):
+                save(where / name / f"heldout_{i:02d}.png", sketch(kind, styles, first + 4000 + 100 * k + i))
     for k, (name, (kind, styles)) in enumerate(BUILTIN.items()):
-        stem = name.lower().replace("/", "-").replace(" ", "-")
         for i in range(SETS["builtin"]):
-            save(out / "builtin" / f"{stem}_{i:02d}.png", sketch(kind, styles, 9000 + 100 * k + i))
-            save(out / "dev" / f"builtin-{stem}_{i:02d}.png", sketch(kind, styles, 13000 + 100 * k + i))
+            save(out / "builtin" / f"{_stem(name)}_{i:02d}.png", sketch(kind, styles, 9000 + 100 * k + i))
+            save(out / "dev" / "builtin" / f"{_stem(name)}_{i:02d}.png", sketch(kind, styles, 13000 + 100 * k + i))
     return written
 
 
+def _stem(name: str) -> str:
+    return name.lower().replace("/", "-").replace(" ", "-")
+
+
 def builtin_files(folder: Path) -> list[tuple[Path, str]]:
-    """(file, class name) of the built-in drawings in `folder` (builtin/ or dev/)."""
-    stems = {name.lower().replace("/", "-").replace(" ", "-"): name for name in BUILTIN}
-    out = []
-    for path in sorted(folder.glob("*.png")):
-        stem = path.stem.removeprefix("builtin-").rsplit("_", 1)[0]
-        if stem in stems and (folder.name != "dev" or path.stem.startswith("builtin-")):
-            out.append((path, stems[stem]))
-    return out
+    """(file, class name) of the built-in drawings in `folder` (builtin/ or dev/builtin/)."""
+    stems = {_stem(name): name for name in BUILTIN}
+    return [(path, stems[path.stem.rsplit("_", 1)[0]]) for path in sorted(folder.glob("*.png"))]
 
 
 def main() -> None:

@@ -71,6 +71,7 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.widgets: dict[str, WidgetState] = {}  # values this tab has set on the current page
         self.fragments: dict[str, float] = {}  # fragment id -> seconds between reruns
+        self.fetched: set[str] = set()  # image addresses already loaded in this tab
         self._responses: dict[str, object] = {}
 
     # ---- plumbing -------------------------------------------------------------------------------
@@ -190,11 +191,14 @@ class Browser:
             self.pages[page.url_pathname or ""] = page.page_script_hash
 
     async def _fetch_images(self, run: Run) -> None:
-        """A browser is not done until the pictures are there: fetch every image of the run."""
+        """A browser is not done until the pictures are there: fetch every image of the run (one this tab already
+        shows at the same address, as a polled page redraws it, is not loaded again)."""
         urls = [img.url for e in run.elements.values() if e.WhichOneof("type") == "imgs" for img in e.imgs.imgs]
         for url in urls:
             if url.startswith("/"):
-                await self._http("GET", url)
+                if url not in self.fetched:
+                    await self._http("GET", url)
+                    self.fetched.add(url)
                 run.images += 1
 
     async def poll_fragments(self, seconds: float) -> list[Run]:

@@ -9,7 +9,8 @@ bench/data/teach/<item>/teach_*.png (`python -m bench.sketches` draws them), the
 - the 10,000 test images: accuracy before and after (the new checkpoint evaluated for real).
 The same fit without the redrawn training images (the naive fit) is measured beside it: the shortcut.
 Times: the first teach with an empty feature cache, then with the features on disk, then in memory.
-`--dev` runs the glove and the dev/ built-in drawings instead: the only drawings settings were tuned on.
+`--dev` runs the tuning items (glove, tie, belt, mitten) and the dev/builtin drawings instead: the only
+drawings any setting was tuned on.
 """
 
 import argparse
@@ -68,16 +69,17 @@ def judge(base, taught, path: Path, heldout: torch.Tensor, builtin: torch.Tensor
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.teach", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=str(SHIPPED / "two_conv.safetensors"))
-    p.add_argument("--dev", action="store_true", help="the tuning drawings (glove, dev/) instead")
+    p.add_argument("--dev", action="store_true", help="the tuning drawings (bench/data/teach/dev) instead")
+    p.add_argument("--no-naive", action="store_true", help="skip the naive fit")
     p.add_argument("--json", help="write every figure here")
     p.add_argument("--data-dir")
     args = p.parse_args()
     configure_threads()
     data = dataset.load(args.data_dir)
     base = checkpoint.load(args.checkpoint)
-    root = sketches.DATA
-    items = ("dev",) if args.dev else ITEMS
-    builtin_files = sketches.builtin_files(root / ("dev" if args.dev else "builtin"))
+    root = sketches.DATA / "dev" if args.dev else sketches.DATA
+    items = tuple(sketches.DEV_ITEMS) if args.dev else ITEMS
+    builtin_files = sketches.builtin_files(root / "builtin")
     builtin = prepared([f for f, _ in builtin_files])
     builtin_names = [n for _, n in builtin_files]
     out = {"checkpoint": args.checkpoint, "load": os.getloadavg(), "cpus": os.cpu_count(), "items": {}}
@@ -97,9 +99,9 @@ def main() -> None:
             folder = root / item
             examples = prepared(sorted(folder.glob("teach_*.png")))
             heldout = prepared(sorted(folder.glob("heldout_*.png")))
-            name = "Glove" if item == "dev" else item.capitalize()
+            name = item.capitalize()
             row = {}
-            for kind, redrawn in (("fit", True), ("naive", False)):
+            for kind, redrawn in (("fit", True), ("naive", False))[: 1 if args.no_naive else 2]:
                 taught, seconds, _ = timed_teach(base, examples, data, name, redrawn=redrawn)
                 path = Path(tmp) / f"{item}-{kind}.safetensors"
                 row[kind] = {
@@ -134,8 +136,7 @@ def report(out: dict) -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for name, row in out["items"].items():
-        for kind in ("fit", "naive"):
-            r = row[kind]
+        for kind, r in row.items():
             before = r.get("test_before_checkpoint", r["test_before_features"])
             after = r.get("test_after_checkpoint", r["test_after_features"])
             recall_ok = "PASS" if r["heldout_recall"] >= TARGET_RECALL else "FAIL"

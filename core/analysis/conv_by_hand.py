@@ -103,9 +103,15 @@ def compute(model: nn.Module, image: torch.Tensor, layer: str, channel: int, row
     with borrowed_copy(model) as twin:
         conv = dict(twin.named_modules())[layer]
         if not 0 <= int(channel) < conv.out_channels:
-            raise StudioError(f"{layer} has {conv.out_channels} output channels (0-{conv.out_channels - 1}), not {channel}.")
+            raise StudioError(
+                f"{layer} has {conv.out_channels} output channels (0-{conv.out_channels - 1}), not {channel}."
+            )
         chain, stop = _following(twin, layer)
-        wanted = [(layer, 0)] + [key for link in chain for key in link.reads] + [link.produces for link in chain if link.produces]
+        wanted = (
+            [(layer, 0)]
+            + [key for link in chain for key in link.reads]
+            + [link.produces for link in chain if link.produces]
+        )
         x = normalize(torch.as_tensor(image).reshape(1, *image.shape[-2:]).to(next(twin.parameters()).device))
         with torch.no_grad():
             seen = _values(twin, x, wanted)

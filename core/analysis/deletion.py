@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from core.analysis import inference
+from core.models import network_of
 
 FRACTIONS = tuple(round(0.05 * i, 2) for i in range(11))  # 0 % to 50 % of the pixels, in steps of 5 %
 RANDOM_ORDERS = 8
@@ -51,7 +52,9 @@ def _blacked(pixels: np.ndarray, order: np.ndarray, fractions) -> np.ndarray:
 
 
 def _probability(model: nn.Module, images: np.ndarray, target: int) -> np.ndarray:
-    return inference.probabilities(model, torch.from_numpy(images))[:, target].cpu().numpy().astype(np.float32)
+    """The class probability of the network itself (one pass, no mirror image), as the maps explain it."""
+    found = inference.probabilities(network_of(model), torch.from_numpy(images))
+    return found[:, target].cpu().numpy().astype(np.float32)
 
 
 def random_curve(

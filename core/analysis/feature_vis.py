@@ -12,6 +12,7 @@ A channel's objective is its mean output over the map, the score the top test im
 """
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ class Optimised:
     images: np.ndarray  # (N, 28, 28) float32 in [0, 1]
     activations: np.ndarray  # (N,) float32: the channel's mean output (or the class logit) on its image
     seconds: float = 0.0  # how long the optimisation took
+    best_test: np.ndarray | None = None  # (N,) the same score on the best of the 10,000 test images, when known
 
 
 class _Reached(Exception):
@@ -76,6 +78,14 @@ def _jitter(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return padded[..., JITTER + dy : JITTER + dy + SIZE, JITTER + dx : JITTER + dx + SIZE]
 
 
+def check_layer(model: nn.Module, layer: str) -> None:
+    """A one-line StudioError unless `layer` is one of the model's convolutions."""
+    names = conv_layers(model)
+    if layer not in names:
+        listed = ", ".join(names) if names else "none (this model has no convolution)"
+        raise StudioError(f"unknown layer {layer!r}; convolutions of this model: {listed}.")
+
+
 def optimise(
     model: nn.Module,
     layer: str | None,
@@ -84,18 +94,13 @@ def optimise(
     progress: Progress | None = None,
 ) -> Optimised:
     """One image per output channel of convolution `layer` (or, with layer None, per class logit)."""
-    import time
-
     started = time.perf_counter()
     twin = private_copy(model)
     for p in twin.parameters():
         p.requires_grad_(False)
     device = next(twin.parameters()).device
     if layer is not None:
-        names = conv_layers(twin)
-        if layer not in names:
-            listed = ", ".join(names) if names else "none (this model has no convolution)"
-            raise StudioError(f"unknown layer {layer!r}; convolutions of this model: {listed}.")
+        check_layer(twin, layer)
         module = dict(twin.named_modules())[layer]
         count = module.out_channels
     else:
@@ -198,15 +203,35 @@ def cached(path, layer: str | None) -> Optimised | None:
     return found
 
 
-def for_checkpoint(path, layer: str | None, progress: Progress | None = None) -> Optimised:
-    """The optimised inputs of a checkpoint's layer (None: its classes), computed at most once per version."""
+def for_checkpoint(
+    path, layer: str | None, data=None, progress: Callable[[float, str], None] | None = None
+) -> Optimised:
+    """The optimised inputs of a checkpoint's layer (None: its classes), beside the best test image's score
+    for each, computed at most once per checkpoint version. `progress(fraction, message)` follows the work."""
+    from core.analysis import filter_top_images
+    from core.data import dataset
     from core.io import checkpoint
 
     found = cached(path, layer)
     if found is not None:
         return found
     path = Path(path).resolve()
-    result = optimise(checkpoint.load(path).model, layer, progress=progress)
+    loaded = checkpoint.load(path)
+    data = data if data is not None else dataset.load()
+    report = progress or (lambda fraction, message: None)
+    if layer is None:
+        report(0.0, "scoring the test images")
+        best = best_test_logits(loaded.model, data.test_images)
+    else:
+        check_layer(loaded.model, layer)
+        top = filter_top_images.top_images(
+            path, data, progress=lambda done, total: report(0.3 * done / total, "finding the best test images")
+        )
+        best = top.layer(layer).scores[:, 0]
+    result = optimise(
+        loaded.model, layer, progress=lambda done, total: report(0.3 + 0.7 * done / total, f"step {done} of {total}")
+    )
+    result.best_test = np.asarray(best, np.float32)
     stored = _read(path)
     stored[result.layer] = result
     _write(path, stored)
@@ -225,7 +250,9 @@ def _read(path: Path) -> dict[str, Optimised]:
         return {}
     try:
         return {
-            str(n): Optimised(str(n), z[f"images_{i}"], z[f"activations_{i}"], float(z[f"seconds_{i}"]))
+            str(n): Optimised(
+                str(n), z[f"images_{i}"], z[f"activations_{i}"], float(z[f"seconds_{i}"]), z[f"best_test_{i}"]
+            )
             for i, n in enumerate(z["names"])
         }
     except KeyError:
@@ -240,6 +267,7 @@ def _write(path: Path, stored: dict[str, Optimised]) -> None:
                 f"images_{i}": result.images,
                 f"activations_{i}": result.activations,
                 f"seconds_{i}": np.array(result.seconds),
+                f"best_test_{i}": result.best_test,
             }
         )
     cache.write_npz(cache_path(path), cache.version(path), **arrays)

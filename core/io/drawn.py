@@ -29,6 +29,8 @@ WORK = IMAGE_SIZE * SCALE  # 56: outlines and pen widths are drawn at this resol
 OUTLINE_PENS = (3, 3, 5, 7)
 # Pen changes of the style step: negative thins the strokes (erosion), positive thickens them (dilation).
 PEN_CHANGES = (-3, 1, 1, 3)
+WOBBLE = (0.3, 1.5)  # pixels of the 56 a stroke strays from its line
+SMOOTHING = (0.0, 1.0, 2.0, 3.0)  # widths (pixels of the 56) of the blur that turns a silhouette into a drawn shape
 
 
 def _up(images: torch.Tensor) -> torch.Tensor:
@@ -104,10 +106,39 @@ def _finish(x: torch.Tensor, rng: np.random.Generator, shift: float) -> torch.Te
     return out
 
 
+def _wobble(x: torch.Tensor, rng: np.random.Generator, pixels: tuple[float, float]) -> torch.Tensor:
+    """A hand's wobble: every image bent by a smooth random displacement (a 4x4 grid of random shifts, of up to
+    `pixels` of the 56, interpolated over the picture)."""
+    n = len(x)
+    amplitude = rng.uniform(*pixels, n).astype(np.float32)[:, None, None, None] * 2 / WORK
+    coarse = torch.from_numpy(rng.normal(0, 1, (n, 2, 4, 4)).astype(np.float32)) * torch.from_numpy(amplitude)
+    shift = F.interpolate(coarse, size=(WORK, WORK), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+    identity = torch.eye(2, 3).expand(n, 2, 3)
+    grid = F.affine_grid(identity, list(x.shape), align_corners=False) + shift
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _blur(x: torch.Tensor, sigmas: np.ndarray) -> torch.Tensor:
+    """Each image blurred by a Gaussian of its own width (in pixels of the 56; 0 leaves it), batched by width."""
+    out = x.clone()
+    for sigma in np.unique(sigmas):
+        if sigma <= 0:
+            continue
+        chosen = torch.from_numpy(np.flatnonzero(sigmas == sigma))
+        radius = int(np.ceil(3 * sigma))
+        t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        kernel = torch.exp(-(t**2) / (2 * float(sigma) ** 2))
+        kernel = kernel / kernel.sum()
+        part = F.conv2d(x[chosen], kernel.view(1, 1, -1, 1), padding=(radius, 0))
+        out[chosen] = F.conv2d(part, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    return out
+
+
 def _style(strokes: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """The one style step for strokes (N, 1, 56, 56): a small rotation (up to 12 degrees), stretch and shear,
-    another pen, solid strokes, the drawing preprocessing, a one-pixel shift for some."""
+    """The one style step for strokes (N, 1, 56, 56): a small rotation (up to 12 degrees), stretch and shear, a
+    hand's wobble, another pen, solid strokes, the drawing preprocessing, a one-pixel shift for some."""
     x = _warp(strokes, rng, rotate=12, stretch=0.15, shear=0.15)
+    x = _wobble(x, rng, WOBBLE)
     x = _pen(x, rng.choice(PEN_CHANGES, len(x)))
     return _finish(_solid(x), rng, shift=0.3)
 
@@ -135,6 +166,8 @@ def as_drawings(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     peak = x.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
     levels = torch.from_numpy(rng.uniform(0.08, 0.3, len(x)).astype(np.float32))[:, None, None, None]
     solid = (x > levels * peak).float()
+    # A hand draws the shape, not the photo's ragged edge: the silhouette smoothed (blurred and cut at half).
+    solid = (_blur(solid, rng.choice(SMOOTHING, len(x))) > 0.5).float()
     outline = solid - _erode(solid, 3)
     # Inner edges (a sole, a collar, a zip) where the brightness jumps by a third or more within one pixel of
     # the 28, in 40% of them.

@@ -26,6 +26,11 @@ HYPERPARAMETERS = (
     "patience",
     "seed",
     "limit",
+    "label_noise",
+    "label_noise_kind",
+    "per_class",
+    "classes",
+    "drop_suspects",
 )
 RESULTS = ("status", "test_accuracy", "best_val_accuracy", "best_val_loss", "best_epoch", "epochs_run", "seconds")
 METRICS = {

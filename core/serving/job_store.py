@@ -30,8 +30,8 @@ class JobStore:
     def __init__(self, root=None):
         self.dir = runs.runs_dir(root) / JOBS_DIR
 
-    def save(self, job) -> None:
-        record = {k: getattr(job, k) for k in FIELDS}
+    def save(self, job, **extra) -> None:
+        record = {**{k: getattr(job, k) for k in FIELDS}, **extra}
         record["config"] = job.config.to_dict()
         path = self.dir / f"{job.id}.json"
         try:

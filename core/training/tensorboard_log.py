@@ -1,7 +1,8 @@
 """TensorBoard event files in a run's folder, so `tensorboard --logdir runs` shows every run.
 
 Fed the Trainer's events: per-batch training loss, per-epoch loss and accuracy (train and validation),
-learning rate and epoch time; at the end the test-set confusion matrix as an image and a grid of
+learning rate and epoch time; after each epoch the first filters and every layer's weight and gradient
+histograms (`snapshot`); at the end the test-set confusion matrix as an image and a grid of
 misclassified test images. TensorBoard's SummaryWriter is imported only when a run starts.
 """
 
@@ -52,6 +53,28 @@ class TensorBoardLog:
             w.add_scalar("time/images_per_second", event["images_per_s"], epoch)
         elif kind == "end" and event.get("test_accuracy") is not None:
             w.add_scalar("test/accuracy", event["test_accuracy"], event.get("epochs_run") or 0)
+
+    def snapshot(self, snapshot) -> None:
+        """One epoch's core.training.epoch_snapshots.Snapshot: the first filters as a picture, every layer's
+        weight and gradient histograms (the counts the run folder keeps)."""
+        from core.analysis.feature_maps import filter_grid
+
+        w, step = self.writer, snapshot.epoch
+        if snapshot.filters is not None:
+            w.add_image("filters/first_layer", filter_grid(snapshot.filters, tile=32), step, dataformats="HWC")
+        for kind, found in (("weights", snapshot.weights), ("gradients", snapshot.gradients)):
+            for name, h in found.items():
+                w.add_histogram_raw(
+                    f"{kind}/{name}",
+                    h.low,
+                    h.high,
+                    int(h.counts.sum()),
+                    h.total,
+                    h.squares,
+                    h.edges[1:].tolist(),
+                    h.counts.tolist(),
+                    step,
+                )
 
     def test_results(
         self, model, images: torch.Tensor, labels: torch.Tensor, matrix, step: int, flip: bool = False

@@ -22,7 +22,7 @@ from core.data.dataset import FashionMNIST
 from core.io import checkpoint, runs
 from core.models import build, count_parameters, fast_layout
 from core.models import get as get_architecture
-from core.training import distributed, resume, training_set
+from core.training import distributed, epoch_snapshots, resume, training_set
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import TensorBoardLog
 
@@ -239,6 +239,8 @@ class Trainer:
             improved = self._record_epoch(
                 epoch, eval_model, x_val, y_val, loss_sum, correct, seen, optimizer, epoch_start, started
             )
+            if self.dist.is_main:  # the first filters and the weight and gradient histograms of this epoch
+                epoch_snapshots.record(self.run_dir, epoch, model, self._tb)
             self._save_state(epoch, model, optimizer, scheduler, ema, started)
             if cfg.patience and not improved:
                 self.bad_epochs += 1

@@ -79,31 +79,31 @@ def widget(container, record: Setting, key: str, options: list):
     """The widget of one setting, chosen by its kind; returns the value as the setting takes it (INVALID after
     an error shown on the page)."""
     st.session_state.setdefault(key, widget_value(record, record.default))
-    help = record.help[:1].upper() + record.help[1:] + "."
+    tip = record.help[:1].upper() + record.help[1:] + "."
     if record.kind == "bool":
-        return container.checkbox(record.label, key=key, help=help)
+        return container.checkbox(record.label, key=key, help=tip)
     if record.kind == "choice":
-        return container.selectbox(record.label, record.options, key=key, help=help)
+        return container.selectbox(record.label, record.options, key=key, help=tip)
     if record.kind == "names":
-        return container.multiselect(record.label, record.options, key=key, help=help) or None
+        return container.multiselect(record.label, record.options, key=key, help=tip) or None
     if record.kind == "sizes":
-        text = container.text_input(record.label, key=key, help=help)
+        text = container.text_input(record.label, key=key, help=tip)
         try:
             return tuple(int(h) for h in text.split(",") if h.strip())
         except ValueError:
             st.error(f"{record.label} must be whole numbers separated by commas, not {text!r}.")
             return INVALID
     if options and record.kind == "int":
-        return container.selectbox(record.label, options, key=key, help=help)
+        return container.selectbox(record.label, options, key=key, help=tip)
     if options:
-        return container.select_slider(record.label, options, format_func=lambda v: f"{v:g}", key=key, help=help)
+        return container.select_slider(record.label, options, format_func=lambda v: f"{v:g}", key=key, help=tip)
     high = record.usual_high if record.usual_high is not None else record.high
     if record.kind == "float":
-        return container.slider(record.label, float(record.low), float(high), step=record.step, key=key, help=help)
+        return container.slider(record.label, float(record.low), float(high), step=record.step, key=key, help=tip)
     low = 0 if record.optional else int(record.low)  # an optional number: 0 means "not set"
     value = int(
         container.number_input(
-            record.label, low, None if high is None else int(high), step=int(record.step or 1), key=key, help=help
+            record.label, low, None if high is None else int(high), step=int(record.step or 1), key=key, help=tip
         )
     )
     return (value or None) if record.optional else value

@@ -104,7 +104,7 @@ with suspects_tab:
             st.error(st.session_state.pop("lab_error"))
         if len(chosen):
             pages_count = (len(chosen) + PAGE_SIZE - 1) // PAGE_SIZE
-            page = st.number_input(
+            page = st.columns([1, 2])[0].number_input(
                 f"Page (of {pages_count:,}, {PAGE_SIZE} images each)", 1, pages_count, 1, key="lab_page"
             )
             shown = chosen[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].tolist()
@@ -224,7 +224,7 @@ with train_tab:
     if suspects is None:
         st.info("The ranking of suspect labels is needed first (see Suspect labels).")
     else:
-        count = st.number_input(
+        count = st.columns([1, 2])[0].number_input(
             "Leave out the worst",
             100,
             30_000,

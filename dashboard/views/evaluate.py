@@ -13,8 +13,8 @@ from dashboard.pages import link as link_to
 
 PAGE_SIZE = 24
 COLUMNS = 6
-# Cells shaded from light yellow (no image) to dark purple (the whole row), reversed viridis on a square-root
-# scale: readable with any colour vision. Their counts are black on the light half, white on the dark half.
+# Cells shaded from light yellow (a few images) to dark purple (the whole row), reversed viridis on a square-root
+# scale, empty cells white: readable with any colour vision. Counts are black on the light half, white on the dark.
 WHITE_TEXT_FROM = 0.33
 BAR_COLOUR = "#3b6ea5"  # 5.2:1 on white: the bar's height and its label carry the accuracy, not a colour scale
 
@@ -118,8 +118,12 @@ base = alt.Chart(cells).encode(
 heat = (
     base.mark_rect(stroke="#e4572e")
     .encode(
-        color=alt.Color(
-            "share:Q", scale=alt.Scale(scheme="viridis", reverse=True, type="sqrt", domain=[0, 1]), legend=None
+        color=alt.condition(
+            "datum.count == 0",
+            alt.value("white"),
+            alt.Color(
+                "share:Q", scale=alt.Scale(scheme="viridis", reverse=True, type="sqrt", domain=[0, 1]), legend=None
+            ),
         ),
         strokeWidth=alt.condition(pick, alt.value(4), alt.value(0)),  # the clicked cell is framed
         tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],

@@ -11,7 +11,8 @@ def test_one_student_sees_every_result_and_nothing_fails(data_dir, monkeypatch, 
     # The student watches long enough for its small training to finish: the page then reruns as a whole and the
     # client must follow it (as a browser does) instead of polling a fragment that no longer exists.
     monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
-    assert classroom.main(["--users", "1", "--train-images", "0", "--ramp", "0", "--watch", "6", "--pause", "0"]) == 0
+    args = "--users 1 --train-images 0 --ramp 0 --watch 6 --pause 0 --challenge-images 0".split()
+    assert classroom.main(args) == 0
     out = capsys.readouterr().out
     assert "- errors: **0**" in out, out
     for page in (

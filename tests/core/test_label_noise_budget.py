@@ -167,3 +167,16 @@ def test_nothing_left_to_train_on_is_a_clear_error():
     data.train_labels = torch.arange(10).repeat_interleave(100)  # the first 20 images are all T-shirts
     with pytest.raises(StudioError, match="^no training images are left"):
         training_set.choose(data, config(limit=20, classes=[CLASS_NAMES[BAG], CLASS_NAMES[SANDAL]], val_fraction=0))
+
+
+def test_label_noise_is_swept_as_one_experiment_and_compare_shows_it_as_the_difference():
+    from core.cli import sweep
+    from core.library import compare
+
+    _, experiment, configs = sweep.plan(["--label-noise", "0,0.2,0.4", "--epochs", "1"])[:3]
+    assert experiment.swept == {"label_noise": [0.0, 0.2, 0.4]}
+    assert [c.label_noise for c in configs] == [0.0, 0.2, 0.4]
+    assert compare.differing([c.to_dict() for c in configs]) == ["label_noise"]
+    _, experiment, configs = sweep.plan(["--drop-suspects", "0,500"])[:3]
+    assert [c.drop_suspects for c in configs] == [0, 500]
+    assert compare.differing([c.to_dict() for c in configs]) == ["drop_suspects"]

@@ -264,7 +264,7 @@ def test_the_reader_checks_the_class_fields(hat, tmp_path):
     _, path = hat
     meta = checkpoint.read_metadata(path)
     cases = {
-        "the last layer has 11 rows": (dict(class_names=[*CLASS_NAMES, "Hat", "Sock"]), "class_sources must hold"),
+        "more names than sources": (dict(class_names=[*CLASS_NAMES, "Hat", "Sock"]), "class_sources must hold"),
         "names must start with the ten": (
             dict(class_names=["Hat", *CLASS_NAMES]),
             "class_names must start with the ten Fashion-MNIST classes.",
@@ -296,7 +296,9 @@ def test_a_taught_model_is_listed_to_its_owner_until_the_teacher_shares_it(hat, 
     assert [e.source for e in catalog.all_models(runs_root=tmp_path) if e.path == path] == ["taught"]
     taught.set_shared(path, True, root=tmp_path)
     [entry] = catalog.taught_models(tmp_path, viewer="digest-of-b")
-    assert entry.class_names[-1] == "Hat" and checkpoint.read_metadata(path)["class_sources"][-1]["owner"] == "digest-of-a"
+    assert (
+        entry.class_names[-1] == "Hat" and checkpoint.read_metadata(path)["class_sources"][-1]["owner"] == "digest-of-a"
+    )
     assert taught.rename(path, "  my   hats ", root=tmp_path) == "my hats"
     assert catalog.taught_models(tmp_path)[0].name == "my hats"
     taught.delete(path, root=tmp_path)

@@ -52,8 +52,9 @@ def test_evaluate_page(ckpt, fmnist):
     matrix = specs[1]
     assert matrix["title"] == "Confusion matrix: true class (rows) by predicted class (columns)"
     assert f"{int(result.confusion_matrix.trace()):,} on the diagonal are right" in matrix["description"]
-    heat = matrix["layer"][0]["encoding"]["color"]["scale"]
-    assert heat["scheme"] == "viridis" and heat["reverse"] is True  # readable with any colour vision
+    heat = matrix["layer"][0]["encoding"]["color"]
+    assert heat["scale"]["scheme"] == "viridis" and heat["scale"]["reverse"] is True  # readable with any colour vision
+    assert heat["condition"] == {"test": "datum.count == 0", "value": "white"}
     assert specs[0]["description"].startswith(
         f"Bar chart of test accuracy per class: T-shirt/top {result.per_class_accuracy[0]:.1%}; "
     )

@@ -48,8 +48,10 @@ def test_the_navigation_is_exactly_the_records():
         "Explain",
         "Embedding",
         "Classify",
+        "Challenge",
         "Compare runs",
         "Models",
+        "Class",
     ]
     assert all(page.path.is_file() for page in pages.PAGES)
     assert len({page.name for page in pages.PAGES}) == len(pages.PAGES)

@@ -13,7 +13,8 @@ from core.data.classes import CLASS_NAMES
 from core.io import checkpoint, preprocess
 from core.library import catalog, taught
 from core.serving import ownership
-from tests.dashboard.studio_app import chart_data, forget_caches, open_page
+from tests.dashboard.my_pages import open_page
+from tests.dashboard.studio_app import chart_data, forget_caches
 
 HATS = sorted((sketches.DATA / "hat").glob("teach_*.png"))
 SNEAKER = next(f for f, name in sketches.builtin_files(sketches.DATA / "builtin") if name == "Sneaker")
