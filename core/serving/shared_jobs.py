@@ -135,6 +135,7 @@ class SharedJobManager(JobManager):
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._sync()  # what other servers did until now
         while True:
             job = self.snapshot(job_id)
             if job is None or job.state in FINISHED or (deadline is not None and time.monotonic() >= deadline):

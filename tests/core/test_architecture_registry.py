@@ -96,3 +96,15 @@ def test_settings_are_normalised():
     assert get("simple_cnn").settings({"width": 4.0}) == {"width": 4, "batch_norm": False, "dropout": 0.0}
     assert get("mlp").settings({"hidden": [64, 32]})["hidden"] == (64, 32)
     assert get("resnet18").settings({"width": 0.5}) == {"width": 0.5}
+
+
+def test_every_file_in_core_models_is_imported_so_a_new_architecture_is_one_file():
+    import pkgutil
+
+    import core.models
+
+    files = {m.name for m in pkgutil.iter_modules(core.models.__path__) if not m.name.startswith("_")}
+    architecture_files = {a.builder.__module__.rsplit(".", 1)[-1] for a in core.models.REGISTRY.values()}
+    assert architecture_files <= files
+    assert files - architecture_files == {"registry", "flip", "head"}  # the machinery, not architectures
+    assert list(core.models.REGISTRY)[: len(core.models.LISTED_FIRST)] == list(core.models.LISTED_FIRST)
