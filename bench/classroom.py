@@ -455,6 +455,9 @@ async def main_async(args) -> int:
                 own.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 own.kill()
+            from core.serving.ray_runner import stop_local_head
+
+            stop_local_head(runs_dir)  # the trainings' local Ray outlives a server by design; not this one's
     return 0
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import torch
 
-from bench import as_written, latency, memory, models, ours, process, usual_way
+from bench import as_written, latency, memory, models, ours, process, race, usual_way
+from bench.ladder import RUNGS
 from bench.table import render
 from core.base.device import configure_threads, describe_cpu, pick_device
 from core.data import dataset
 
-SECTIONS = ("throughput", "accuracy", "quick_demo", "process", "memory", "latency")
+SECTIONS = ("throughput", "accuracy", "race", "quick_demo", "process", "memory", "latency")
 RACE_TARGETS = (0.90, 0.91, 0.92, 0.93)
 
 
@@ -35,6 +36,8 @@ class Settings:
     test_images: int | None = None  # evaluate only the first N test images (tests)
     device: str = "auto"
     preset: str = "quick_demo"  # our side of the accuracy race
+    race_recipes: tuple = tuple(r.recipe for r in RUNGS)  # the race: each against the classic loop
+    race_epochs: int | None = None  # cut every raced recipe to N epochs (quick mode)
     sections: tuple = SECTIONS
     mode: str = "full"
 
@@ -43,6 +46,7 @@ QUICK = dict(
     images=4096,
     budget_s=20.0,
     accuracy_limit=6000,
+    race_epochs=1,
     process_limit=4096,
     process_repeats=1,
     repeats=20,
@@ -111,6 +115,10 @@ def collect(s: Settings, data=None, log=print) -> dict:
             "usual_label": f"seed simple_cnn, Adam 1e-3, batch 64, DataLoader{how}{limit}",
             "ours_label": f"Trainer, preset {s.preset}{limit}",
         }
+    if "race" in s.sections:
+        results["race"] = race.run(
+            s.race_recipes, budget_s=s.budget_s, limit=s.accuracy_limit, epochs=s.race_epochs, device=s.device, log=log
+        )
     if "quick_demo" in s.sections:
         log("quick demo: `python -m core.train` against one epoch of the usual way as written ...")
         results["quick_demo"] = process.quick_demo(limit=s.process_limit, repeats=s.process_repeats)
@@ -138,6 +146,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--repeats", type=int, help="runs of each whole-process command (default 3, median kept)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--recipes", nargs="+", help="the recipes the race runs (default: the ladder's rungs)")
     return p
 
 
@@ -153,6 +162,8 @@ def main(argv=None) -> int:
         s.sections = tuple(args.only)
     if args.repeats:
         s.process_repeats = args.repeats
+    if args.recipes:
+        s.race_recipes = tuple(args.recipes)
     results = collect(s, log=lambda m: print(m, file=sys.stderr, flush=True))
     table = render(results)
     print(table)

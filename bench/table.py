@@ -176,6 +176,10 @@ def render(results: dict) -> str:
     ):
         if key in results:
             lines += part(results[key]) + [""]
+    if "race" in results:
+        from bench.race import table as race_table
+
+        lines += race_table(results["race"]) + [""]
     if "latency" in results:
         lines += latency(results["latency"]) + [""]
     return "\n".join(lines)

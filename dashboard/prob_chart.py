@@ -38,6 +38,6 @@ def probability_chart(probabilities, height: int = 280, class_names=CLASS_NAMES)
     return (bars + labels).properties(
         height=height,
         title="Probability of each class",
-        description=f"Bar chart of the model's probabilities: top prediction {CLASS_NAMES[top]} {probs[top]:.1%}; "
-        + "; ".join(f"{CLASS_NAMES[i]} {probs[i]:.1%}" for i in ranked[1:]),
+        description=f"Bar chart of the model's probabilities: top prediction {names[top]} {probs[top]:.1%}; "
+        + "; ".join(f"{names[i]} {probs[i]:.1%}" for i in ranked[1:]),
     )

@@ -1,7 +1,8 @@
 """The parameters a page reads from its address: declared here, read and checked here. An address can be
 typed, edited or copied, so anything odd in it becomes one line on the page, never an exception.
 
-Every page also reads the old `owner` parameter (dashboard.classroom), which it takes out of the address.
+Every page also reads the old `owner` parameter (dashboard.classroom), which it takes out of the address, and
+`projector` (dashboard.projector).
 """
 
 import streamlit as st

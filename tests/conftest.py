@@ -41,3 +41,5 @@ def _isolated_runs(tmp_path_factory, monkeypatch):
     """Runs and caches made by tests go to temp folders, never the project's runs/ or the user's cache."""
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     monkeypatch.setenv("FMNIST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    # the pages' trainings in threads of the test process (quick); tests/core/test_ray_jobs.py tests Ray itself
+    monkeypatch.setenv("FMNIST_TRAINING_EXECUTOR", os.environ.get("FMNIST_TRAINING_EXECUTOR") or "thread")

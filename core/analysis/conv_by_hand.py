@@ -4,16 +4,17 @@ For one convolution (named as the Feature maps page names it), one output channe
 input patch the kernel lies on (every input channel of its group, after the layer's own padding, sampled with
 its stride and dilation), the kernel, their element-wise products, the sum, the bias; then each step the
 model takes on that number up to its non-linearity — batch norm with its running statistics, the shortcut a
-residual block adds, the activation function — worked out in float64 from the model's parameters. The
-model's own values come from forward hooks on a private copy, so a shared model never gains hooks.
+residual block adds, the activation function — worked out in float64 from the model's parameters.
 
-Which steps follow a convolution is read from the model's traced graph (`torch.fx`), so a ReLU shared by two
-places of a residual block is matched to the right call. A convolution followed by pooling before its
-non-linearity (the fast CNN pools first) has no activation of its own: its value ends at the convolution.
+The model's own values come from forward hooks on a private copy (a shared model never gains hooks). Which
+steps follow the convolution is read from that same forward pass: the module that receives the
+convolution's output tensor comes next, and so on; a tensor that reaches the next module changed by an
+addition in the forward code is matched, exactly, to the convolution's value plus another module's output
+(a residual block's shortcut). A convolution followed by pooling before its non-linearity (the fast CNN
+pools first) has no activation of its own: its value ends at the convolution.
 """
 
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ class ByHand:
     padding: tuple[int, int]  # (rows, columns) of padding added on each side
     dilation: tuple[int, int]
     groups: int
+    input_shape: tuple[int, int]  # the layer's input map (rows, columns), before padding
     output_shape: tuple[int, int]  # the convolution's output map (rows, columns)
     bias: float  # 0.0 when the convolution has none
     has_bias: bool
@@ -106,25 +108,20 @@ def compute(model: nn.Module, image: torch.Tensor, layer: str, channel: int, row
             raise StudioError(
                 f"{layer} has {conv.out_channels} output channels (0-{conv.out_channels - 1}), not {channel}."
             )
-        chain, stop = _following(twin, layer)
-        wanted = (
-            [(layer, 0)]
-            + [key for link in chain for key in link.reads]
-            + [link.produces for link in chain if link.produces]
-        )
         x = normalize(torch.as_tensor(image).reshape(1, *image.shape[-2:]).to(next(twin.parameters()).device))
         with torch.no_grad():
-            seen = _values(twin, x, wanted)
-    layer_input, conv_out = seen[(layer, 0)]
-    height, width = conv_out.shape[-2:]
+            calls = _calls(twin, x)
+        start = next(c for c in calls if c.name == layer)
+        chain, stop = _following(calls, start, x)
+    height, width = start.output.shape[-2:]
     for name, value, size in (("row", row, height), ("column", col, width)):
         if not 0 <= int(value) < size:
             raise StudioError(f"{name} {value} is outside the {height}×{width} output of {layer} (0-{size - 1}).")
-    channel, row, col = int(channel), int(row), int(col)
-    return _by_hand(conv, layer, layer_input, conv_out, chain, stop, seen, channel, row, col)
+    return _by_hand(conv, start, chain, stop, int(channel), int(row), int(col))
 
 
-def _by_hand(conv, layer, layer_input, conv_out, chain, stop, seen, channel, row, col) -> ByHand:
+def _by_hand(conv, start: "_Call", chain: list["_Link"], stop: str, channel: int, row: int, col: int) -> ByHand:
+    layer_input, conv_out = start.input, start.output
     padded = _pad(conv, layer_input)
     (sh, sw), (dh, dw), (kh, kw) = conv.stride, conv.dilation, conv.kernel_size
     per_group = conv.in_channels // conv.groups
@@ -140,7 +137,7 @@ def _by_hand(conv, layer, layer_input, conv_out, chain, stop, seen, channel, row
     bias = float(conv.bias.detach().double()[channel]) if has_bias else 0.0
     total = float((patch.astype(np.float64) * kernel.astype(np.float64)).sum())
     result = ByHand(
-        layer=layer,
+        layer=start.name,
         channel=channel,
         row=row,
         col=col,
@@ -152,6 +149,7 @@ def _by_hand(conv, layer, layer_input, conv_out, chain, stop, seen, channel, row
         padding=(pad_top, pad_left),
         dilation=(dh, dw),
         groups=conv.groups,
+        input_shape=tuple(layer_input.shape[-2:]),
         output_shape=tuple(conv_out.shape[-2:]),
         bias=bias,
         has_bias=has_bias,
@@ -161,11 +159,12 @@ def _by_hand(conv, layer, layer_input, conv_out, chain, stop, seen, channel, row
     )
     value = result.conv
     for link in chain:
-        after, formula = link.apply(value, channel, [seen[key][1][0, channel, row, col].item() for key in link.reads])
+        other = None if link.other is None else float(link.other[0, channel, row, col])
+        after, formula = link.apply(value, channel, other)
         result.steps.append(Step(link.name, link.module, formula, value, after))
         value = after
-    last = chain[-1].produces if chain else (layer, 0)
-    result.model_activation = float(seen[last][1][0, channel, row, col])  # the chain always ends on a module
+    last = chain[-1].produces if chain else conv_out
+    result.model_activation = float(last[0, channel, row, col])
     return result
 
 
@@ -181,16 +180,49 @@ def _pad(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 
 # ---- what follows the convolution --------------------------------------------------------------------------
 
-Key = tuple[str, int]  # (module name, which call of it): a module may run more than once per forward pass
+
+@dataclass
+class _Call:
+    """One call of a module (without submodules) in the forward pass, in order."""
+
+    name: str
+    module: nn.Module
+    received: torch.Tensor  # the input tensor object itself (to follow where a tensor goes)
+    produced: torch.Tensor  # the output tensor object itself
+    input: torch.Tensor  # copies taken at the call, so later in-place work cannot change them
+    output: torch.Tensor
 
 
 @dataclass
 class _Link:
     name: str
     module: str
-    produces: Key | None  # the model's value after this step (None: an addition inside the forward code)
-    apply: Callable  # (value, channel, read values) -> (new value, formula)
-    reads: list[Key] = field(default_factory=list)  # model values the step needs (a shortcut's output)
+    produces: torch.Tensor  # the model's value after this step
+    apply: Callable  # (value, channel, other term or None) -> (new value, formula)
+    other: torch.Tensor | None = None  # what an addition adds (a shortcut's output)
+
+
+def _calls(model: nn.Module, x: torch.Tensor) -> list[_Call]:
+    """Every module call (modules without submodules) of one forward pass, with what it got and gave."""
+    calls: list[_Call] = []
+
+    def hook(name):
+        def keep(module, inputs, output):
+            if inputs and isinstance(inputs[0], torch.Tensor) and isinstance(output, torch.Tensor):
+                calls.append(
+                    _Call(name, module, inputs[0], output, inputs[0].detach().clone(), output.detach().clone())
+                )
+
+        return keep
+
+    leaves = [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
+    handles = [m.register_forward_hook(hook(n)) for n, m in leaves]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
 
 
 def _fmt(v: float) -> str:
@@ -211,8 +243,7 @@ def _batch_norm(bn: nn.BatchNorm2d):
     return apply
 
 
-def _add(z, c, read):
-    other = read[0]
+def _add(z, c, other):
     return z + other, f"{_fmt(z)} + shortcut {_fmt(other)} = {_fmt(z + other)}"
 
 
@@ -250,74 +281,45 @@ def _non_linear(module: nn.Module):
     return apply
 
 
-def _following(model: nn.Module, layer: str) -> tuple[list[_Link], str]:
-    """The element-wise steps from convolution `layer` up to and including its non-linearity, and why they
-    stop early when they do (empty when they reach one)."""
-    import torch.fx as fx
+def _shortcut(calls: list[_Call], current: _Call, x: torch.Tensor) -> tuple[_Call, torch.Tensor] | None:
+    """The module call that receives `current`'s output plus another tensor (a residual block's shortcut),
+    with that other tensor: the model input or an earlier call's output, matched exactly."""
+    later = calls[calls.index(current) + 1 :]
+    earlier = [x] + [c.output for c in calls[: calls.index(current)]] + [c.output for c in later]
+    for call in later:
+        if call.input.shape != current.output.shape:
+            continue
+        for other in earlier:
+            if other.shape == call.input.shape and torch.equal(current.output + other, call.input):
+                return call, other
+    return None
 
-    try:
-        graph = fx.symbolic_trace(model).graph
-    except Exception as e:  # a model fx cannot trace: show the convolution alone
-        return [], f"the model's forward code cannot be traced ({type(e).__name__}), so only the convolution is shown"
-    modules = dict(model.named_modules())
-    calls: dict[str, int] = {}
-    keys = {}
-    for node in graph.nodes:
-        if node.op == "call_module":
-            keys[node] = (node.target, calls.get(node.target, 0))
-            calls[node.target] = calls.get(node.target, 0) + 1
-    node = next(n for n in graph.nodes if n.op == "call_module" and n.target == layer)
+
+def _following(calls: list[_Call], start: _Call, x: torch.Tensor) -> tuple[list[_Link], str]:
+    """The element-wise steps from the convolution call `start` up to and including its non-linearity, and
+    why they stop early when they do (empty when they reach one)."""
     chain: list[_Link] = []
+    current = start
     while True:
-        users = list(node.users)
-        if len(users) != 1:
-            return chain, "its output goes on to several places, so no single non-linearity follows it"
-        nxt = users[0]
-        module = modules.get(nxt.target) if nxt.op == "call_module" else None
+        later = calls[calls.index(current) + 1 :]
+        nxt = next((c for c in later if c.received is current.produced), None)
+        if nxt is None:
+            found = _shortcut(calls, current, x)
+            if found is None or type(found[0].module) not in NON_LINEAR:
+                return chain, "the model's own code (not one of its layers) uses the value next, so it ends here"
+            nxt, other = found
+            chain.append(_Link("Plus the shortcut", "", nxt.input, _add, other))
+            chain.append(_Link(type(nxt.module).__name__, nxt.name, nxt.output, _non_linear(nxt.module)))
+            return chain, ""
+        module = nxt.module
         if isinstance(module, PASS_THROUGH):
-            node = nxt
+            current = nxt
             continue
         if isinstance(module, nn.BatchNorm2d) and module.track_running_stats:
-            chain.append(_Link("Batch norm", nxt.target, keys[nxt], _batch_norm(module)))
+            chain.append(_Link("Batch norm", nxt.name, nxt.output, _batch_norm(module)))
         elif type(module) in NON_LINEAR:
-            name = type(module).__name__
-            chain.append(_Link(name, nxt.target, keys[nxt], _non_linear(module)))
-            return chain, ""
-        elif nxt.op == "call_function" and nxt.target in (operator.add, torch.add) and len(nxt.args) == 2:
-            other = nxt.args[1] if nxt.args[0] is node else nxt.args[0]
-            after = list(nxt.users)
-            after_module = modules.get(after[0].target) if len(after) == 1 and after[0].op == "call_module" else None
-            if other not in keys or type(after_module) not in NON_LINEAR:
-                return chain, "an addition follows that this page cannot follow to a non-linearity"
-            chain.append(_Link("Plus the shortcut", "", None, _add, [keys[other]]))
-            name = type(after_module).__name__
-            chain.append(_Link(name, after[0].target, keys[after[0]], _non_linear(after_module)))
+            chain.append(_Link(type(module).__name__, nxt.name, nxt.output, _non_linear(module)))
             return chain, ""
         else:
-            what = type(module).__name__ if module is not None else str(getattr(nxt.target, "__name__", nxt.target))
-            return chain, f"{what} comes next, before any non-linearity, so the value ends here"
-        node = nxt
-
-
-def _values(model: nn.Module, x: torch.Tensor, wanted: list[Key]) -> dict[Key, tuple[torch.Tensor, torch.Tensor]]:
-    """One forward pass; for each wanted (module, call) its (first input, output), copied when produced."""
-    modules = dict(model.named_modules())
-    seen: dict[Key, tuple[torch.Tensor, torch.Tensor]] = {}
-    counts: dict[str, int] = {}
-
-    def hook(name):
-        def keep(module, inputs, output):
-            call = counts.get(name, 0)
-            counts[name] = call + 1
-            if (name, call) in wanted:
-                seen[(name, call)] = (inputs[0].detach().clone(), output.detach().clone())
-
-        return keep
-
-    handles = [modules[name].register_forward_hook(hook(name)) for name in {n for n, _ in wanted}]
-    try:
-        model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return seen
+            return chain, f"{type(module).__name__} comes next, before any non-linearity, so the value ends here"
+        current = nxt

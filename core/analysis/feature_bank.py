@@ -30,7 +30,7 @@ PHOTOS_PER_CLASS = 500
 DRAWINGS_PER_CLASS = 300
 MAX_BYTES = 250 * 1024 * 1024  # of float16 features per network
 SEED = 0
-VERSION = 1  # bump when what is stored changes
+VERSION = 2  # bump when what is stored changes (the redrawing of core.io.drawn too)
 _memory = cache.Memo(2)  # a few hundred MB each
 _lock = threading.Lock()  # one bank computed at a time
 

@@ -2,16 +2,21 @@
 
 Every `core.train` flag is accepted; any setting may be a comma list of values (booleans as
 `--augment=true,false`, MLP hidden sizes as `--hidden 512-256,1024-512`). The runs go one after another
-and form one experiment; Ctrl-C stops the current run and keeps the finished ones.
+and form one experiment; Ctrl-C stops the current run and keeps the finished ones. With `--ray` they run at
+once on Ray (FMNIST_RAY_ADDRESS's cluster, else a local Ray of this command's own; core.serving.ray_runner),
+as many in parallel as it has room for; Ctrl-C stops them all, each keeping its best checkpoint.
 """
 
 import signal
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 from core.base.errors import StudioError
 from core.cli import train
 from core.cli.common import friendly_errors, print_json
 from core.data import dataset
+from core.io import runs
 from core.io.checkpoint import command_line
 from core.library import experiments
 from core.training import sweeps
@@ -27,6 +32,7 @@ def parser():
         "Train one run per combination of the listed values (at most "
         f"{sweeps.MAX_RUNS}) and compare them. Any setting below may be a comma list."
     )
+    p.add_argument("--ray", action="store_true", help="run the runs in parallel on Ray (FMNIST_RAY_ADDRESS, or local)")
     return p
 
 
@@ -109,6 +115,24 @@ def format_table(rows: list[dict], swept: dict) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines)
 
 
+def print_run(args, i: int, total: int, label: str, result) -> None:
+    if args.json:
+        print_json(
+            {
+                "event": "run",
+                "index": i,
+                "label": label,
+                "status": result.status,
+                "test_accuracy": result.test_accuracy,
+                "epochs_run": result.epochs_run,
+                "seconds": round(result.seconds, 2),
+                "run_dir": str(result.run_dir),
+            }
+        )
+    else:
+        print(format_run(i, total, label, result), flush=True)
+
+
 def _pct(value) -> str:
     return "" if value is None else f"{value:.2%}"
 
@@ -133,6 +157,19 @@ def main(argv=None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, interrupt)
+    if args.ray:
+        from core.serving import ray_runner
+
+        def report(i: int, outcome: dict) -> None:
+            result = SimpleNamespace(**{**outcome, "run_dir": Path(outcome["run_dir"])})
+            print_run(args, i, total, experiment.labels[i - 1], result)
+
+        names = [f"{experiment.name} · {label}" for label in experiment.labels]
+        ray_runner.run_sweep(
+            configs, names, data.source, runs.runs_dir(args.out).resolve(), command_line(), report,
+            lambda: state["interrupted"],
+        )  # fmt: skip
+        configs = []  # all ran
     for i, (config, label) in enumerate(zip(configs, experiment.labels), start=1):
         if state["interrupted"]:
             break
@@ -140,22 +177,7 @@ def main(argv=None) -> int:
         state["trainer"] = trainer
         if state["interrupted"]:  # Ctrl-C between two runs
             break
-        result = trainer.run()
-        if args.json:
-            print_json(
-                {
-                    "event": "run",
-                    "index": i,
-                    "label": label,
-                    "status": result.status,
-                    "test_accuracy": result.test_accuracy,
-                    "epochs_run": result.epochs_run,
-                    "seconds": round(result.seconds, 2),
-                    "run_dir": str(result.run_dir),
-                }
-            )
-        else:
-            print(format_run(i, total, label, result), flush=True)
+        print_run(args, i, total, label, trainer.run())
     rows = experiments.table(experiment, args.out)
     paragraph = experiments.summary(experiment, rows)
     if args.json:

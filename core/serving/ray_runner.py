@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,7 +72,7 @@ class RaySettings:
             if not isinstance(resources, dict) or not all(
                 isinstance(k, str) and isinstance(v, int | float) and v > 0 for k, v in resources.items()
             ):
-                raise StudioError(f'FMNIST_RAY_RESOURCES must be a JSON object of positive numbers, got {raw!r}.')
+                raise StudioError(f"FMNIST_RAY_RESOURCES must be a JSON object of positive numbers, got {raw!r}.")
         return cls(
             address=os.environ.get("FMNIST_RAY_ADDRESS", "").strip() or None,
             cpus=_number("FMNIST_CPUS_PER_TRAINING", positive=True),
@@ -122,7 +123,7 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
             return None
         host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
         if host in LOOPBACK:
-            _keep_on_loopback()
+            keep_on_loopback()
         import ray
 
         try:
@@ -154,7 +155,8 @@ def disconnect() -> None:
             _connection.clear()
 
 
-def _keep_on_loopback() -> None:
+def keep_on_loopback() -> None:
+    """Make this process's Ray (and the processes it starts) keep 127.0.0.1 as this machine's address."""
     os.environ.update(LOOPBACK_ONLY_ENV)
     if "ray" in sys.modules:  # imported before: the setting is read at import, so tell the module too
         from ray._private import ray_constants
@@ -205,6 +207,9 @@ def stop_local_head(runs_root=None, grace_s: float = 15.0) -> int:
             time.sleep(0.2)
         _signal(_head_processes(info), signal.SIGKILL)
         (folder / HEAD_FILE).unlink(missing_ok=True)
+        temp_dir = Path(info.get("temp_dir") or "")
+        if temp_dir.name.startswith("fmnist-ray-") and temp_dir.parent == Path(tempfile.gettempdir()):
+            shutil.rmtree(temp_dir, ignore_errors=True)  # its logs and sockets
         return len(pids)
 
 
@@ -272,15 +277,18 @@ def _head_processes(info: dict) -> list[int]:
     if not isinstance(session, int) or not temp_dir:
         return []
     try:
-        listing = subprocess.run(["ps", "-eo", "pid=,sess=,args="], capture_output=True, text=True, timeout=10)
+        listing = subprocess.run(
+            ["ps", "-ww", "-eo", "pid=,sess=,stat=,args="], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     members, ours = [], False
     for line in listing.stdout.splitlines():
-        parts = line.split(None, 2)
-        if len(parts) >= 2 and parts[1] == str(session) and parts[0] != str(os.getpid()):
-            members.append(int(parts[0]))
-            ours = ours or temp_dir in (parts[2] if len(parts) > 2 else "")
+        parts = line.split(None, 3)
+        if len(parts) < 3 or parts[1] != str(session) or parts[2].startswith("Z") or parts[0] == str(os.getpid()):
+            continue  # another session's, an ended one waiting to be reaped, or this very process
+        members.append(int(parts[0]))
+        ours = ours or temp_dir in (parts[3] if len(parts) > 3 else "")
     return members if ours else []
 
 
@@ -439,7 +447,10 @@ def run_sweep(configs, names, data_dir, runs_root, command, on_result, interrupt
     `on_result(index, outcome)` as each ends. When `interrupted()` turns true, every run is asked to stop (each
     keeps its best checkpoint). Uses FMNIST_RAY_ADDRESS, else a local Ray that ends with this process."""
     settings = RaySettings.from_env()
-    ray = _script_ray(settings)
+    handler = signal.getsignal(signal.SIGINT)
+    ray, temp_dir = _script_ray(settings)
+    if callable(handler):
+        signal.signal(signal.SIGTERM, handler)  # ray.init took SIGTERM over: it stops the runs, as Ctrl-C does
     options = training_options(ray, settings, local=settings.address is None)
     if settings.cpus is None and settings.address is None:
         options["num_cpus"] = 1  # a sweep fills the machine with runs of one core each
@@ -469,10 +480,12 @@ def run_sweep(configs, names, data_dir, runs_root, command, on_result, interrupt
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
-        for path in stops.iterdir():
-            path.unlink()
-        stops.rmdir()
-        ray.shutdown()
+        shutil.rmtree(stops, ignore_errors=True)
+        if settings.address:
+            disconnect()
+        else:
+            ray.shutdown()
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _first_line(error: BaseException) -> str:
@@ -481,12 +494,14 @@ def _first_line(error: BaseException) -> str:
 
 
 def _script_ray(settings: RaySettings):
-    """Ray for a command line: the cluster of FMNIST_RAY_ADDRESS, else a local Ray of this process's own."""
+    """Ray for a command line and its temporary folder: the cluster of FMNIST_RAY_ADDRESS, else a local Ray of
+    this process's own (it ends with it)."""
     if settings.address:
-        return connect(settings=settings)
-    _keep_on_loopback()
+        return connect(settings=settings), None
+    keep_on_loopback()
     import ray
 
+    temp_dir = tempfile.mkdtemp(prefix="fmnist-ray-")
     ray.init(
         address="local",
         num_cpus=local_cores(),
@@ -494,6 +509,6 @@ def _script_ray(settings: RaySettings):
         logging_level=logging.ERROR,
         log_to_driver=False,
         namespace=NAMESPACE,
-        _temp_dir=tempfile.mkdtemp(prefix="fmnist-ray-"),
+        _temp_dir=temp_dir,
     )
-    return ray
+    return ray, temp_dir

@@ -43,6 +43,8 @@ EARLIER_COPIES = 20  # augmented versions of each example of a class taught earl
 # the row too little room for shapes and it fell back on "drawn" (python -m bench.teach --dev).
 L2 = 3e-4
 STEPS = 100  # L-BFGS iterations at most
+DRAWINGS_TAKEN = 0.001  # the share of the redrawn ten classes the new class may take (see `caution`)
+POSITIVES_KEPT = 0.95
 BLANK_EXAMPLE = "example {n} is blank: there is no drawing in it."
 
 
@@ -194,6 +196,8 @@ def teach(
     say(0.75, "fitting the new class")
 
     row, row_bias = fit_row(weight, bias, groups, L2, STEPS)
+    if redrawn:
+        row_bias = row_bias - caution(found.drawings, positives, weight, bias, row, row_bias)
     seconds["fit"] = time.perf_counter() - start - seconds["features"] - seconds["augment"]
 
     held_features = penultimate.features(loaded.model, images[held])
@@ -261,6 +265,20 @@ def fit_row(weight: torch.Tensor, bias: torch.Tensor, groups, l2: float, steps: 
     with torch.enable_grad():
         optimizer.step(closure)
     return (row.detach() / scale), row_bias.detach()[0]
+
+
+def caution(drawings, positives, weight, bias, row, row_bias) -> float:
+    """How much to lower the new row's bias so that it takes at most DRAWINGS_TAKEN of the redrawn ten classes,
+    while keeping at least POSITIVES_KEPT of its own augmented examples: a drawing that is nearly as much the new
+    class as one of the ten stays one of the ten."""
+
+    def margins(features):
+        x = features.float()
+        return (x @ row + row_bias) - (x @ weight.T + bias).max(1).values
+
+    wanted = float(torch.quantile(margins(drawings), 1 - DRAWINGS_TAKEN))
+    allowed = float(torch.quantile(margins(positives), 1 - POSITIVES_KEPT))
+    return max(0.0, min(wanted, allowed))
 
 
 def _predict(features: torch.Tensor, weight, bias, row, row_bias, chunk: int = 2000):

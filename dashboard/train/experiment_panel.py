@@ -68,7 +68,15 @@ def _curves(jobs: list[Job], labels: list[str]) -> None:
                 ),
                 tooltip=["run", "epoch", alt.Tooltip("value:Q", format=fmt)],
             )
-            .properties(title=f"Validation {metric} per epoch, every run", height=260)
+            .properties(
+                title=f"Validation {metric} per epoch, every run",
+                description=f"Line chart of the validation {metric} per epoch, one line per run: "
+                + "; ".join(
+                    f"{run} {format(last.value, fmt)} at epoch {last.epoch}"
+                    for run, last in data[data.metric == metric].groupby("run", sort=False).last().iterrows()
+                ),
+                height=260,
+            )
         )
         col.altair_chart(chart, width="stretch")
 

@@ -7,6 +7,7 @@ import streamlit as st
 from core.models import get as get_arch
 from core.serving.jobs import Job
 from dashboard import pages, projector
+from dashboard.inside import history_panel
 
 STATE_LABELS = {
     "queued": "queued",
@@ -56,6 +57,8 @@ def show(job: Job, on_stop=None) -> None:
         _curves(job)
     if job.epochs:
         _epoch_table(job)
+        with st.expander("How training changed the network", expanded=False):
+            history_panel.show(job.run_dir, job.id)
 
 
 def _progress(job: Job) -> None:
@@ -115,9 +118,18 @@ def _curves(job: Job) -> None:
                 y=alt.Y("loss:Q", title="train loss", scale=alt.Scale(zero=False)),
                 tooltip=["step", alt.Tooltip("loss:Q", format=".4f")],
             )
-            .properties(title="Training loss per batch", height=projector.height(200))
+            .properties(
+                title="Training loss per batch",
+                description=f"Line chart of the training loss of {len(batches):,} batches so far: the latest "
+                f"{batches.loss.iloc[-1]:.4f} at epoch {batches.epoch.iloc[-1]:.2f}, the lowest {batches.loss.min():.4f}",
+                height=projector.height(200),
+            )
         )
         st.altair_chart(projector.style(chart), width="stretch")
+
+
+def _number(value, fmt: str) -> str:
+    return "none" if value is None else format(value, fmt)
 
 
 def _epoch_curves(job: Job, x: alt.X) -> None:
@@ -140,7 +152,16 @@ def _epoch_curves(job: Job, x: alt.X) -> None:
                 color=alt.Color("split:N", title=None, scale=SPLIT_COLORS),
                 tooltip=["epoch", "split", alt.Tooltip("value:Q", format=fmt)],
             )
-            .properties(title=f"{metric.capitalize()} per epoch", height=projector.height(240))
+            .properties(
+                title=f"{metric.capitalize()} per epoch",
+                description=f"Line chart of the training and validation {metric} per epoch: "
+                + "; ".join(
+                    f"epoch {e['epoch']} train {_number(e.get(f'train_{metric}'), fmt)}, "
+                    f"validation {_number(e.get(f'val_{metric}'), fmt)}"
+                    for e in job.epochs[-5:]
+                ),
+                height=projector.height(240),
+            )
         )
         col.altair_chart(projector.style(chart), width="stretch")
 

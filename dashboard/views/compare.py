@@ -7,6 +7,7 @@ import streamlit as st
 from core.io import runs
 from core.library import compare
 from dashboard import common, pages
+from dashboard.inside import history_panel
 
 common.intro(
     "Compare runs",
@@ -92,7 +93,15 @@ else:
                 alt.Tooltip("value:Q", format=fmt),
             ],
         )
-        .properties(title=f"{compare.METRICS[metric].capitalize()} against {compare.X_AXES[x_axis]}", height=320)
+        .properties(
+            title=f"{compare.METRICS[metric].capitalize()} against {compare.X_AXES[x_axis]}",
+            description=f"Line chart of {compare.METRICS[metric]} against {compare.X_AXES[x_axis]}, one line per run: "
+            + "; ".join(
+                f"{run} ends at {format(last.value, fmt)} (epoch {last.epoch})"
+                for run, last in curves.groupby("run", sort=False).last().iterrows()
+            ),
+            height=320,
+        )
     )
     st.altair_chart(chart, width="stretch")
 if missing:
@@ -139,3 +148,6 @@ st.download_button(
     icon=":material/download:",
     key="compare_csv",
 )
+
+st.subheader("How training changed the network")
+history_panel.pick_and_show({r: found[r]["path"] for r in chosen})

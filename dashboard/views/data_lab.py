@@ -169,7 +169,9 @@ with suspects_tab:
 
 
 def _start(count: int) -> None:
-    """The quick demo twice, as one experiment: with every image, and without the `count` worst suspects."""
+    """The quick demo twice, as one experiment: with every image, and without the `count` worst suspects. All or
+    nothing: if the server refuses the second run, the first is cancelled."""
+    ids = []
     try:
         base = get_recipe(label_issues.DEFAULT_RECIPE).config()
         experiment, configs = experiments.plan(
@@ -177,11 +179,10 @@ def _start(count: int) -> None:
         )
         jobs = training.manager()
         experiments.save(experiment)
-        ids = [
-            jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}", teacher=teacher)
-            for c, label in zip(configs, experiment.labels)
-        ]
+        for c, label in zip(configs, experiment.labels):
+            ids.append(jobs.submit(c, data, owner=me, name=f"{experiment.name} · {label}", teacher=teacher))
     except StudioError as e:
+        _stop({"jobs": ids})
         st.session_state.lab_train_error = str(e)
         return
     st.session_state.lab_experiment = {"id": experiment.id, "jobs": ids, "labels": experiment.labels}
@@ -271,8 +272,11 @@ with leaks_tab:
         for col, (what, n) in zip(cols, counts.items()):
             col.metric(f"Pairs {what}", f"{n:,}")
         cols[3].metric("Test images with a copy in training", f"{len(leaked):,}")
-        pages.link("evaluate", label="Evaluate reports the test accuracy without them")
         st.subheader("Leaks: test images with a near-copy in training")
+        if leaked:
+            pages.link("evaluate", label="Evaluate reports the test accuracy without them")
+        else:
+            st.info("No test image has a near-copy in the training set.")
         shown = leaked[:LEAKS_SHOWN]
         for row in range(0, len(shown), 3):
             for column, (test, train, distance) in zip(st.columns(3), shown[row : row + 3]):

@@ -138,7 +138,7 @@ worst_cells = cells[~cells.correct].nlargest(3, "count")
 event = st.altair_chart(
     projector.style(heat + counts).properties(
         height=projector.height(430),
-        title="Confusion matrix: true class (rows) by predicted class (columns)",
+        title="Test images by true and predicted class",
         description=f"Counts of the {result.count:,} test images by true and predicted class; "
         f"{int(cm.trace()):,} on the diagonal are right. Most frequent mistakes: "
         + "; ".join(f"{r.true} predicted as {r.predicted} {r['count']:,} times" for _, r in worst_cells.iterrows())

@@ -3,27 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from core.analysis import explanations, heatmap_text, inference
+from core.analysis import deletion, explanation_methods, explanations, heatmap_text, inference
 from core.base.errors import StudioError
 from core.io import preprocess
-from dashboard import common, image_inputs, url_params
+from dashboard import common, deletion_chart, image_inputs, url_params
 from dashboard.images import show_image
-
-HOW_TO_READ = {
-    "gradcam": "Grad-CAM weighs a convolution block's maps by how much the class score rises with each, so the "
-    "bright region is *where* the evidence for the class sits. It is coarse: the map is only as fine "
-    "as the block's grid (4×4 to 14×14 here), so it says where, not which pixels.",
-    "saliency": "The gradient of the class score with respect to each pixel: red pixels would raise the score "
-    "if brightened, blue would lower it. It is fast but noisy and local — it tells how the score "
-    "reacts to a tiny change, not what the model relied on overall.",
-    "integrated_gradients": "Adds up gradients along a path from a black image to this one, so the values sum "
-    "to the score difference between the two. Red pixels pushed towards the class, "
-    "blue away. Its answer depends on the baseline: black pixels are never credited, "
-    "whatever their role.",
-    "occlusion": "Covers the picture with a black 4×4 patch, one place at a time, and records how much the "
-    "class score drops (red) or rises (blue). Easy to trust, but blurry and slow, and a black patch "
-    "on a black background changes nothing, so the background always looks unimportant.",
-}
 
 common.intro(
     "Why did it say that?",
@@ -68,6 +52,13 @@ def _explain(path: str, mtime: float, pixels: bytes, target: int, layer: str | N
     found = common.load_model(path)
     pixels = np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28)
     return explanations.explain_all(found.model, pixels, target, layer, found.class_names)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _deletion(path: str, mtime: float, pixels: bytes, target: int, layer: str | None):
+    maps = {method: e.heatmap for method, e in _explain(path, mtime, pixels, target, layer).items()}
+    picture = np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28)
+    return deletion.curves(common.load_model(path).model, picture, maps, target)
 
 
 probs = inference.probabilities(loaded.model, image[None])[0].numpy()
@@ -122,6 +113,7 @@ try:
     with st.spinner("Explaining…"):
         found_a = _explain(str(entry.path), entry.path.stat().st_mtime, image.numpy().tobytes(), a, layer)
         found_b = _explain(str(entry.path), entry.path.stat().st_mtime, image.numpy().tobytes(), b, layer)
+        curves = _deletion(str(entry.path), entry.path.stat().st_mtime, image.numpy().tobytes(), a, layer)
 except (StudioError, RuntimeError) as e:
     st.error(f"{entry.name} cannot explain this input: {str(e).splitlines()[0]}")
     st.stop()
@@ -130,10 +122,12 @@ st.caption(
     "Red: evidence for the class. Blue (signed methods only): evidence against it. Each method's two "
     "pictures share one scale, so a paler map means weaker evidence."
 )
-for method in explanations.METHODS:
-    st.subheader(explanations.TITLES[method] + (f" · {layer}" if method == "gradcam" and layer else ""))
+for method, record in explanation_methods.METHODS.items():
+    st.subheader(record.title + (f" · {layer}" if record.uses_layer and layer else ""))
     text, one, two = st.columns([2, 1, 1])
-    text.markdown(HOW_TO_READ[method])
+    text.markdown(record.how_to_read)
+    if method in curves:
+        text.markdown(deletion_chart.summary(curves[method]))
     if method not in found_a:
         try:
             explanations.check_layer(loaded.model, None)
@@ -145,9 +139,11 @@ for method in explanations.METHODS:
         words = heatmap_text.describe(found.heatmap, found.signed)
         show_image(
             explanations.picture(found, scale, zoom=6),
-            alt=f"{explanations.TITLES[method]} map for {name} over the input: {words}",
+            alt=f"{record.title} map for {name} over the input: {words}",
             where=column,
             width=168,
             caption=f"for {name} ({found.probabilities[names.index(name)]:.1%})",
         )
         column.caption(f"{words[0].upper()}{words[1:]}.")
+
+deletion_chart.show(curves, class_a)

@@ -10,6 +10,7 @@ from core.data.classes import CLASS_NAMES
 from core.io import preprocess
 from dashboard import background, common, image_inputs
 from dashboard.images import show_image
+from dashboard.inside import by_hand_panel, sizes_panel, wishes_panel
 from dashboard.prob_chart import probability_chart
 
 common.intro(
@@ -151,3 +152,8 @@ for layer in maps.layers:
                     caption=f"channel {c} · {strongest}",
                     width="stretch",
                 )
+
+# --- inside one convolution: a number by hand, the sizes, what a filter wants to see ------------------------
+by_hand_panel.show(loaded.model, image, {layer.name: layer.shape for layer in maps.layers if layer.kind == "Conv2d"})
+sizes_panel.show(image)
+wishes_panel.show(entry, loaded.model, data, loaded.class_names)

@@ -45,13 +45,13 @@ def leaderboard() -> None:
             {
                 "rank": r["rank"],
                 "who": r["who"],
-                "what": r["kind"],
-                "model": r["model"],
-                "architecture": r["architecture"],
-                "settings": r["settings"],
-                "state": r["state"],
                 "test accuracy": None if r["test_accuracy"] is None else 100 * r["test_accuracy"],
                 "time (s)": r["seconds"],
+                "architecture": r["architecture"],
+                "settings": r["settings"],
+                "model": r["model"],
+                "what": r["kind"],
+                "state": r["state"],
                 "started": time.strftime("%H:%M:%S", time.localtime(r["when"])) if r["when"] else "",
                 "pinned": "yes" if r["pinned"] else "",
             }

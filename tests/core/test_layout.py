@@ -86,7 +86,9 @@ def test_dashboard_uses_only_public_names():
     assert private == []
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "export", "sweep", "explain", "embed", "teach", "labels"])
+@pytest.mark.parametrize(
+    "command", ["train", "evaluate", "predict", "export", "sweep", "explain", "embed", "teach", "labels"]
+)
 def test_command_lines_are_thin_entry_points(command):
     source = (CORE / f"{command}.py").read_text()
     assert f"from core.cli.{command} import main" in source

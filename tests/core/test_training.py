@@ -7,10 +7,11 @@ import pytest
 from core.io import checkpoint, runs
 from core.training.config import TrainConfig
 from core.training.trainer import LOG_EVERY, Trainer
+from tests.device import DEVICE
 
 
 def _train(fmnist, on_event=None, **changes):
-    config = TrainConfig(**{"device": "cpu", **changes})
+    config = TrainConfig(**{"device": DEVICE, **changes})
     trainer = Trainer(config, fmnist, on_event=on_event)
     return trainer, trainer.run()
 
@@ -108,7 +109,7 @@ def _stopped_after_first_epoch(fmnist, **changes):
         if event["event"] == "epoch" and event["epoch"] == 1:
             holder["trainer"].stop()
 
-    trainer = Trainer(TrainConfig(device="cpu", **changes), fmnist, on_event=stop_after_epoch_1)
+    trainer = Trainer(TrainConfig(device=DEVICE, **changes), fmnist, on_event=stop_after_epoch_1)
     holder["trainer"] = trainer
     return trainer.run()
 
@@ -157,7 +158,7 @@ def test_a_scheduled_run_resumes_to_a_new_length_on_a_replanned_schedule(fmnist)
     assert resumed.status == "completed" and resumed.epochs_run == 5
     assert [r["epoch"] for r in runs.read_metrics(resumed.run_dir)] == [1, 2, 3, 4, 5]
     planned = Trainer(
-        TrainConfig(device="cpu", arch="linear", limit=500, epochs=5, schedule="onecycle", lr=1e-2), fmnist
+        TrainConfig(device=DEVICE, arch="linear", limit=500, epochs=5, schedule="onecycle", lr=1e-2), fmnist
     ).run()
     lrs = [r["lr"] for r in resumed.history]
     assert lrs[1:] == pytest.approx([r["lr"] for r in planned.history][1:], rel=1e-6)  # as if planned for 5

@@ -50,7 +50,7 @@ def test_evaluate_page(ckpt, fmnist):
         == f"test image {shirts[0]:,}: true class Shirt, predicted T-shirt/top, {result.confidence[shirts[0]]:.0%}"
     )
     matrix = specs[1]
-    assert matrix["title"] == "Confusion matrix: true class (rows) by predicted class (columns)"
+    assert matrix["title"] == "Test images by true and predicted class"
     assert f"{int(result.confusion_matrix.trace()):,} on the diagonal are right" in matrix["description"]
     heat = matrix["layer"][0]["encoding"]["color"]
     assert heat["scale"]["scheme"] == "viridis" and heat["scale"]["reverse"] is True  # readable with any colour vision

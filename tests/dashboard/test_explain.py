@@ -11,7 +11,7 @@ from core.io import checkpoint, preprocess
 from core.models import build
 from tests.dashboard.my_pages import evaluation_of, open_page, use_trained_model
 
-TITLES = ["Grad-CAM · conv2", "Gradient saliency", "Integrated Gradients", "Occlusion"]
+TITLES = ["Grad-CAM · conv2", "Gradient saliency", "Integrated Gradients", "Occlusion", "Which explanation to trust?"]
 
 
 @pytest.fixture()

@@ -42,6 +42,7 @@ def test_the_navigation_is_exactly_the_records():
     assert [page.title for page in pages.PAGES] == [
         "Home",
         "Data",
+        "Data lab",
         "Train",
         "Evaluate",
         "Feature maps",
@@ -80,7 +81,7 @@ def test_a_link_points_to_its_record(monkeypatch, tmp_path):
 
 
 def test_an_unknown_page_name_says_which_exist():
-    with pytest.raises(KeyError, match="no page named 'lab'; the pages are home, data, train, evaluate"):
+    with pytest.raises(KeyError, match="no page named 'lab'; the pages are home, data, data_lab, train, evaluate"):
         pages.named("lab")
 
 

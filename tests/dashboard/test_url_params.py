@@ -71,6 +71,7 @@ def test_every_page_takes_any_value_of_every_parameter_it_reads(page):
         ),
         ("5" * 5000, "The link's index is 5,000 characters long, too long to be one: it is ignored."),
     ],
+    ids=["superscript", "circled", "full-width", "30 digits", "5,000 digits"],
 )
 def test_odd_test_image_indexes_are_one_line(value, line):
     at = open_with(pages.PAGES[[p.name for p in pages.PAGES].index("explain")], {"index": value})

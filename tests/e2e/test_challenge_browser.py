@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.e2e.test_accessibility import axe_violations, describe
 from tests.e2e.test_browser import CHROMIUM, MAIN, browser, main, running_app, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
@@ -73,7 +74,7 @@ def test_a_teacher_and_two_students_play_a_round(server, browser):  # noqa: F811
     key.press("Enter")
     main(teacher).get_by_role("button", name="Start a round").wait_for()
     wait_idle(teacher)
-    for label, value in (("Pictures", "3"), ("Seconds per picture", "25")):
+    for label, value in (("Pictures", "3"), ("Seconds per picture", "30")):
         box = main(teacher).get_by_role("spinbutton", name=label)
         box.fill(value)
         box.press("Enter")
@@ -101,6 +102,8 @@ def test_a_teacher_and_two_students_play_a_round(server, browser):  # noqa: F811
     assert len({round(b["y"]) for b in desk[:5]}) == 1 and desk[5]["y"] > desk[0]["y"]  # 5 a row on a desktop
     shoot(pia, "challenge_phone_question")
     shoot(ada, "challenge_question")
+    violations = axe_violations(pia)  # WCAG 2 A/AA, as on every page, here with a picture and its buttons
+    assert not violations, describe(violations)
 
     r = json.loads((server["runs"] / "challenge.json").read_text())["round"]
     truth = CLASSES[r["truths"][0]]
@@ -131,6 +134,8 @@ def test_a_teacher_and_two_students_play_a_round(server, browser):  # noqa: F811
     assert sorted(numbers) == ["0"] * 8 + ["1", "1"]
     shoot(pia, "challenge_phone_reveal")
     shoot(ada, "challenge_reveal")
+    violations = axe_violations(ada)
+    assert not violations, describe(violations)
 
     # the teacher's screen for the room, then the end of the round
     teacher.get_by_test_id("stSidebar").get_by_text("Projector view").click()
@@ -143,6 +148,7 @@ def test_a_teacher_and_two_students_play_a_round(server, browser):  # noqa: F811
 
     for pg in (ada, pia):
         main(pg).get_by_role("heading", name=re.compile("^Results: ")).wait_for(timeout=30_000)
+    main(ada).get_by_role("cell", name="human (83.5%)").wait_for()
     rows = main(ada).locator("[data-testid=stTable] tbody tr").all_inner_texts()
     cells = [[c.strip() for c in row.split("\t")] for row in rows]
     assert cells == [

@@ -1,0 +1,65 @@
+"""The race of the ladder's recipes against the classic loop, in quick mode: every rung has its row."""
+
+import os
+from dataclasses import replace
+
+import pytest
+
+from bench import race, run
+from bench.ladder import RACE_TARGETS, RUNGS, Rung
+from bench.table import render
+
+
+@pytest.fixture(scope="module")
+def quick(fmnist, data_dir):
+    os.environ.setdefault("FMNIST_DATA_DIR", data_dir)
+    s = replace(run.Settings(**run.QUICK), sections=("race",), accuracy_limit=1000, budget_s=0.5, device="cpu")
+    return run.collect(s, data=fmnist, log=lambda m: None)
+
+
+def test_quick_mode_races_every_rung_for_one_epoch(quick):
+    r = quick["race"]
+    assert r["targets"] == list(RACE_TARGETS) and (r["limit"], r["epochs"]) == (1000, 1)
+    assert [x["recipe"] for x in r["recipes"]] == [step.recipe for step in RUNGS]
+    for x in r["recipes"]:
+        assert x["epochs"] == 1 and len(x["curve"]) == 1
+        assert 0.3 < x["accuracy"] <= 1 and x["best"] == pytest.approx(x["curve"][0][1])
+        assert 0 < x["seconds"] < x["whole_s"]  # the whole process adds start-up, data and the final test
+        assert x["excluded_s"] > 0
+    assert r["classic"]["epochs"] >= 1 and r["classic_epoch"]["seconds"] > 0
+
+
+def test_quick_mode_table(quick):
+    table = render(quick)
+    assert "## Race: time to test accuracy (shortened: first 1,000 images, 1 epoch(s) each;" in table
+    assert "| way | 90% | 91% | 92% | 93% | 94% | 95% | final test accuracy |" in table
+    assert "| classic loop (budget 0 s, " in table
+    for step in RUNGS:
+        [line] = [x for x in table.splitlines() if x.startswith(f"| `{step.recipe}` |")]
+        assert line.endswith(f"| ≥ {step.accuracy:.0%} in {step.limit_text} | n/a |")  # no verdict when shortened
+
+
+def _race(whole_s, accuracy, reached):
+    return {
+        "targets": [0.91, 0.93],
+        "budget_s": 600,
+        "classic_epoch": {"seconds": 14.0, "all": [14.0]},
+        "classic": {"reached": {}, "best": 0.9015, "epochs": 29, "seconds": 600},
+        "recipes": [{"recipe": "quick_93", "reached": reached, "accuracy": accuracy, "whole_s": whole_s}],
+        "limit": None,
+        "epochs": None,
+    }
+
+
+def test_a_full_race_judges_each_rung_by_accuracy_and_whole_process_time():
+    table = "\n".join(race.table(_race(80.0, 0.9312, {0.91: 30.0, 0.93: 70.0})))
+    assert "| `quick_93` | 30 s | 70 s | 93.12% | 80.0 s | 5.71x | ≥ 93% in ≤ 6x | PASS |" in table
+    assert "| classic loop (budget 600 s, 29 epochs) | — | — | 90.15% (best epoch) |" in table
+    assert "| FAIL |" in "\n".join(race.table(_race(90.0, 0.9312, {0.93: 70.0})))  # 6.4x: too slow
+    assert "| FAIL |" in "\n".join(race.table(_race(80.0, 0.9299, {})))  # 92.99%: not there
+
+
+def test_rung_budgets():
+    assert Rung("a", 0.9, classic_epochs=6).budget(14.0) == 84.0
+    assert Rung("b", 0.95, minutes=25).budget(None) == 1500
+    assert Rung("a", 0.9, classic_epochs=6).budget(None) is None

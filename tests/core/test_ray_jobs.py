@@ -1,0 +1,206 @@
+"""Trainings on Ray: the local default, two servers on one Ray, a restarted server, a killed worker, a two-node
+cluster. The module's first training starts the studio's local Ray (loopback only); the module ends it.
+
+Marked `ray` (`pytest -m "not ray"` leaves them out): they start real Ray processes, about two minutes in all.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from core.io import runs
+from core.serving import ray_runner
+from core.serving.ray_runner import RayExecutor
+from core.serving.shared_jobs import LOST, SharedJobManager
+from core.training.config import TrainConfig
+
+pytestmark = pytest.mark.ray
+
+ROOT = Path(__file__).resolve().parents[2]
+ALICE, BOB = "alice-secret-0123456789", "bob-secret-0123456789ab"
+FIRST_START_S = 300  # the first training starts Ray itself; a busy 2-core machine takes long
+
+
+def quick(**kw) -> TrainConfig:
+    return TrainConfig(**{"arch": "mlp", "epochs": 1, "limit": 2000, "batch_size": 128, **kw})
+
+
+def slow(**kw) -> TrainConfig:
+    return TrainConfig(**{"arch": "mlp", "epochs": 3, "limit": 30000, "batch_size": 32, **kw})
+
+
+def wait_for(predicate, timeout=60.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+@pytest.fixture(scope="module")
+def ray_home(tmp_path_factory):
+    """The runs folder whose local Ray the module uses; that Ray is ended (by process id) at the end."""
+    home = tmp_path_factory.mktemp("ray-home")
+    yield home
+    ray_runner.stop_local_head(home)
+    assert ray_runner.local_head_info(home) is None
+
+
+@pytest.fixture
+def on_module_ray(ray_home, monkeypatch):
+    """Servers of this test connect to the module's local Ray by its address (started here if need be)."""
+    monkeypatch.setenv("FMNIST_RAY_ADDRESS", ray_runner.local_head(ray_home))
+
+
+@pytest.fixture
+def servers(tmp_path):
+    made = []
+
+    def make(root=tmp_path, **kw) -> SharedJobManager:
+        manager = SharedJobManager(RayExecutor(), runs_root=root, poll=0.1, **kw)
+        made.append(manager)
+        return manager
+
+    yield make
+    for manager in made:
+        for job in manager.jobs():
+            if job.active:
+                manager.stop(job.id)
+        for job in manager.jobs():
+            manager.wait(job.id, timeout=60)
+        manager.close()
+
+
+def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home, servers, monkeypatch):
+    monkeypatch.delenv("FMNIST_RAY_ADDRESS", raising=False)
+    manager = servers(ray_home)
+    assert manager.jobs() == [] and ray_runner.local_head_info(ray_home) is None  # nothing at start-up
+    asked = time.monotonic()
+    job_id = manager.submit(slow(), None, owner=ALICE)
+    assert wait_for(lambda: manager.snapshot(job_id).batches, timeout=FIRST_START_S)
+    print(f"\nfirst training's first batch {time.monotonic() - asked:.1f} s after Start (Ray started)")
+    head = ray_runner.local_head_info(ray_home)
+    assert head["running"] and head["address"].startswith("127.0.0.1:") and head["cpus"] == ray_runner.local_cores()
+    worker = manager.worker(job_id)
+    assert worker["pid"] != os.getpid() and worker["pid"] in ray_runner.local_head_info(ray_home)["processes"]
+    assert wait_for(lambda: len(manager.snapshot(job_id).batches) >= 20)
+
+    asked = time.monotonic()
+    assert manager.stop(job_id, owner=ALICE)
+    assert wait_for(lambda: any(e.get("partial") for e in manager.snapshot(job_id).epochs), timeout=10, step=0.01)
+    seen = time.monotonic() - asked
+    print(f"stop seen {seen:.2f} s after the request")
+    assert seen < 3.0  # the worker polls every 0.2 s, stops within a batch, then this server reads it
+    job = manager.wait(job_id, timeout=60)
+    assert job.state == "stopped" and job.message == "stopped by request during epoch 1"
+    assert job.last_batch["step"] < job.info["steps_per_epoch"] / 2
+    assert (Path(job.run_dir) / runs.BEST).is_file() and job.result["test_accuracy"] is not None
+
+    asked = time.monotonic()
+    again = manager.wait(manager.submit(quick(), None, owner=ALICE), timeout=120)
+    print(f"a second training: {time.monotonic() - asked:.1f} s from Start to its end")
+    assert again.state == "completed" and 0.3 < again.result["test_accuracy"] <= 1
+    assert [b["step"] for b in again.batches] == list(range(1, 16)) and len(again.epochs) == 1
+
+
+def test_two_servers_on_one_ray_see_the_same_trainings_and_either_stops_one(on_module_ray, servers):
+    a, b = servers(), servers()
+    job_id = a.submit(slow(), None, owner=ALICE, name="shared")
+    assert wait_for(lambda: b.snapshot(job_id) is not None and len(b.snapshot(job_id).batches) >= 10, timeout=120)
+    seen = b.snapshot(job_id)
+    assert (seen.name, seen.state, seen.owner) == ("shared", "running", a.snapshot(job_id).owner)
+    assert b.worker(job_id) == a.worker(job_id) and 0 < seen.progress < 1
+    with pytest.raises(Exception, match=f"^training {job_id} belongs to another session\\.$"):
+        b.stop(job_id, owner=BOB)
+    assert b.stop(job_id, owner=ALICE)
+    job = a.wait(job_id, timeout=60)
+    assert job.state == "stopped" and b.wait(job_id, timeout=10).state == "stopped"
+
+
+SERVER_THAT_STOPS = textwrap.dedent("""
+    import os, sys, time
+    from core.serving.ray_runner import RayExecutor
+    from core.serving.shared_jobs import SharedJobManager
+    from core.training.config import TrainConfig
+
+    manager = SharedJobManager(RayExecutor(), runs_root=sys.argv[1], poll=0.1)
+    job_id = manager.submit(TrainConfig(arch="mlp", epochs=2, limit=20000, batch_size=64), None, owner=sys.argv[2])
+    while not manager.snapshot(job_id).batches:
+        time.sleep(0.02)
+    print(job_id, flush=True)
+    os._exit(0)  # the server stops, no clean-up
+""")
+
+
+def test_a_restarted_server_finds_its_training_running_and_follows_it(on_module_ray, servers, tmp_path):
+    stopped = subprocess.run(
+        [sys.executable, "-c", SERVER_THAT_STOPS, str(tmp_path), ALICE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    job_id = stopped.stdout.split()[-1]
+    manager = servers()
+    job = manager.snapshot(job_id)
+    assert job.state == "running" and job.batches and manager.owns(job, ALICE)
+    done = manager.wait(job_id, timeout=180)
+    assert done.state == "completed" and [e["epoch"] for e in done.epochs] == [1, 2]
+    assert done.result["epochs_run"] == 2 and done.result["test_accuracy"] > 0.5
+    assert json.loads((tmp_path / ".jobs" / f"{job_id}.json").read_text())["state"] == "completed"
+
+
+def test_a_killed_worker_ends_its_training_as_failed_and_keeps_the_best_checkpoint(on_module_ray, servers):
+    manager = servers()
+    job_id = manager.submit(quick(epochs=4, limit=20000, batch_size=64), None, owner=ALICE)
+    assert wait_for(lambda: manager.snapshot(job_id).epochs, timeout=180)
+    run = Path(manager.snapshot(job_id).run_dir)
+    assert wait_for(lambda: runs.read_metrics(run) and (run / runs.BEST).is_file())
+    os.kill(manager.worker(job_id)["pid"], signal.SIGKILL)
+    job = manager.wait(job_id, timeout=60)
+    done = len(runs.read_metrics(run))
+    assert job.state == "failed" and job.error == job.message
+    assert job.error == LOST.format(epochs=done, s="" if done == 1 else "s", kept="the best checkpoint so far is kept")
+    assert "\n" not in job.error and (run / runs.BEST).is_file()
+
+
+@pytest.fixture
+def worker_node(ray_home):
+    """A second node (1 CPU and the custom resource worker_node) joined to the module's local Ray."""
+    address = ray_runner.local_head(ray_home)
+    head = ray_runner.local_head_info(ray_home)
+    node = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/core/ray_node.py"), address, head["temp_dir"], "--num-cpus", "1",
+         "--resources", json.dumps({"worker_node": 1})],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        line = node.stdout.readline()
+        assert line.startswith("node "), f"the second node did not start: {line!r}"
+        yield line.split()[1]
+    finally:
+        node.terminate()
+        try:
+            node.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait()
+
+
+def test_trainings_that_ask_for_the_worker_nodes_resource_land_on_it(on_module_ray, worker_node, servers, monkeypatch):
+    monkeypatch.setenv("FMNIST_RAY_RESOURCES", json.dumps({"worker_node": 1}))
+    monkeypatch.setenv("FMNIST_CPUS_PER_TRAINING", "1")
+    manager = servers(max_concurrent=2)
+    jobs = [manager.submit(quick(seed=s), None, owner=ALICE) for s in (1, 2)]
+    done = [manager.wait(j, timeout=240) for j in jobs]
+    assert [j.state for j in done] == ["completed", "completed"]
+    assert all(manager.worker(j)["node"] == worker_node for j in jobs)  # the head has no worker_node resource
