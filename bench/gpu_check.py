@@ -193,7 +193,10 @@ def torchrun(device: str, images: int, clock: Clock, env: dict) -> Step:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "core.train"]
         cmd += args
         run_env = {**env, "NCCL_DEBUG": "INFO", "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", "2")}
-        step = Step("torchrun, 1 process", _show(cmd).replace(runs, "RUNS").replace("python -m torch.distributed.run", "torchrun"))
+        step = Step(
+            "torchrun, 1 process",
+            _show(cmd).replace(runs, "RUNS").replace("python -m torch.distributed.run", "torchrun"),
+        )
         code, text, step.seconds = _run(cmd, run_env, clock.left(180))
     end = next((e for e in _events(text) if e.get("event") == "end"), {})
     backend = "nccl" if "NCCL INFO" in text else ("gloo" if device != "cuda" else "not NCCL")

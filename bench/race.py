@@ -98,9 +98,7 @@ def classic_epoch(limit=None, repeats=1) -> dict:
     return {"seconds": statistics.median(times), "all": times}
 
 
-def run(
-    recipes=None, targets=RACE_TARGETS, budget_s=600.0, limit=None, epochs=None, device="auto", log=print
-) -> dict:
+def run(recipes=None, targets=RACE_TARGETS, budget_s=600.0, limit=None, epochs=None, device="auto", log=print) -> dict:
     """The classic loop's epoch and race, then every recipe's race, all in this run."""
     from bench import as_written
 

@@ -13,7 +13,7 @@ from core.analysis import evaluation
 from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import class_sources, preprocess
-from core.serving import challenge, ownership
+from core.serving import challenge, nicknames, ownership
 from core.serving.challenge import Challenge, View
 from dashboard import classroom, common, projector
 from dashboard.images import show_image
@@ -135,7 +135,7 @@ def nickname_field() -> None:
     st.columns([1, 1])[0].text_input(
         "Your nickname",
         key="challenge_nickname",
-        max_chars=40,
+        max_chars=nicknames.MAX_LENGTH,
         placeholder="type a nickname, then press Enter",
         on_change=_set_nickname,
         help="How the results name you. No account: it belongs to this browser.",
@@ -217,7 +217,7 @@ def picture_panel(view: View, data) -> None:
 def question(view: View) -> None:
     index, left = view.moment.index, view.moment.seconds_left
     st.markdown(f"### Picture {index + 1} of {view.count}: which class is it?")
-    st.progress(max(0.0, min(1.0, left / game_seconds())), text=f"{math.ceil(left)} s left")
+    st.progress(max(0.0, min(1.0, left / view.seconds)), text=f"{math.ceil(left)} s left")
     if not plays():
         st.markdown(f"**{view.answered}** answered so far.")
     elif view.mine is not None:
@@ -226,11 +226,6 @@ def question(view: View) -> None:
         st.warning("Type a nickname above to answer.")
     else:
         st.caption("Pick the class below.")
-
-
-def game_seconds() -> float:
-    r = game().current()
-    return r.seconds if r else challenge.DEFAULT_SECONDS
 
 
 def answer_buttons(index: int) -> None:

@@ -46,9 +46,19 @@ def show(curves: dict, class_name: str) -> None:
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=True)
         .encode(
-            x=alt.X("blacked out:Q", axis=alt.Axis(format="%"), title="share of the pixels blacked out"),
+            x=alt.X(
+                "blacked out:Q",
+                axis=alt.Axis(format="%", values=[0, 0.1, 0.2, 0.3, 0.4, 0.5]),
+                title="share of the pixels blacked out",
+            ),
             y=alt.Y("probability:Q", axis=alt.Axis(format="%"), title=f"probability of {class_name}"),
-            color=alt.Color("method:N", sort=[titles[n] for n in order] + [RANDOM], title=None),
+            color=alt.Color(
+                "method:N",
+                sort=[titles[n] for n in order] + [RANDOM],
+                scale=alt.Scale(scheme="category10"),
+                legend=alt.Legend(orient="bottom", columns=3),
+                title=None,
+            ),
             strokeDash=alt.condition(alt.datum.method == RANDOM, alt.value([5, 4]), alt.value([1, 0])),
             tooltip=["method", alt.Tooltip("blacked out:Q", format=".0%"), alt.Tooltip("probability:Q", format=".1%")],
         )
@@ -61,14 +71,17 @@ def show(curves: dict, class_name: str) -> None:
     )
     st.altair_chart(chart, width="stretch")
     table = pd.DataFrame(
-        [{"method": titles[n], "mean probability (lower: more faithful)": curves[n].area} for n in order]
-        + [{"method": RANDOM, "mean probability (lower: more faithful)": first.random_area}]
+        [{"method": titles[n], "mean probability": curves[n].area} for n in order]
+        + [{"method": RANDOM, "mean probability": first.random_area}]
     )
+    st.caption("Mean probability over each curve; lower is more faithful.")
     st.dataframe(
         table,
         hide_index=True,
         column_config={
-            "mean probability (lower: more faithful)": st.column_config.NumberColumn(format="%.3f"),
+            "mean probability": st.column_config.NumberColumn(
+                format="%.3f", help="The class probability averaged over the curve: lower is more faithful."
+            ),
         },
     )
     st.caption(

@@ -12,11 +12,12 @@ picture closed is refused. A browser answers under a nickname (core.serving.nick
 reveal: the true class, the model's answer and the class's votes. At the end: each student's score, the class's
 majority vote (a tie splits the point between the tied classes), the model and the human figure of the dataset
 authors' crowd study (83.5%). Only the teacher starts and ends a round (the teacher may end it at any time; the
-pictures whose answers had closed count). The round lives in `<runs>/challenge.json`, written atomically after
-every change, so a restarted server carries on with the same round on the same schedule.
+pictures whose answers had closed count). The round lives in `<runs>/challenge.json`, changed under a lock and
+written atomically (core.base.shared_json): a restarted server carries on with the same round on the same
+schedule, and every server on the same runs folder plays the same round.
 """
 
-import json
+import copy
 import logging
 import math
 import secrets
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from core.base.errors import StudioError
-from core.base.files import write_atomic
+from core.base.shared_json import SharedJSON
 from core.data.classes import CLASS_NAMES, NUM_CLASSES
 from core.io import runs
 from core.serving.nicknames import Nicknames
@@ -148,6 +149,7 @@ class View:
     round_id: str | None = None
     model: str | None = None
     count: int = 0  # pictures in the round
+    seconds: float = 0.0  # to answer each picture
     image: int | None = None  # test index of the current picture
     mine: int | None = None  # this browser's answer to the current picture
     answered: int = 0  # answers to the current picture so far
@@ -236,14 +238,16 @@ def _whole(value, low: int, high: int, what: str) -> int:
 
 
 class Challenge:
-    """The server's one round, shared by every session; thread-safe; kept in `<runs>/challenge.json`."""
+    """The one round of every session and every server on a runs folder: `<runs>/challenge.json`, read again
+    whenever another writer replaced it and changed under a lock (core.base.shared_json)."""
 
     def __init__(self, runs_root=None, nicknames: Nicknames | None = None, clock=None):
         self.path = runs.runs_dir(runs_root) / FILE
         self.nicknames = nicknames if nicknames is not None else Nicknames(runs_root)
         self._clock = clock or (lambda: server_clock())  # looked up at each call
+        self._doc = SharedJSON(self.path)
         self._lock = threading.Lock()
-        self._round = self._read()
+        self._parsed: tuple[object, Round | None] = (None, None)  # (the document read, its round)
 
     # ---- the teacher -------------------------------------------------------------------------------
 
@@ -272,11 +276,11 @@ class Challenge:
             raise StudioError("a round needs a model of the ten Fashion-MNIST classes.")
         rng = np.random.default_rng(seed if seed is not None else secrets.randbits(64))
         picked = hard_cases(evaluation.labels, probabilities, chosen_classes, count, rng)
-        with self._lock:
+        with self._doc.changing() as data:
             now = self._clock()
-            if moment_of(self._round, now).active:
+            if moment_of(_round_in(data), now).active:
                 raise StudioError("a round is already running: end it first.")
-            self._round = Round(
+            r = Round(
                 id=f"round-{secrets.token_hex(4)}",
                 model=model,
                 checkpoint=str(getattr(evaluation, "checkpoint", "")),
@@ -289,19 +293,18 @@ class Challenge:
                 reveal_seconds=float(reveal_seconds),
                 starts_at=now + lead_in,
             )
-            self._save()
-            return self._copy()
+            data["round"] = asdict(r)
+        return _copy(r)
 
     def end(self, *, teacher: bool) -> None:
         """End the running round now (only the teacher); the pictures whose answers had closed count."""
         if not teacher:
             raise StudioError("only the teacher can end the round.")
-        with self._lock:
-            now = self._clock()
-            if not moment_of(self._round, now).active:
+        with self._doc.changing() as data:
+            r, now = _round_in(data), self._clock()
+            if not moment_of(r, now).active:
                 raise StudioError("no round is running.")
-            self._round.ended_at = now
-            self._save()
+            data["round"]["ended_at"] = now
 
     # ---- a student -----------------------------------------------------------------------------------
 
@@ -312,80 +315,84 @@ class Challenge:
             raise StudioError(f"unknown class {choice!r}.")
         if self.nicknames.get(who) is None:
             raise StudioError("type a nickname before you answer.")
-        with self._lock:
-            r, now = self._round, self._clock()
-            moment = moment_of(r, now)
-            if r is None or (moment.phase == "results" and position >= r.count):
-                raise StudioError("no round is running.")
-            if not 0 <= position < r.count:
-                raise StudioError(f"this round has no picture {position + 1}.")
-            if moment.phase == "question" and moment.index == position:
-                mine = r.answers.setdefault(who, {})
-                if str(position) in mine:
-                    raise StudioError(f"you already answered picture {position + 1}.")
-                mine[str(position)] = choice
-                self._save(strict=False)
-                return
-            if moment.phase == "results" or now >= r.closes_at(position):
-                raise StudioError(f"too late: the answers to picture {position + 1} have closed.")
-            raise StudioError(f"picture {position + 1} is not shown yet.")
+        refusal = self._refusal(self._latest(), who, position)  # most refusals need no lock
+        if refusal:
+            raise StudioError(refusal)
+        with self._doc.changing() as data:
+            r = _round_in(data)
+            refusal = self._refusal(r, who, position)
+            if refusal:
+                raise StudioError(refusal)
+            data["round"]["answers"].setdefault(who, {})[str(position)] = choice
+
+    def _refusal(self, r: Round | None, who: str, position: int) -> str | None:
+        """Why `who` may not answer picture `position` now (None: it may)."""
+        now = self._clock()
+        moment = moment_of(r, now)
+        if r is None or (moment.phase == "results" and position >= r.count):
+            return "no round is running."
+        if not 0 <= position < r.count:
+            return f"this round has no picture {position + 1}."
+        if moment.phase == "question" and moment.index == position:
+            if str(position) in r.answers.get(who, {}):
+                return f"you already answered picture {position + 1}."
+            return None
+        if moment.phase == "results" or now >= r.closes_at(position):
+            return f"too late: the answers to picture {position + 1} have closed."
+        return f"picture {position + 1} is not shown yet."
 
     # ---- everyone ---------------------------------------------------------------------------------------
 
     def moment(self) -> Moment:
-        with self._lock:
-            return moment_of(self._round, self._clock())
+        return moment_of(self._latest(), self._clock())
 
     def current(self) -> Round | None:
         """A copy of the round (the last one, finished or not); None before the first."""
-        with self._lock:
-            return self._copy()
+        r = self._latest()
+        return _copy(r) if r else None
 
     def reveal(self, position: int) -> Reveal:
         """Picture `position` once its answers have closed: its true class, the model's answer, the votes."""
-        with self._lock:
-            r = self._round
-            if r is None or not 0 <= position < r.closed(self._clock()):
-                raise StudioError(f"picture {position + 1} is not revealed yet.")
-            return self._reveal(r, position)
+        r = self._latest()
+        if r is None or not 0 <= position < r.closed(self._clock()):
+            raise StudioError(f"picture {position + 1} is not revealed yet.")
+        return _reveal(r, position)
 
     def results(self) -> Results | None:
         """The scores over the pictures closed so far (None before the first round)."""
-        with self._lock:
-            return self._results(self._round, self._clock()) if self._round else None
+        r = self._latest()
+        return self._results(r, self._clock()) if r else None
 
     def view(self, who: str | None = None) -> View:
         """Everything a browser draws at this moment, read at once."""
-        with self._lock:
-            r, now = self._round, self._clock()
-            moment = moment_of(r, now)
-            if r is None:
-                return View(moment)
-            index = moment.index
-            return View(
-                moment,
-                round_id=r.id,
-                model=r.model,
-                count=r.count,
-                image=r.images[index] if index is not None else None,
-                mine=r.answers.get(who, {}).get(str(index)) if who and index is not None else None,
-                answered=sum(str(index) in mine for mine in r.answers.values()) if index is not None else 0,
-                players=sum(1 for mine in r.answers.values() if mine),
-                reveal=self._reveal(r, index) if moment.phase == "reveal" else None,
-                results=self._results(r, now) if moment.phase == "results" else None,
-            )
-
-    # ---- inside the lock -------------------------------------------------------------------------------
-
-    def _reveal(self, r: Round, position: int) -> Reveal:
-        return Reveal(
-            position,
-            r.images[position],
-            r.truths[position],
-            r.model_answers[position],
-            r.model_confidence[position],
-            tuple(r.votes(position)),
+        r, now = self._latest(), self._clock()
+        moment = moment_of(r, now)
+        if r is None:
+            return View(moment)
+        index = moment.index
+        return View(
+            moment,
+            round_id=r.id,
+            model=r.model,
+            count=r.count,
+            seconds=r.seconds,
+            image=r.images[index] if index is not None else None,
+            mine=r.answers.get(who, {}).get(str(index)) if who and index is not None else None,
+            answered=sum(str(index) in mine for mine in r.answers.values()) if index is not None else 0,
+            players=sum(1 for mine in r.answers.values() if mine),
+            reveal=_reveal(r, index) if moment.phase == "reveal" else None,
+            results=self._results(r, now) if moment.phase == "results" else None,
         )
+
+    # ---- reading ------------------------------------------------------------------------------------------
+
+    def _latest(self) -> Round | None:
+        """The round as the file holds it now (parsed once per version; shared: never changed in place)."""
+        with self._lock:
+            data = self._doc.read()
+            if data is not self._parsed[0]:
+                self._parsed = (data, _round_in(data))
+            return self._parsed[1]
 
     def _results(self, r: Round, now: float) -> Results:
         closed = r.closed(now)
@@ -403,22 +410,29 @@ class Challenge:
             model_right=sum(r.model_answers[i] == r.truths[i] for i in range(closed)),
         )
 
-    def _copy(self) -> Round | None:
-        return Round(**json.loads(json.dumps(asdict(self._round)))) if self._round else None
 
-    def _save(self, strict: bool = True) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, json.dumps({"round": asdict(self._round)}))
-        except OSError as e:
-            if strict:
-                raise e if isinstance(e, StudioError) else StudioError(f"cannot save the round: {e}.") from None
-            log.warning("cannot save the challenge round: %s", e)
+def _reveal(r: Round, position: int) -> Reveal:
+    return Reveal(
+        position,
+        r.images[position],
+        r.truths[position],
+        r.model_answers[position],
+        r.model_confidence[position],
+        tuple(r.votes(position)),
+    )
 
-    def _read(self) -> Round | None:
-        found = runs.read_json(self.path)
-        try:
-            return Round(**found["round"]) if isinstance(found, dict) and found.get("round") else None
-        except TypeError as e:
-            log.warning("cannot read %s (%s): starting without a round", self.path, e)
-            return None
+
+def _round_in(data: dict) -> Round | None:
+    """The round a document holds (None without one, or one this version cannot read)."""
+    found = data.get("round")
+    if not found:
+        return None
+    try:
+        return Round(**found)
+    except TypeError as e:
+        log.warning("cannot read the challenge round (%s): starting without one", e)
+        return None
+
+
+def _copy(r: Round) -> Round:
+    return Round(**copy.deepcopy(asdict(r)))

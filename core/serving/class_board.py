@@ -2,8 +2,8 @@
 with who (their nickname), the architecture, the key settings, the test accuracy and the time, best first.
 
 Trainings come from the job records in the runs folder (core.serving.job_store: every job the server was asked
-for, also after a restart) and their run folders; taught classes from the models the catalog finds whose last
-class was taught from a student's examples (core.io.class_sources).
+for, also after a restart) and their run folders; taught classes from the taught models (core.library.taught),
+shared with the class or not: the teacher sees them all.
 """
 
 import time
@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.io import class_sources, runs
-from core.library import catalog, pins
+from core.library import catalog, pins, taught
 from core.models import get as get_architecture
 from core.serving import job_store
 
@@ -89,27 +89,28 @@ def trainings(names: dict[str, str], runs_root=None, now: float | None = None) -
 
 
 def taught_classes(names: dict[str, str], runs_root=None) -> list[dict]:
-    """A row per model whose last class a student taught (if the catalog has such models)."""
+    """A row per model a student taught a class (core.library.taught), whether shared with the class or not."""
     rows = []
-    for entry in catalog.all_models(runs_root=runs_root):
+    for entry in catalog.taught_models(runs_root):
         meta = entry.metadata
-        taught = class_sources.taught(meta)
-        if not taught:
+        added = class_sources.taught(meta)
+        if not added:
             continue
-        source = class_sources.sources(meta)[taught[-1]]
+        source = class_sources.sources(meta)[added[-1]]
+        owner = taught.owner_of(entry.path) or source.get("owner")
         base = (meta.get("taught_from") or {}).get("name", "?")
-        new_class = class_sources.names(meta)[taught[-1]]
+        new_class = class_sources.names(meta)[added[-1]]
         rows.append(
             {
-                "who": who(source.get("owner"), names),
-                "owner": source.get("owner"),
+                "who": who(owner, names),
+                "owner": owner,
                 "kind": "taught class",
                 "model": entry.name,
                 "run": None,
                 "architecture": architecture(entry.arch),
                 "settings": f"taught {new_class!r} to {base} from {source.get('examples', '?')} examples "
                 f"({source.get('held_out', '?')} held out)",
-                "state": entry.source,
+                "state": "shared" if taught.is_shared(entry.path) else "not shared",
                 "test_accuracy": entry.test_accuracy,
                 "seconds": None,
                 "when": _timestamp(source.get("taught_at")),

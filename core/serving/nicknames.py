@@ -2,18 +2,13 @@
 
 A nickname is short printable text: spaces around it are dropped and runs of spaces become one, at most
 MAX_LENGTH characters. Two browsers never share one: a name already taken (in any case) gets " 2", " 3"...
-The list is kept in `<runs>/nicknames.json`, written atomically, so a restarted server still knows everyone.
+The list is `<runs>/nicknames.json` (core.base.shared_json): a restarted server still knows everyone, and every
+server on the same runs folder shares it.
 """
 
-import json
-import logging
-import threading
-
 from core.base.errors import StudioError
-from core.base.files import write_atomic
+from core.base.shared_json import SharedJSON
 from core.io import runs
-
-log = logging.getLogger(__name__)
 
 FILE = "nicknames.json"
 MAX_LENGTH = 20
@@ -34,45 +29,28 @@ def tidy(text) -> str:
 
 
 class Nicknames:
-    """Every browser's nickname (digest -> nickname), shared by every session of the server."""
+    """Every browser's nickname (digest -> nickname), shared by every session and every server on the runs folder."""
 
     def __init__(self, runs_root=None):
-        self.path = runs.runs_dir(runs_root) / FILE
-        self._lock = threading.Lock()
-        self._names: dict[str, str] = self._read()
-
-    def get(self, who: str) -> str | None:
-        with self._lock:
-            return self._names.get(who)
+        self._doc = SharedJSON(runs.runs_dir(runs_root) / FILE)
 
     def all(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._names)
+        return {k: v for k, v in self._doc.read().items() if isinstance(k, str) and isinstance(v, str)}
+
+    def get(self, who: str) -> str | None:
+        return self.all().get(who)
 
     def set(self, who: str, text) -> str:
         """Give the browser `who` (a digest) the nickname `text`; returns it as kept (made unique)."""
         wanted = tidy(text)
-        with self._lock:
-            if self._names.get(who) == wanted:
-                return wanted
-            taken = {name.casefold() for owner, name in self._names.items() if owner != who}
+        if self.get(who) == wanted:
+            return wanted
+        with self._doc.changing() as names:
+            taken = {name.casefold() for owner, name in names.items() if owner != who and isinstance(name, str)}
             name, n = wanted, 1
             while name.casefold() in taken:
                 n += 1
                 suffix = f" {n}"
                 name = wanted[: MAX_LENGTH - len(suffix)] + suffix
-            self._names[who] = name
-            self._write()
-            return name
-
-    def _read(self) -> dict[str, str]:
-        found = runs.read_json(self.path)
-        if not isinstance(found, dict):
-            if self.path.exists():
-                log.warning("cannot read %s: starting without nicknames", self.path)
-            return {}
-        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
-
-    def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, json.dumps(self._names, indent=1, ensure_ascii=False))
+            names[who] = name
+        return name

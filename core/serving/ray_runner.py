@@ -292,6 +292,18 @@ def _head_processes(info: dict) -> list[int]:
     return members if ours else []
 
 
+def memory_mib(pids: list[int]) -> float:
+    """The processes' memory, shared pages split between their users (PSS; Linux), in MiB."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
+        except (OSError, ValueError):
+            pass
+    return total / 1024
+
+
 def _signal(pids: list[int], sig) -> None:
     for pid in pids:
         try:

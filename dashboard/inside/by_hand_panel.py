@@ -29,7 +29,7 @@ def _step(rows: int, cols: int, delta: int) -> None:
 
 def _grid(values: np.ndarray, rows: list[int], cols: list[int]) -> pd.DataFrame:
     """A k×k block of numbers labelled with the input rows and columns it sits on."""
-    return pd.DataFrame(values, index=[f"row {r}" for r in rows], columns=[f"col {c}" for c in cols])
+    return pd.DataFrame(values, index=[str(r) for r in rows], columns=[str(c) for c in cols])
 
 
 def show(model, image, shapes: dict[str, tuple]) -> None:
@@ -97,15 +97,14 @@ def _patch(model, r: conv_by_hand.ByHand) -> None:
             format_func=lambda i: f"input channel {r.input_channels[i]}",
             key=f"{KEY}_input_{r.layer}",
         )
-    fmt = {"format": "%.3f"}
-    config = {f"col {c}": st.column_config.NumberColumn(**fmt) for c in taps_c}
+    config = {str(c): st.column_config.NumberColumn(format="%.3f", width="small") for c in taps_c}
     patch_col, kernel_col, product_col = st.columns(3)
     for column, title, values in (
         (patch_col, "Input patch", r.patch[index]),
         (kernel_col, f"Kernel of channel {r.channel}", r.kernel[index]),
         (product_col, "Products", r.products[index]),
     ):
-        column.markdown(f"**{title}**")
+        column.markdown(f"**{title}** (rows × columns of the input)")
         column.dataframe(_grid(values, taps_r, taps_c), column_config=config, width="stretch")
     if len(r.input_channels) > 1:
         _partial_sums(r)
@@ -154,6 +153,9 @@ def _sum(r: conv_by_hand.ByHand) -> None:
     gap = r.error
     verdict = f"By hand: **{r.activation:.6f}**; the model's own activation: **{r.model_activation:.6f}**"
     if gap <= 1e-4:
-        st.success(f"{verdict} — equal (they differ by {gap:.1e}, rounding in the last digits).", icon="✅")
+        st.success(
+            f"{verdict} — equal (they differ by {gap:.1e}, rounding in the last digits).",
+            icon=":material/check_circle:",
+        )
     else:
         st.error(f"{verdict} — they differ by {gap:.1e}.")

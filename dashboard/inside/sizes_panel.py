@@ -53,21 +53,19 @@ def show(image=None) -> None:
         f"reads {k}×{k} pixels spread over {g.span}×{g.span}: rows {g.taps(row)[0]} to {g.taps(row)[-1]}, "
         f"columns {g.taps(col)[0]} to {g.taps(col)[-1]} (below 0 or from 28 on: padding)."
     )
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     inside = len(g.receptive_field(row, col))
     show_image(
-        conv_sizes.input_picture(g, row, col, None if image is None else image.numpy(), cell=10),
+        conv_sizes.input_picture(g, row, col, None if image is None else image.numpy(), cell=9),
         alt=f"the {28 + 2 * p}×{28 + 2 * p} padded input grid; the {k * k} pixels output cell ({row}, {col}) reads are "
         f"orange ({inside} inside the picture, {k * k - inside} in the padding), spanning a {g.span}×{g.span} "
         "square outlined in blue",
         where=left,
         caption=f"Input, 28×28 plus {p} of padding on each side",
-        width="stretch",
     )
     show_image(
-        conv_sizes.output_picture(g, row, col, cell=max(4, min(16, 280 // out))),
+        conv_sizes.output_picture(g, row, col, cell=max(6, min(16, 240 // out))),
         alt=f"the {out}×{out} output grid with cell ({row}, {col}) in orange",
         where=right,
         caption=f"Output, {out}×{out}",
-        width="stretch",
     )

@@ -2,11 +2,9 @@
 optimised to excite it most, beside the test images that excite it most; computed once per checkpoint in
 the background."""
 
-import numpy as np
 import streamlit as st
 
 from core.analysis import feature_vis, filter_top_images
-from core.io import preprocess
 from core.models import conv_layers
 from dashboard import background
 from dashboard.images import show_image
@@ -61,15 +59,11 @@ def _compute(entry, layer, data) -> None:
     background.wait(task, f"Optimising inputs for {layer or 'every class'}")
 
 
-def _picture(image: np.ndarray, side: int = 112) -> np.ndarray:
-    return preprocess.enlarge((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8), side)
-
-
 def _verdict(found) -> str:
     beats = int((found.activations >= found.best_test).sum())
     return (
-        f"Optimised in {found.seconds:.0f} s. The optimised input excites its target more than the best of the "
-        f"10,000 test images for **{beats} of {len(found.activations)}**."
+        f"Optimised in {found.seconds:.1f} s. The optimised input excites its target at least as much as the best "
+        f"of the 10,000 test images for **{beats} of {len(found.activations)}**."
     )
 
 
@@ -89,11 +83,10 @@ def _channels(entry, found, data, layer: str, first: bool) -> None:
         for pair, c in enumerate(range(start, min(start + 2, limit))):
             wish, tops = columns[2 * pair], columns[2 * pair + 1]
             show_image(
-                _picture(found.images[c]),
+                feature_vis.picture(found.images[c]),
                 alt=f"the input optimised for channel {c} of {layer}: the pattern that excites it most",
                 where=wish,
                 caption=f"channel {c}: {found.activations[c]:.2f}",
-                width="stretch",
             )
             if top is not None and data is not None:
                 best = top.layer(layer)
@@ -104,8 +97,7 @@ def _channels(entry, found, data, layer: str, first: bool) -> None:
                     "responds",
                     where=tops,
                     caption=f"its top {len(images)} test images: best {found.best_test[c]:.2f}",
-                    width="stretch",
-                )
+                    )
 
 
 def _classes(found, class_names) -> None:
@@ -115,9 +107,8 @@ def _classes(found, class_names) -> None:
         for column, c in zip(st.columns(5), range(start, min(start + 5, len(found.images)))):
             name = class_names[c] if c < len(class_names) else f"class {c}"
             show_image(
-                _picture(found.images[c]),
+                feature_vis.picture(found.images[c]),
                 alt=f"the input optimised to raise the score of {name}",
                 where=column,
                 caption=f"{name}: {found.activations[c]:.1f} (best test image {found.best_test[c]:.1f})",
-                width="stretch",
             )

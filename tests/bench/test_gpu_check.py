@@ -43,9 +43,9 @@ def test_the_dry_run_prints_one_row_per_step_and_every_step_runs(dry_run):
     assert table.startswith("## GPU check on cpu: dry run (tiny limits; no accuracy verdicts)\n")
     rows = _rows(table)
     assert list(rows) == ROWS
-    for name, (_, command, seconds, result, status) in rows.items():
+    for name, (_, _command, seconds, result, status) in rows.items():
         assert status in ("PASS", "ran"), (name, result)
-        assert seconds == "—" if name == "environment" else float(seconds) > 0
+        assert (seconds == "—") if name == "environment" else (float(seconds) > 0)
     assert rows["environment"][3].startswith("torch ") and "cores" in rows["environment"][3]
     assert rows["tests on cpu"][1].startswith("`FMNIST_TEST_DEVICE=cpu python -m pytest")
     assert rows["tests on cpu"][3].startswith("1 passed")

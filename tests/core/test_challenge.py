@@ -1,6 +1,7 @@
 """Beat the model: a round's schedule, answers, reveals and results, on a clock the tests move by hand."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
@@ -209,6 +210,27 @@ def test_a_restarted_server_keeps_the_round_on_its_schedule(tmp_path, game, cloc
     assert again.nicknames.get(who) == "Gus"
     with pytest.raises(StudioError, match=r"^you already answered picture 2\.$"):
         again.answer(who, 1, r.truths[1])
+
+
+def test_two_servers_on_one_runs_folder_play_the_same_round_and_lose_no_answer(tmp_path, game, clock):
+    other = Challenge(tmp_path, clock=clock)  # a second server process on the same runs folder
+    r = start(game)
+    assert other.current() == game.current()
+    at(clock, 0, 1)
+    players = [f"{n:064x}" for n in range(30)]
+    for n, who in enumerate(players):
+        (game if n % 2 else other).nicknames.set(who, f"s{n}")
+
+    def answer(n_who):
+        n, who = n_who
+        (game if n % 2 else other).answer(who, 0, r.truths[0] if n % 3 else SHIRT)
+
+    with ThreadPoolExecutor(8) as pool:  # thirty students at once, through both servers
+        list(pool.map(answer, enumerate(players)))
+    assert sorted(game.current().answers) == sorted(other.current().answers) == players
+    assert game.view().answered == other.view().answered == 30
+    other.end(teacher=True)
+    assert game.moment().phase == "results"
 
 
 def test_a_reveal_waits_for_its_picture_to_close(game, clock):

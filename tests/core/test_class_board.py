@@ -1,10 +1,13 @@
 """The class at a glance (every training and taught class, best first) and the runs the teacher pins for all."""
 
+import numpy as np
 import pytest
 
 from core.base.errors import StudioError
-from core.io import runs
-from core.library import compare, pins
+from core.data.classes import CLASS_NAMES
+from core.io import checkpoint, class_sources, runs
+from core.library import compare, pins, taught
+from core.models import build, with_outputs
 from core.serving import class_board, job_store
 from core.serving.nicknames import Nicknames
 from core.training.config import TrainConfig
@@ -72,6 +75,46 @@ def test_the_board_lists_every_training_best_first_with_nicknames(tmp_path):
     assert rows[1]["settings"] == "3 epochs · batch 256 · lr 0.003 · adamw · 5,000 images · hidden=512-256"
     assert rows[0]["settings"].startswith("5 epochs · batch 128 · lr 0.001 · adam · cosine schedule · augmented")
     assert rows[0]["run"] == "2026-job-2" and rows[0]["kind"] == "training"
+
+
+def taught_model(root, owner: str, accuracy: float) -> None:
+    """A checkpoint as Teach stores it: an MLP with an eleventh class, "hat", from 5 drawings, its owner beside it."""
+    network = with_outputs(build("mlp"), 11)
+    sources = [{"from": class_sources.FASHION}] * 10 + [
+        {
+            "from": "examples",
+            "examples": 5,
+            "trained_on": 4,
+            "held_out": 1,
+            "owner": owner,
+            "taught_at": "2026-11-30T01:00:00+00:00",
+            "images": class_sources.encode_images(np.zeros((5, 28, 28), np.uint8)),
+        }
+    ]
+    meta = {
+        "name": "mlp + hat",
+        "class_names": [*CLASS_NAMES, "hat"],
+        "class_sources": sources,
+        "taught_from": {"name": "mlp", "file": "mlp.safetensors", "classes": 10},
+        "metrics": {"test_accuracy": accuracy},
+    }
+    path = taught.taught_dir(root) / "mlp-hat-abc123.safetensors"
+    checkpoint.save(path, network, "mlp", {}, meta)
+    (path.parent / (path.name + ".owner")).write_text(owner)
+
+
+def test_taught_classes_are_on_the_board_with_who_taught_them(tmp_path):
+    names = Nicknames(tmp_path)
+    names.set(BOB, "Bob")
+    training(tmp_path, "job-1", ADA, TrainConfig(arch="mlp"), summary={"test_accuracy": 0.86, "seconds": 9.0})
+    taught_model(tmp_path, BOB, 0.8712)
+    rows = class_board.board(names.all(), tmp_path)
+    assert [(r["who"], r["kind"], r["model"], r["test_accuracy"], r["rank"]) for r in rows] == [
+        ("Bob", "taught class", "mlp + hat", 0.8712, 1),
+        (f"browser {ADA[:6]}", "training", "2026-job-1", 0.86, 2),
+    ]
+    assert rows[0]["settings"] == "taught 'hat' to mlp from 5 examples (1 held out)"
+    assert rows[0]["state"] == "not shared" and rows[0]["architecture"] == "MLP (fully connected)"
 
 
 def test_only_the_teacher_pins_and_compare_marks_the_pinned_runs(tmp_path):

@@ -146,3 +146,23 @@ def test_command_line(tmp_path, fmnist, capsys):
 
     assert conv_main([str(ckpt), str(png), "--layer", "c3.0", "--channel", "2", "--at", "4;7"]) == 2
     assert capsys.readouterr().err == "error: --at takes ROW,COL as two whole numbers, e.g. 3,5; got '4;7'.\n"
+
+
+def test_the_shared_model_gains_no_hooks_and_threads_do_not_mix(fmnist):
+    import threading
+
+    model = checkpoint.load(ROOT / "checkpoints" / "two_conv.safetensors").model
+    alone = [conv_by_hand.compute(model, fmnist.test_images[i], "conv2.0", 5, 6, 7).activation for i in (0, 1)]
+    together = [[], []]
+
+    def work(slot):
+        for _ in range(4):
+            together[slot].append(conv_by_hand.compute(model, fmnist.test_images[slot], "conv2.0", 5, 6, 7).activation)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == [[alone[0]] * 4, [alone[1]] * 4]
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())

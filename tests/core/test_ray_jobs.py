@@ -6,6 +6,7 @@ Marked `ray` (`pytest -m "not ray"` leaves them out): they start real Ray proces
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from core.cli import cluster, sweep
 from core.io import runs
 from core.serving import ray_runner
 from core.serving.ray_runner import RayExecutor
@@ -79,7 +81,7 @@ def servers(tmp_path):
         manager.close()
 
 
-def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home, servers, monkeypatch):
+def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home, servers, monkeypatch, capsys):
     monkeypatch.delenv("FMNIST_RAY_ADDRESS", raising=False)
     manager = servers(ray_home)
     assert manager.jobs() == [] and ray_runner.local_head_info(ray_home) is None  # nothing at start-up
@@ -89,6 +91,10 @@ def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home
     print(f"\nfirst training's first batch {time.monotonic() - asked:.1f} s after Start (Ray started)")
     head = ray_runner.local_head_info(ray_home)
     assert head["running"] and head["address"].startswith("127.0.0.1:") and head["cpus"] == ray_runner.local_cores()
+    assert cluster.main(["status", "--out", str(ray_home)]) == 0
+    status = capsys.readouterr().out.splitlines()[-1]
+    assert status.startswith(f"local Ray at {head['address']} ({head['cpus']} CPUs): ")
+    print(status)
     worker = manager.worker(job_id)
     assert worker["pid"] != os.getpid() and worker["pid"] in ray_runner.local_head_info(ray_home)["processes"]
     assert wait_for(lambda: len(manager.snapshot(job_id).batches) >= 20)
@@ -204,3 +210,16 @@ def test_trainings_that_ask_for_the_worker_nodes_resource_land_on_it(on_module_r
     done = [manager.wait(j, timeout=240) for j in jobs]
     assert [j.state for j in done] == ["completed", "completed"]
     assert all(manager.worker(j)["node"] == worker_node for j in jobs)  # the head has no worker_node resource
+
+
+def test_a_sweep_on_ray_trains_its_runs_at_once(on_module_ray, data_dir, tmp_path, capsys):
+    argv = ["--ray", "--arch", "mlp", "--limit", "3000", "--epochs", "2", "--batch-size", "64,256"]
+    assert sweep.main([*argv, "--data-dir", data_dir, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for size in (64, 256):
+        assert re.search(rf"^run [12]/2  batch_size={size}: completed, test \d+\.\d+%, 2 epochs, ", out, re.M), out
+    folders = [p for p in tmp_path.iterdir() if (p / runs.SUMMARY).is_file()]
+    assert len(folders) == 2
+    began = [(p / runs.CONFIG).stat().st_mtime for p in folders]
+    ended = [(p / runs.SUMMARY).stat().st_mtime for p in folders]
+    assert max(began) < min(ended)  # both trained at the same time

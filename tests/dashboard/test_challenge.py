@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.library import catalog
 from core.serving import challenge
@@ -130,7 +131,7 @@ def test_the_teacher_starts_students_answer_and_everyone_sees_the_results(clock)
 
 def test_a_student_cannot_start_or_end_a_round_and_the_teacher_ends_one_early(clock):
     ada = student("Ada")
-    with pytest.raises(Exception, match="only the teacher can end the round"):
+    with pytest.raises(StudioError, match=r"^only the teacher can end the round\.$"):
         challenge_parts.game().end(teacher=False)
     host = teacher()
     host.button(key="challenge_start").click().run()

@@ -41,5 +41,5 @@ def test_deletion_curves_per_method(ckpt, fmnist):
     assert np.allclose(saliency["blacked out"], np.arange(11) * 0.05)
     table = at.dataframe[-1].value
     assert list(table["method"])[-1] == "random order"
-    areas = table["mean probability (lower: more faithful)"].tolist()
+    areas = table["mean probability"].tolist()
     assert areas[:4] == sorted(areas[:4])  # best first
