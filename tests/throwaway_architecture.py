@@ -13,12 +13,12 @@ DISPLAY_NAME = "Toy stack (test only)"
 
 
 class Toy(nn.Module):
-    """`depth` fully connected layers of 8 x width units, then the 10 class scores."""
+    """`floors` fully connected layers of 8 x width units, then the 10 class scores."""
 
-    def __init__(self, depth=2, width=1):
+    def __init__(self, floors=2, width=1):
         super().__init__()
         layers, size = [nn.Flatten()], 28 * 28
-        for _ in range(depth):
+        for _ in range(floors):
             layers += [nn.Linear(size, 8 * width), nn.ReLU()]
             size = 8 * width
         self.body = nn.Sequential(*layers)
@@ -28,9 +28,9 @@ class Toy(nn.Module):
         return self.head(self.body(x))
 
 
-def parameters(depth: int, width: int) -> int:
+def parameters(floors: int, width: int) -> int:
     units = 8 * width
-    return (784 * units + units) + (depth - 1) * (units * units + units) + (units * 10 + 10)
+    return (784 * units + units) + (floors - 1) * (units * units + units) + (units * 10 + 10)
 
 
 @contextmanager
@@ -42,7 +42,7 @@ def registered():
         "A stack of small fully connected layers, declared by a test to show that an architecture's own record "
         "is all the registry, the command line and the Train form need.",
         settings=[
-            Setting("depth", "int", 2, "number of hidden layers", low=1, high=4, sweepable=True),
+            Setting("floors", "int", 2, "number of hidden layers", low=1, high=4, sweepable=True),
             width_setting(1, suggested=(1, 5)),
         ],
     )(Toy)

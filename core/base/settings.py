@@ -138,8 +138,11 @@ class Setting:
         optimizer 'rmsprop'; choose one of: ..."."""
         prefix = f"{owner}: " if owner else ""
         if self.fits(value):
-            if self.cap is not None and value > self.cap:
-                return f"{prefix}{self.noun} {value!r} is too large (at most {self.cap:g})."
+            largest = max(value) if self.kind == "sizes" else value  # sizes: the cap holds for each one
+            if self.cap is not None and largest > self.cap:
+                shown = list(value) if isinstance(value, tuple) else value
+                each = " each" if self.kind == "sizes" else ""
+                return f"{prefix}{self.noun} {shown!r} is too large (at most {self.cap:g}{each})."
             return None
         if self.kind == "choice" and not owner:
             return f"unknown {self.noun} {value!r}; choose one of: {', '.join(map(str, self.options))}."

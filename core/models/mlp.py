@@ -20,6 +20,7 @@ from core.models.registry import batch_norm_setting, dropout_setting, register_m
             "hidden layer sizes, comma separated, e.g. 512,256,128",
             label="Hidden layer sizes",
             noun="hidden sizes",
+            cap=4096,
             sweepable=True,
         ),
         dropout_setting(0.2),

@@ -109,9 +109,9 @@ def common_settings() -> dict[str, Setting]:
 # Settings several architectures share; each architecture picks them with its own default and choices.
 
 
-def width_setting(default=1, suggested=(1, 2, 4), whole: bool = True) -> Setting:
+def width_setting(default=1, suggested=(1, 2, 4), whole: bool = True, cap: float = 8) -> Setting:
     """The channel multiplier: whole for the small CNNs (channel counts are 6 x width ...), any fraction for
-    ResNet-18 (channels are rounded)."""
+    ResNet-18 (channels are rounded); at most `cap`, the largest the Train form offers."""
     return Setting(
         "width",
         "float",
@@ -123,6 +123,7 @@ def width_setting(default=1, suggested=(1, 2, 4), whole: bool = True) -> Setting
         whole=whole,
         rule="must be a whole number (1, 2, 4, ...)" if whole else "must be a positive number",
         suggested=tuple(suggested),
+        cap=cap,
         sweepable=True,
     )
 

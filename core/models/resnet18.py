@@ -29,7 +29,7 @@ class BasicBlock(nn.Module):
     "Eighteen layers in four stages of residual blocks: each block adds its input back to its output, so "
     "gradients flow through deep networks. Adapted to 28x28 (3x3 stem, no initial pooling). "
     "`width` scales the channels (1.0 = the standard 64-512; 0.25 trains on a CPU).",
-    settings=[width_setting(0.25, suggested=(0.125, 0.25, 0.5, 1.0), whole=False)],
+    settings=[width_setting(0.25, suggested=(0.125, 0.25, 0.5, 1.0), whole=False, cap=1.0)],
     cpu_bf16=True,
 )
 class ResNet18(nn.Module):

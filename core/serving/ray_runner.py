@@ -51,6 +51,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Ray replaces a loopback address with the machine's network address unless it is told that this is a
 # one-machine Ray (the setting's name dates from when only Windows and macOS had such a Ray).
 LOOPBACK_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+# The local Ray and the servers that use it always check Ray's token (~/.ray/auth_token, made if missing):
+# another user of the machine cannot run code in it; left to Ray, the mode would depend on whether that file exists.
+LOCAL_AUTH_ENV = {"RAY_AUTH_MODE": "token"}
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,9 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
         if _connection:
             import ray
 
-            if ray.is_initialized():
+            if ray.is_initialized() and not (_connection["local"] and not _answers(_connection["address"])):
                 return ray
+            ray.shutdown()  # not connected any more, or the local Ray has gone: start again
             _connection.clear()
         address = settings.address or local_head(runs_root, start=start)
         if address is None:
@@ -124,6 +128,8 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
         host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
         if host in LOOPBACK:
             keep_on_loopback()
+        if settings.address is None:
+            os.environ.update(LOCAL_AUTH_ENV)
         import ray
 
         try:
@@ -226,7 +232,7 @@ def _start_head(folder: Path) -> dict:
         "--dashboard-port", str(dashboard_port),
     ]  # fmt: skip
     path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, **LOOPBACK_ONLY_ENV, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": path}
+    env = {**os.environ, **LOOPBACK_ONLY_ENV, **LOCAL_AUTH_ENV, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": path}
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / HEAD_LOG, "w") as out:
         process = subprocess.Popen(

@@ -38,13 +38,13 @@ RECOMMENDED = 10
 MAX_EXAMPLES = class_sources.MAX_EXAMPLES
 POSITIVES = 400  # augmented versions of the fitted examples, in all
 EARLIER_COPIES = 20  # augmented versions of each example of a class taught earlier
-# On the row, with features scaled to unit mean square norm. L2, DRAWINGS_TAKEN and POSITIVES_KEPT were chosen
+# On the row, with features scaled to unit mean square norm. L2, TAKEN and POSITIVES_KEPT were chosen
 # on the tuning drawings of bench/data/teach/dev only (glove, tie, belt, mitten and 30 built-in drawings; never
 # on the items the benchmark reports): with 1e-2 and more the row had too little room for shapes and fell back on
-# "drawn"; 1e-4 with DRAWINGS_TAKEN 0.001 kept all 30 built-in drawings' answers for every tuning item.
+# "drawn"; 1e-4 with TAKEN 0.001 kept all 30 built-in drawings' answers for every tuning item.
 L2 = 1e-4
 STEPS = 100  # L-BFGS iterations at most
-DRAWINGS_TAKEN = 0.001  # the share of the redrawn ten classes the new class may take (see `caution`)
+TAKEN = 0.001  # the share of the ten classes' photos or drawings the new class may take (see `caution`)
 POSITIVES_KEPT = 0.95
 BLANK_EXAMPLE = "example {n} is blank: there is no drawing in it."
 
@@ -198,7 +198,8 @@ def teach(
 
     row, row_bias = fit_row(weight, bias, groups, L2, STEPS)
     if redrawn:
-        row_bias = row_bias - caution(found.drawings, positives, weight, bias, row, row_bias)
+        others = (found.photos, found.drawings)
+        row_bias = row_bias - caution(others, positives, weight, bias, row, row_bias)
     seconds["fit"] = time.perf_counter() - start - seconds["features"] - seconds["augment"]
 
     held_features = penultimate.features(loaded.model, images[held])
@@ -268,16 +269,16 @@ def fit_row(weight: torch.Tensor, bias: torch.Tensor, groups, l2: float, steps: 
     return (row.detach() / scale), row_bias.detach()[0]
 
 
-def caution(drawings, positives, weight, bias, row, row_bias) -> float:
-    """How much to lower the new row's bias so that it takes at most DRAWINGS_TAKEN of the redrawn ten classes,
-    while keeping at least POSITIVES_KEPT of its own augmented examples: a drawing that is nearly as much the new
-    class as one of the ten stays one of the ten."""
+def caution(others, positives, weight, bias, row, row_bias) -> float:
+    """How much to lower the new row's bias so that it takes at most TAKEN of the ten classes' photos and of their
+    drawings (each of `others`), while keeping at least POSITIVES_KEPT of its own augmented examples: a picture
+    that is nearly as much the new class as one of the ten stays one of the ten."""
 
     def margins(features):
         x = features.float()
         return (x @ row + row_bias) - (x @ weight.T + bias).max(1).values
 
-    wanted = float(torch.quantile(margins(drawings), 1 - DRAWINGS_TAKEN))
+    wanted = max(float(torch.quantile(margins(features), 1 - TAKEN)) for features in others)
     allowed = float(torch.quantile(margins(positives), 1 - POSITIVES_KEPT))
     return max(0.0, min(wanted, allowed))
 

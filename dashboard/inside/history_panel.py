@@ -39,7 +39,7 @@ def show(run_dir, key: str) -> None:
         if snapshot.filters is not None:
             moved = float(np.abs(snapshot.filters - first.filters).mean()) if snapshot is not first else 0.0
             show_image(
-                filter_grid(snapshot.filters, columns=min(8, len(snapshot.filters)), tile=36, gap=4),
+                filter_grid(snapshot.filters, columns=min(8, len(snapshot.filters)), tile=48, gap=4),
                 alt=f"the {len(snapshot.filters)} first-layer filters after epoch {chosen}: red positive weights, "
                 "blue negative",
                 caption=f"First layer filters after epoch {chosen}"
@@ -84,7 +84,12 @@ def _histograms(snapshot, layer: str) -> alt.VConcatChart:
                 f"{part['from'].min():.4f} to {part['to'].max():.4f}",
             )
         )
-    return alt.vconcat(*charts).properties(title=f"{layer} after epoch {snapshot.epoch}")
+    weights = frame[frame.kind == "weights"]
+    return alt.vconcat(*charts).properties(
+        title=f"{layer} after epoch {snapshot.epoch}",
+        description=f"Histograms of the weights and the last batch's gradients of {layer} after epoch "
+        f"{snapshot.epoch}; the weights run from {weights['from'].min():.4f} to {weights['to'].max():.4f}",
+    )
 
 
 def pick_and_show(paths: dict) -> None:

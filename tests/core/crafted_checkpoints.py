@@ -103,11 +103,11 @@ def cases() -> dict[str, tuple[bytes, str]]:
         ),
         "width 1e6": (
             with_settings(cnn, width=1e6),
-            "invalid settings: simple_cnn: width must be at most 8, got 1000000.",
+            "invalid settings: simple_cnn: width 1000000.0 is too large (at most 8).",
         ),
         "hidden size 1e9": (
             with_settings(mlp, hidden=[1_000_000_000]),
-            "invalid settings: mlp: hidden sizes must be at most 16 layers of at most 4,096 units, got [1000000000].",
+            "invalid settings: mlp: hidden sizes [1000000000] is too large (at most 4096 each).",
         ),
         "infinite resnet width": (
             with_settings(resnet, width=float("inf")),

@@ -17,6 +17,7 @@ import sys
 import time
 
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # read when ray is imported
+os.environ["RAY_AUTH_MODE"] = "token"  # as the studio's local Ray (core.serving.ray_runner)
 
 
 def main() -> None:

@@ -31,42 +31,42 @@ def test_the_built_in_architectures_register_themselves_in_order():
 def test_a_throwaway_architecture_reaches_the_command_line(registered_toy):
     assert _arch_choices() == [*REGISTRY] and toy.NAME in _arch_choices()
     help_text = parser().format_help()
-    assert "--depth DEPTH" in help_text and "number of hidden layers (toy)" in " ".join(help_text.split())
-    config = config_from_args(parser().parse_args(["--arch", toy.NAME, "--depth", "3", "--width", "5"]))
-    assert (config.arch, config.arch_settings) == (toy.NAME, {"depth": 3, "width": 5})
+    assert "--floors FLOORS" in help_text and "number of hidden layers (toy)" in " ".join(help_text.split())
+    config = config_from_args(parser().parse_args(["--arch", toy.NAME, "--floors", "3", "--width", "5"]))
+    assert (config.arch, config.arch_settings) == (toy.NAME, {"floors": 3, "width": 5})
     assert type(config.arch_settings["width"]) is int  # 5.0 from the command line, built as 5
     assert build(toy.NAME, config.arch_settings).body[1].out_features == 40
-    assert get(toy.NAME).parameter_count(depth=3, width=5) == toy.parameters(3, 5)
+    assert get(toy.NAME).parameter_count(floors=3, width=5) == toy.parameters(3, 5)
 
 
 def test_a_throwaway_architecture_is_gone_once_unregistered():
     with toy.registered():
         assert toy.NAME in REGISTRY
     assert toy.NAME not in REGISTRY and toy.NAME not in _arch_choices()
-    assert "--depth" not in parser().format_help()
+    assert "--floors" not in parser().format_help()
 
 
 def test_its_settings_are_checked_by_their_records(registered_toy):
     cases = [
-        ({"depth": 9}, "toy: depth must be a whole number in 1-4, got 9."),
-        ({"depth": 2.0}, "toy: depth must be a whole number in 1-4, got 2.0."),
+        ({"floors": 9}, "toy: floors must be a whole number in 1-4, got 9."),
+        ({"floors": 2.0}, "toy: floors must be a whole number in 1-4, got 2.0."),
         ({"width": 1.5}, "toy: width must be a whole number (1, 2, 4, ...), got 1.5."),
         ({"width": float("inf")}, "toy: width must be a whole number (1, 2, 4, ...), got inf."),
-        ({"colour": 1}, "toy has no setting 'colour' (its settings: depth, width)."),
+        ({"colour": 1}, "toy has no setting 'colour' (its settings: floors, width)."),
     ]
     for settings, message in cases:
         with pytest.raises(StudioError) as e:
             build(toy.NAME, settings)
         assert str(e.value) == message
     with pytest.raises(StudioError) as e:
-        config_from_args(parser().parse_args(["--arch", toy.NAME, "--depth", "0"]))
-    assert str(e.value) == "toy: depth must be a whole number in 1-4, got 0."
+        config_from_args(parser().parse_args(["--arch", toy.NAME, "--floors", "0"]))
+    assert str(e.value) == "toy: floors must be a whole number in 1-4, got 0."
 
 
 def test_its_settings_can_be_swept(registered_toy):
-    assert sweeps.parse_values("depth", "1,3") == [1, 3]
-    _, _, configs = sweep.plan(["--arch", toy.NAME, "--depth", "1,3", "--epochs", "1"])
-    assert [c.arch_settings for c in configs] == [{"depth": 1, "width": 1}, {"depth": 3, "width": 1}]
+    assert sweeps.parse_values("floors", "1,3") == [1, 3]
+    _, _, configs = sweep.plan(["--arch", toy.NAME, "--floors", "1,3", "--epochs", "1"])
+    assert [c.arch_settings for c in configs] == [{"floors": 1, "width": 1}, {"floors": 3, "width": 1}]
 
 
 def test_a_name_is_registered_once():

@@ -151,7 +151,7 @@ def test_other_bad_files(tmp_path, good):
         "up.safetensors: invalid settings: two_conv has no setting 'depth' (its settings: batch_norm, dropout, width)."
     )
     huge = refused(saved(tmp_path, arch="resnet18", model=build("resnet18"), settings={"width": 10_000.0}))
-    assert huge == "up.safetensors: invalid settings: resnet18: width must be at most 1, got 10000.0."
+    assert huge == "up.safetensors: invalid settings: resnet18: width 10000.0 is too large (at most 1)."
     nan_model = build("two_conv", SETTINGS)
     with torch.no_grad():
         nan_model.classifier[2].bias[3] = float("nan")

@@ -46,7 +46,7 @@ def test_no_model_is_built_before_the_settings_are_checked(tmp_path, monkeypatch
     monkeypatch.setattr(checkpoint, "build", lambda *a, **kw: built.append(a) or real_build(*a, **kw))
     path = tmp_path / "wide.safetensors"
     path.write_bytes(CASES["width 1e6"][0])
-    assert refusal(checkpoint.load, path).endswith("width must be at most 8, got 1000000.")
+    assert refusal(checkpoint.load, path).endswith("width 1000000.0 is too large (at most 8).")
     assert built == []
 
 

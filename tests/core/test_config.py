@@ -40,3 +40,11 @@ def test_round_trip_through_dict():
     again = TrainConfig.from_dict(cfg.to_dict()).validate()
     assert again.arch_settings["hidden"] == [64, 32] or tuple(again.arch_settings["hidden"]) == (64, 32)
     assert again.lr == 0.01 and again.arch == "mlp"
+
+
+def test_the_command_line_refuses_a_width_the_checkpoint_reader_would_refuse():
+    # a training must not run for minutes and then write a checkpoint that no entry point can load
+    with pytest.raises(StudioError, match=r"^simple_cnn: width 16 is too large \(at most 8\)\.$"):
+        TrainConfig(arch="simple_cnn", arch_settings={"width": 16}).validate()
+    with pytest.raises(StudioError, match=r"^mlp: hidden sizes \[8192\] is too large \(at most 4096 each\)\.$"):
+        TrainConfig(arch="mlp", arch_settings={"hidden": [8192]}).validate()

@@ -33,11 +33,11 @@ def test_a_throwaway_architecture_shows_up_with_widgets_from_its_records():
         at.selectbox(key="train_arch").set_value(toy.NAME).run()
         assert not at.exception and not at.error
         assert "declared by a test" in at.markdown[1].value
-        depth, width = at.number_input(key="train_toy_depth"), at.select_slider(key="train_toy_width")
-        assert (depth.label, depth.value, depth.min, depth.max) == ("Depth", 2, 1, 4)
+        floors, width = at.number_input(key="train_toy_floors"), at.select_slider(key="train_toy_width")
+        assert (floors.label, floors.value, floors.min, floors.max) == ("Floors", 2, 1, 4)
         assert (width.label, width.options, width.value) == ("Width (channel multiplier)", ["1", "5"], 1)
         assert parameters_caption(at) == f"**{toy.parameters(2, 1):,}** trainable parameters with these settings."
-        depth.set_value(3)
+        floors.set_value(3)
         width.set_value(5)
         at.run()
         assert parameters_caption(at) == f"**{toy.parameters(3, 5):,}** trainable parameters with these settings."

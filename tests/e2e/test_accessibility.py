@@ -156,7 +156,7 @@ def runs_in(app) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def training(studio, browser):  # noqa: F811
-    """A training started on the Train page that outlasts every check (the server's end stops it)."""
+    """A training started on the Train page that outlasts every check; stopped at the end."""
     context = browser.new_context(viewport=VIEWPORTS["desktop"])
     pg = context.new_page()
     pg.set_default_timeout(90_000)
@@ -171,9 +171,12 @@ def training(studio, browser):  # noqa: F811
     pg.get_by_role("button", name="Start training").click()
     main(pg).get_by_test_id("stProgress").wait_for()
     pg.get_by_text("Loss per epoch").wait_for(timeout=240_000)  # an epoch done: a checkpoint and a history exist
-    context.close()
     [run] = runs_in(studio)
     yield run
+    pg.goto(f"{studio['url']}/train")  # stopped, wherever it runs (a worker may outlive the server)
+    main(pg).get_by_role("button", name="Stop").click()
+    main(pg).get_by_text("Stopped after").wait_for()
+    context.close()
 
 
 def test_pages_come_from_the_navigation(studio, browser):  # noqa: F811
