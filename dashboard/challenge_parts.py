@@ -2,12 +2,15 @@
 ten answer buttons, the reveal after each picture and the results table. The round itself is
 core.serving.challenge; this module only draws it."""
 
+import copy
+import functools
+import io
 import math
 import time
 
-import altair as alt
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from core.analysis import evaluation
 from core.base.errors import StudioError
@@ -44,8 +47,12 @@ def game() -> Challenge:
 
 
 def me() -> str:
-    """This browser's owner digest: what the round records its answers and nickname under."""
-    return ownership.digest(classroom.owner_secret())
+    """This browser's owner digest: what the round records its answers and nickname under. Kept for the session
+    (its secret never changes in a session), so the polled part of the page and its buttons' callbacks draw
+    nothing outside it (classroom.owner_secret may write the cookie into the sidebar)."""
+    if "challenge_me" not in st.session_state:
+        st.session_state.challenge_me = ownership.digest(classroom.owner_secret())
+    return st.session_state.challenge_me
 
 
 def may_host() -> bool:
@@ -173,7 +180,7 @@ def settled_view() -> View:
     return view
 
 
-def show(view: View, data) -> None:
+def show(view: View) -> None:
     """The whole round panel for this moment."""
     phase = view.moment.phase
     if st.session_state.get("challenge_error"):
@@ -184,16 +191,16 @@ def show(view: View, data) -> None:
         st.markdown(f"### Get ready: picture 1 of {view.count} in {math.ceil(view.moment.seconds_left)} s")
         st.caption(f"The model to beat: **{view.model}**.")
     elif phase in ("question", "reveal"):
-        picture_panel(view, data)
+        picture_panel(view)
     else:
         results(view)
 
 
-def picture_panel(view: View, data) -> None:
+def picture_panel(view: View) -> None:
     index, count = view.moment.index, view.count
     big = projector.on()
     left, right = st.columns([2, 3] if big else [1, 2], gap="large")
-    pixels = preprocess.enlarge(data.test_images[view.image].numpy(), PROJECTED_PX if big else PICTURE_PX)
+    pixels = picture_png(view.image, PROJECTED_PX if big else PICTURE_PX)
     if view.moment.phase == "question":
         alt_text = (
             f"Picture {index + 1} of {count}: a piece of clothing from the Fashion-MNIST test set, 28 by 28 pixels "
@@ -212,6 +219,15 @@ def picture_panel(view: View, data) -> None:
             reveal(view)
     if may_answer(view):  # below the picture, the whole width: room for ten big buttons
         answer_buttons(index)
+
+
+@functools.lru_cache(maxsize=64)
+def picture_png(index: int, size: int) -> bytes:
+    """Test picture `index` enlarged to `size` pixels, as a PNG made once for every screen that shows it."""
+    pixels = common.load_dataset_or_fail().test_images[index].numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(preprocess.enlarge(pixels, size)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def question(view: View) -> None:
@@ -260,24 +276,52 @@ def reveal(view: View) -> None:
 
 
 def votes_chart(shown) -> None:
-    frame = pd.DataFrame({"class": CLASS_NAMES, "votes": shown.votes, "true": [c == shown.truth for c in range(10)]})
-    base = alt.Chart(frame).encode(
-        x=alt.X("class:N", sort=list(CLASS_NAMES), title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)),
-        y=alt.Y("votes:Q", title="votes", axis=alt.Axis(tickMinStep=1)),
-    )
-    bars = base.mark_bar().encode(
-        color=alt.condition("datum.true", alt.value(RIGHT_COLOUR), alt.value(OTHER_COLOUR)),
-        tooltip=["class", "votes"],
-    )
-    numbers = base.mark_text(dy=-8, fontSize=projector.font(13), fontWeight="bold").encode(text="votes:Q")
-    total = sum(shown.votes)
-    described = "; ".join(f"{name} {n}" for name, n in zip(CLASS_NAMES, shown.votes) if n) or "no votes"
-    chart = (bars + numbers).properties(
-        height=projector.height(260),
-        title=f"The class's votes ({total}); the true class in green",
-        description=f"Bar chart of the class's votes per class: {described}. The true class is {CLASS_NAMES[shown.truth]}.",
-    )
-    st.altair_chart(projector.style(chart), width="stretch")
+    """The class's votes as numbered bars, the true class in green. Every screen draws the same chart at the same
+    moment, so its specification is built once per reveal and shared (`votes_spec`)."""
+    spec = votes_spec(shown.votes, shown.truth, projector.on())
+    st.vega_lite_chart(copy.deepcopy(spec), width="stretch")  # Streamlit takes the data out of the copy
+
+
+@functools.lru_cache(maxsize=64)
+def votes_spec(votes: tuple[int, ...], truth: int, big: bool) -> dict:
+    values = [{"class": name, "votes": n, "true": c == truth} for c, (name, n) in enumerate(zip(CLASS_NAMES, votes))]
+    size = (lambda normal: round(normal * projector.SCALE)) if big else (lambda normal: normal)
+    described = "; ".join(f"{name} {n}" for name, n in zip(CLASS_NAMES, votes) if n) or "no votes"
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": f"The class's votes ({sum(votes)}); the true class in green",
+        "description": f"Bar chart of the class's votes per class: {described}. "
+        f"The true class is {CLASS_NAMES[truth]}.",
+        "height": projector.SCREEN_HEIGHT if big else 260,
+        "data": {"values": values},
+        "encoding": {
+            "x": {
+                "field": "class",
+                "type": "nominal",
+                "sort": list(CLASS_NAMES),
+                "title": None,
+                "axis": {"labelAngle": -40, "labelOverlap": False},
+            },
+            "y": {"field": "votes", "type": "quantitative", "title": "votes", "axis": {"tickMinStep": 1}},
+        },
+        "layer": [
+            {
+                "mark": {"type": "bar"},
+                "encoding": {
+                    "color": {"condition": {"test": "datum.true", "value": RIGHT_COLOUR}, "value": OTHER_COLOUR},
+                    "tooltip": [{"field": "class", "type": "nominal"}, {"field": "votes", "type": "quantitative"}],
+                },
+            },
+            {
+                "mark": {"type": "text", "dy": -8, "fontSize": size(13), "fontWeight": "bold"},
+                "encoding": {"text": {"field": "votes", "type": "quantitative"}},
+            },
+        ],
+        "config": {
+            "axis": {"labelFontSize": size(11), "titleFontSize": size(12)},
+            "title": {"fontSize": size(14)},
+        },
+    }
 
 
 def results(view: View) -> None:

@@ -35,14 +35,15 @@ class SharedJSON:
             return self._data
 
     @contextlib.contextmanager
-    def changing(self):
+    def changing(self, durable: bool = True):
         """`with doc.changing() as data:` change `data` (a fresh copy of the latest document); it is written when
-        the block ends without an exception. Raises StudioError (one line) when the file cannot be written."""
+        the block ends without an exception (`durable=False`: without waiting for the disk, see write_atomic).
+        Raises StudioError (one line) when the file cannot be written."""
         with self._lock, self._file_lock():
             data = copy.deepcopy(self.read())
             yield data
             try:
-                write_atomic(self.path, json.dumps(data, ensure_ascii=False))
+                write_atomic(self.path, json.dumps(data, ensure_ascii=False), durable=durable)
             except OSError as e:
                 raise e if isinstance(e, StudioError) else StudioError(f"cannot write {self.path}: {e}.") from None
             self._data, self._stamp = data, self._file_stamp()

@@ -18,15 +18,12 @@ queues them, RayExecutor starts each as a detached actor named by its job id in 
 Ray is imported here only, when a training starts or a sweep runs with --ray: the app's start does not pay.
 """
 
-import hashlib
 import json
 import logging
 import math
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,25 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import StudioError
-from core.io import runs
-from core.serving import job_events
+from core.serving import job_events, local_ray
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "fmnist-studio"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-HEAD_FILE = "ray-local.json"
-HEAD_LOCK = ".ray.lock"
-HEAD_LOG = "ray-local.log"
-HEAD_START_TIMEOUT_S = 240
-OBJECT_STORE_BYTES = 200 * 1024 * 1024  # results are small: the data never travels through Ray
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# Ray replaces a loopback address with the machine's network address unless it is told that this is a
-# one-machine Ray (the setting's name dates from when only Windows and macOS had such a Ray).
-LOOPBACK_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-# The local Ray and the servers that use it always check Ray's token (~/.ray/auth_token, made if missing):
-# another user of the machine cannot run code in it; left to Ray, the mode would depend on whether that file exists.
-LOCAL_AUTH_ENV = {"RAY_AUTH_MODE": "token"}
+# a server waits for a Ray that went away (it is started again) instead of ending itself after a minute
+NO_GCS_EXIT_ENV = {"RAY_gcs_rpc_server_reconnect_timeout_s": str(10 * 365 * 24 * 3600)}
 
 
 @dataclass(frozen=True)
@@ -97,11 +83,7 @@ def _number(name: str, positive: bool = False) -> float | None:
     return value
 
 
-def local_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+local_cores = local_ray.local_cores
 
 
 # ---- the connection -----------------------------------------------------------------------------------------
@@ -118,7 +100,7 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
         if _connection:
             import ray
 
-            if ray.is_initialized() and not (_connection["local"] and not _answers(_connection["address"])):
+            if ray.is_initialized() and not (_connection["local"] and not local_ray.answers(_connection["address"])):
                 return ray
             ray.shutdown()  # not connected any more, or the local Ray has gone: start again
             _connection.clear()
@@ -126,10 +108,11 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
         if address is None:
             return None
         host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
-        if host in LOOPBACK:
+        if host in ("127.0.0.1", "localhost", "::1"):
             keep_on_loopback()
         if settings.address is None:
-            os.environ.update(LOCAL_AUTH_ENV)
+            os.environ.update(local_ray.LOCAL_AUTH_ENV)
+        os.environ.update(NO_GCS_EXIT_ENV)
         import ray
 
         try:
@@ -163,159 +146,31 @@ def disconnect() -> None:
 
 def keep_on_loopback() -> None:
     """Make this process's Ray (and the processes it starts) keep 127.0.0.1 as this machine's address."""
-    os.environ.update(LOOPBACK_ONLY_ENV)
+    os.environ.update(local_ray.LOOPBACK_ONLY_ENV)
     if "ray" in sys.modules:  # imported before: the setting is read at import, so tell the module too
         from ray._private import ray_constants
 
         ray_constants.ENABLE_RAY_CLUSTER = False
 
 
-# ---- the studio's local Ray ----------------------------------------------------------------------------------
+# ---- the studio's local Ray (core.serving.local_ray) -----------------------------------------------------------
 
 
 def local_head(runs_root=None, start: bool = True) -> str | None:
     """The address of the studio's local Ray for this runs folder, started first if it is not running and
     `start`; None if it is not running and not `start`."""
-    folder = job_events.jobs_dir(runs_root)
-    with job_events.locked(runs_root, HEAD_LOCK):
-        info = runs.read_json(folder / HEAD_FILE)
-        if info and _answers(info.get("address", "")):
-            return info["address"]
-        if not start:
-            return None
-        info = _start_head(folder)
-        runs.write_json(folder / HEAD_FILE, info)
-        return info["address"]
+    return local_ray.address(job_events.jobs_dir(runs_root), start=start)
 
 
 def local_head_info(runs_root=None) -> dict | None:
-    """What ray-local.json says of the local Ray, with "running" (its address answers) and "processes"."""
-    info = runs.read_json(job_events.jobs_dir(runs_root) / HEAD_FILE)
-    if not info:
-        return None
-    return {**info, "running": _answers(info.get("address", "")), "processes": _head_processes(info)}
+    return local_ray.info(job_events.jobs_dir(runs_root))
 
 
-def stop_local_head(runs_root=None, grace_s: float = 15.0) -> int:
-    """End the studio's local Ray of this runs folder (and every training on it); returns how many processes
-    were asked to end. Only the processes it started are touched (by process id)."""
-    folder = job_events.jobs_dir(runs_root)
+def stop_local_head(runs_root=None) -> int:
+    """End the studio's local Ray of this runs folder and every training on it (see local_ray.stop)."""
     if _connection.get("local"):
         disconnect()
-    with job_events.locked(runs_root, HEAD_LOCK):
-        info = runs.read_json(folder / HEAD_FILE)
-        if not info:
-            return 0
-        pids = _head_processes(info)
-        _signal(pids, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _head_processes(info):
-            time.sleep(0.2)
-        _signal(_head_processes(info), signal.SIGKILL)
-        (folder / HEAD_FILE).unlink(missing_ok=True)
-        temp_dir = Path(info.get("temp_dir") or "")
-        if temp_dir.name.startswith("fmnist-ray-") and temp_dir.parent == Path(tempfile.gettempdir()):
-            shutil.rmtree(temp_dir, ignore_errors=True)  # its logs and sockets
-        return len(pids)
-
-
-def _start_head(folder: Path) -> dict:
-    port, client_port, agent_port, dashboard_port = _free_ports(4)
-    temp_dir = Path(tempfile.gettempdir()) / f"fmnist-ray-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
-    cores = local_cores()
-    command = [
-        sys.executable, "-m", "ray.scripts.scripts", "start", "--head",
-        "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", str(cores),
-        "--include-dashboard=false", "--disable-usage-stats", "--include-log-monitor=false",
-        "--temp-dir", str(temp_dir), "--object-store-memory", str(OBJECT_STORE_BYTES),
-        "--ray-client-server-port", str(client_port), "--dashboard-agent-listen-port", str(agent_port),
-        "--dashboard-port", str(dashboard_port),
-    ]  # fmt: skip
-    path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, **LOOPBACK_ONLY_ENV, **LOCAL_AUTH_ENV, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": path}
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / HEAD_LOG, "w") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        try:
-            code = process.wait(timeout=HEAD_START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = None
-    if code != 0:
-        lines = [line for line in (folder / HEAD_LOG).read_text(errors="replace").splitlines() if line.strip()]
-        why = lines[-1].strip()[:200] if lines else f"no answer in {HEAD_START_TIMEOUT_S} s"
-        raise StudioError(f"cannot start a local Ray for the trainings: {why} (see {folder / HEAD_LOG}).")
-    return {
-        "address": f"127.0.0.1:{port}",
-        "session": process.pid,  # the session id of every process it started
-        "temp_dir": str(temp_dir),
-        "cpus": cores,
-        "started": time.time(),
-    }
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _answers(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
-def _head_processes(info: dict) -> list[int]:
-    """The live processes of the local Ray's session, provided one of them really is its (its temp folder is
-    in its command line): a session id can be reused once every process of the old session has ended."""
-    session, temp_dir = info.get("session"), info.get("temp_dir")
-    if not isinstance(session, int) or not temp_dir:
-        return []
-    try:
-        listing = subprocess.run(
-            ["ps", "-ww", "-eo", "pid=,sess=,stat=,args="], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    members, ours = [], False
-    for line in listing.stdout.splitlines():
-        parts = line.split(None, 3)
-        if len(parts) < 3 or parts[1] != str(session) or parts[2].startswith("Z") or parts[0] == str(os.getpid()):
-            continue  # another session's, an ended one waiting to be reaped, or this very process
-        members.append(int(parts[0]))
-        ours = ours or temp_dir in (parts[3] if len(parts) > 3 else "")
-    return members if ours else []
-
-
-def memory_mib(pids: list[int]) -> float:
-    """The processes' memory, shared pages split between their users (PSS; Linux), in MiB."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
-        except (OSError, ValueError):
-            pass
-    return total / 1024
-
-
-def _signal(pids: list[int], sig) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+    return local_ray.stop(job_events.jobs_dir(runs_root))
 
 
 # ---- trainings as detached actors ------------------------------------------------------------------------------
@@ -419,7 +274,7 @@ def training_options(ray, settings: RaySettings, local: bool) -> dict:
         cpus = max(1, local_cores() // default_cap()) if local else 1
     options = {"num_cpus": cpus, "num_gpus": gpus, "resources": dict(settings.resources)}
     if not local:  # a cluster's workers find the project where this server has it (the same path on every node)
-        options["runtime_env"] = {"env_vars": {"PYTHONPATH": str(PROJECT_ROOT)}}
+        options["runtime_env"] = {"env_vars": {"PYTHONPATH": str(local_ray.PROJECT_ROOT)}}
     return options
 
 
@@ -473,7 +328,7 @@ def run_sweep(configs, names, data_dir, runs_root, command, on_result, interrupt
     if settings.cpus is None and settings.address is None:
         options["num_cpus"] = 1  # a sweep fills the machine with runs of one core each
     options.pop("runtime_env", None)
-    env = {"PYTHONPATH": str(PROJECT_ROOT), "FMNIST_THREADS": str(_threads(options["num_cpus"]))}
+    env = {"PYTHONPATH": str(local_ray.PROJECT_ROOT), "FMNIST_THREADS": str(_threads(options["num_cpus"]))}
     task = _remote_class(ray, train_one).options(max_retries=0, runtime_env={"env_vars": env}, **options)
     stops = Path(tempfile.mkdtemp(prefix="fmnist-sweep-"))
     pending = {

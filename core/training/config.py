@@ -162,6 +162,15 @@ class TrainConfig:
         sweepable=True,
         group="regularisation",
     )
+    whiten: bool = setting(
+        "bool",
+        False,
+        "start the first convolution from the whitening filters of the training patches (their principal "
+        "directions) instead of random ones: a faster start (convolutional nets)",
+        label="Whitened first layer",
+        sweepable=True,
+        group="optimisation",
+    )
     test_time_flip: bool = setting(
         "bool",
         False,

@@ -22,7 +22,7 @@ from core.data.dataset import FashionMNIST
 from core.io import checkpoint, runs
 from core.models import build, count_parameters, fast_layout
 from core.models import get as get_architecture
-from core.training import distributed, epoch_snapshots, resume, training_set
+from core.training import distributed, epoch_snapshots, resume, training_set, whiten
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import TensorBoardLog
 
@@ -132,6 +132,8 @@ class Trainer:
         n = len(x_train)
 
         model = build(cfg.arch, cfg.arch_settings)
+        if cfg.whiten:  # a data-dependent start for the first convolution (a resumed run loads its weights below)
+            whiten.init_first_conv(model, x_train)
         layout = fast_layout(model, device)
         model = model.to(device, memory_format=layout)
         optimizer = _optimizer(cfg, model, device)

@@ -97,7 +97,7 @@ def _channels(entry, found, data, layer: str, first: bool) -> None:
                     "responds",
                     where=tops,
                     caption=f"its top {len(images)} test images: best {found.best_test[c]:.2f}",
-                    )
+                )
 
 
 def _classes(found, class_names) -> None:

@@ -27,6 +27,7 @@ if data is None:
     st.stop()
 st.html(parts.STYLE)
 game = parts.game()
+parts.me()  # this browser's digest, read once here in the full run
 
 host = parts.may_host()
 if host and game.moment().active:
@@ -42,7 +43,7 @@ def live(drawn_active: bool) -> None:
     view = parts.settled_view()
     if host and view.moment.active != drawn_active:
         st.rerun()
-    parts.show(view, data)
+    parts.show(view)
 
 
 active = game.moment().active

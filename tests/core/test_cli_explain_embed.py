@@ -53,7 +53,8 @@ def test_explain_text_for_each_method(tmp_path, fmnist, capsys):
     for method in ("saliency", "integrated_gradients", "occlusion"):
         assert explain_main([MLP, boot, "--method", method]) == 0
         out = capsys.readouterr().out.splitlines()
-        assert out[0].startswith(f"{boot}: predicted ") and f"{explanation_methods.METHODS[method].title} for " in out[0]
+        title = explanation_methods.METHODS[method].title
+        assert out[0].startswith(f"{boot}: predicted ") and f"{title} for " in out[0]
         assert len(out) == 29 and all(len(row) == 56 for row in out[1:])
 
 

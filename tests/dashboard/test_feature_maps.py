@@ -34,7 +34,8 @@ def test_cnn_on_a_test_image(ckpt, fmnist):
         "the 6 first-layer filters, 5×5 weights each: red positive, blue negative, white zero",
         "conv1.0 output: 6 of its 6 feature maps of 24×24, bright where the channel responds",
     ]
-    assert len(alts) == 2 + 4  # the input, the filters, one grid per layer
+    assert len(alts) == 2 + 4 + 2  # the input, the filters, one grid per layer, the sizes explorer's two grids
+    assert all(alt.strip() for alt in alts)
     assert any(m.value.startswith("**Prediction: ") for m in at.markdown)
 
     at.radio(key="maps_test_how").set_value("Index").run()

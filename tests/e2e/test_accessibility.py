@@ -4,6 +4,7 @@ running, at a desktop and at a phone-sized viewport. Each page is waited on unti
 the page and in its component frames; any violation fails the test with the rule, its impact and the elements."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -145,8 +146,13 @@ test_output.__test__ = False
 
 @pytest.fixture(scope="module")
 def studio(data_dir, tmp_path_factory):
-    # the training below (200 epochs of all 60,000 images) must outlast every check: over the default per-training cap
-    with running_app(tmp_path_factory, data_dir, "a11y", FMNIST_MAX_IMAGES="12000000") as app:
+    # The training below (200 epochs of all 60,000 images) must outlast every check: over the default per-training
+    # cap. It runs in a thread of the server, as every test's trainings do (this module-wide server starts before
+    # the per-test settings of tests/conftest.py apply), so nothing outlives the server.
+    executor = os.environ.get("FMNIST_TRAINING_EXECUTOR") or "thread"
+    with running_app(
+        tmp_path_factory, data_dir, "a11y", FMNIST_MAX_IMAGES="12000000", FMNIST_TRAINING_EXECUTOR=executor
+    ) as app:
         yield app
 
 
