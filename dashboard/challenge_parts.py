@@ -22,6 +22,7 @@ from dashboard import classroom, common, projector
 from dashboard.images import show_image
 
 POLL_SECONDS = 1  # every browser asks for the round's state this often
+ERROR_SECONDS = 6  # how long a refused action's message stays on the round panel
 PICTURE_PX, PROJECTED_PX = 280, 460
 ANOTHER_PAIR = "Two classes of my choice"
 RIGHT_COLOUR, OTHER_COLOUR = "#1b7a3a", "#5b6b7b"  # the true class's bar, the others' (both 5:1 or more on white)
@@ -38,6 +39,17 @@ STYLE = """<style>
   .st-key-challenge_answers [data-testid="stHorizontalBlock"] { grid-template-columns: repeat(2, minmax(0, 1fr)); }
 }
 </style>"""
+
+
+def refuse(error: Exception) -> None:
+    """Show a refused action's one line on the round panel for a few seconds (the panel redraws every second)."""
+    st.session_state.challenge_error = (sentence(error), time.monotonic())
+
+
+def sentence(error: Exception) -> str:
+    """A core error's one line as the page shows it: its first letter capitalised (the rest as written)."""
+    text = str(error)
+    return text[:1].upper() + text[1:]
 
 
 @st.cache_resource
@@ -116,7 +128,7 @@ def start_form(data) -> None:
             game().start(result, entry.name, teacher=may_host(), classes=classes, images=count, seconds=seconds)
             st.session_state.pop("challenge_error", None)
         except (StudioError, OSError) as e:
-            st.session_state.challenge_error = f"{e}".capitalize()
+            refuse(e)
         st.rerun()
 
 
@@ -128,7 +140,7 @@ def _end() -> None:
     try:
         game().end(teacher=may_host())
     except StudioError as e:
-        st.session_state.challenge_error = f"{e}".capitalize()
+        refuse(e)
 
 
 # ---- a student's nickname ---------------------------------------------------------------------------------
@@ -159,7 +171,7 @@ def _set_nickname() -> None:
         st.session_state.challenge_nickname = kept
         st.session_state.challenge_nickname_error = ""
     except StudioError as e:
-        st.session_state.challenge_nickname_error = f"{e}".capitalize()
+        st.session_state.challenge_nickname_error = sentence(e)
 
 
 # ---- what every browser shows, polled ------------------------------------------------------------------------
@@ -183,8 +195,9 @@ def settled_view() -> View:
 def show(view: View) -> None:
     """The whole round panel for this moment."""
     phase = view.moment.phase
-    if st.session_state.get("challenge_error"):
-        st.error(st.session_state.challenge_error)
+    message, since = st.session_state.get("challenge_error") or ("", 0.0)
+    if message and time.monotonic() - since < ERROR_SECONDS:
+        st.error(message)
     if phase == "idle":
         st.info("No round yet. When the teacher starts one, the first picture appears here on every screen at once.")
     elif phase == "ready":
@@ -255,7 +268,7 @@ def _answer(index: int, choice: int) -> None:
         game().answer(me(), index, choice)
         st.session_state.pop("challenge_error", None)
     except StudioError as e:
-        st.session_state.challenge_error = f"{e}".capitalize()
+        refuse(e)
 
 
 def reveal(view: View) -> None:

@@ -10,7 +10,7 @@ import sys
 
 from core.cli.common import friendly_errors
 from core.io import runs
-from core.serving import ray_runner
+from core.serving import local_ray, ray_runner
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
         if not info or not info["running"]:
             print(f"no local Ray is running for {root}")
             return 1
-        memory = ray_runner.memory_mib(info["processes"])
+        memory = local_ray.memory_mib(info["processes"])
         print(
             f"local Ray at {info['address']} ({info['cpus']} CPUs): {len(info['processes'])} processes, "
             f"{memory:,.0f} MiB (proportional set size); logs in {info['temp_dir']}"

@@ -64,8 +64,7 @@ def format_report(summary: dict, out: str) -> str:
 @friendly_errors
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if len(args.images) < teach.MIN_EXAMPLES:
-        teach.check_examples(args.images)  # the one-line message about too few examples, before any work
+    teach.check_count(len(args.images))  # before any work
     base = checkpoint.load(args.checkpoint)
     teach.check_name(args.name, base.class_names)
     penultimate.usable_layer(base.model)

@@ -115,7 +115,7 @@ def _start(jobs_dir: Path) -> dict:
     with log:
         keeper = subprocess.Popen(
             [sys.executable, "-m", "core.serving.local_ray", "keep", str(jobs_dir)],
-            env={**os.environ, "PYTHONPATH": _python_path()},
+            env={**_own_env(), "PYTHONPATH": _python_path()},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -134,6 +134,11 @@ def _start(jobs_dir: Path) -> dict:
     lines = [line for line in (jobs_dir / HEAD_LOG).read_text(errors="replace").splitlines() if line.strip()]
     why = lines[-1].strip()[:200] if lines else f"no answer in {START_TIMEOUT_S} s"
     raise StudioError(f"cannot start a local Ray for the trainings: {why} (see {jobs_dir / HEAD_LOG}).")
+
+
+def _own_env() -> dict:
+    """This process's environment less what a server sets for its own Ray connection only."""
+    return {k: v for k, v in os.environ.items() if k != "RAY_gcs_rpc_server_reconnect_timeout_s"}
 
 
 def _python_path() -> str:

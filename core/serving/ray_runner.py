@@ -6,8 +6,9 @@ queues them, RayExecutor starts each as a detached actor named by its job id in 
 
 - FMNIST_RAY_ADDRESS: a running cluster (`auto`, `host:port`, `ray://host:10001`). Unset: the studio's local
   Ray, started by the first training (not at page load) as its own processes, so that it keeps running when the
-  server stops: a restarted server, or a second one on the same runs folder, finds it and its trainings. Its
-  address is in <runs>/.jobs/ray-local.json; `python -m core.cluster stop` ends it. It listens on the loopback
+  server stops: a restarted server, or a second one on the same runs folder, finds it and its trainings
+  (core.serving.local_ray; it ends itself once no server and no training has used it for
+  FMNIST_RAY_IDLE_MINUTES, and `python -m core.cluster stop` ends it at once). It listens on the loopback
   address (127.0.0.1) only and has every core of the machine.
 - FMNIST_CPUS_PER_TRAINING: CPUs each training takes, and its worker's threads (default: this machine's cores /
   FMNIST_MAX_TRAININGS on the local Ray, 1 on a cluster).
@@ -37,7 +38,6 @@ from core.serving import job_events, local_ray
 log = logging.getLogger(__name__)
 
 NAMESPACE = "fmnist-studio"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # a server waits for a Ray that went away (it is started again) instead of ending itself after a minute
 NO_GCS_EXIT_ENV = {"RAY_gcs_rpc_server_reconnect_timeout_s": str(10 * 365 * 24 * 3600)}
 

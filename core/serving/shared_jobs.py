@@ -23,7 +23,7 @@ from pathlib import Path
 
 from core.base.errors import StudioError
 from core.io import runs
-from core.serving import job_events, job_store, job_worker
+from core.serving import job_events, job_store, job_worker, local_ray
 from core.serving.jobs import FINISHED, Job, JobManager, summarize_error
 from core.training.config import TrainConfig
 
@@ -33,6 +33,7 @@ EXECUTOR_ENV = "FMNIST_TRAINING_EXECUTOR"
 EXECUTORS = ("ray", "thread")
 POLL_S = 0.5  # how often a server refreshes its copy of the list
 ALIVE_EVERY_S = 2.0  # how often it asks the executor whether the running jobs' workers still exist
+ALIVE_FILE_EVERY_S = 10.0  # how often it shows that it lives (core.serving.local_ray)
 LAUNCH_GRACE_S = 180.0  # a job no worker has reported for yet is given this long (a cluster may be starting)
 EVENTS_KEPT_S = 600.0  # a finished job's events file stays this long for servers still reading it
 LOST = (
@@ -85,7 +86,7 @@ class SharedJobManager(JobManager):
         self._queued_at: dict[str, float] = {}
         self._workers: dict[str, dict] = {}  # job id -> the "worker" event of its current launch
         self._launching: set[str] = set()
-        self._checked = self._cleaned = 0.0
+        self._checked = self._cleaned = self._alive_at = 0.0
         self._wake = threading.Event()
         self._closed = threading.Event()
         super().__init__(max_concurrent, runs.runs_dir(runs_root).resolve(), persist=True, limit=limit)
@@ -154,6 +155,7 @@ class SharedJobManager(JobManager):
         self._closed.set()
         self._wake.set()
         self._monitor_thread.join(timeout=10)
+        local_ray.alive_file(job_events.jobs_dir(self.runs_root)).unlink(missing_ok=True)
 
     # ---- hooks of JobManager ----------------------------------------------------------------------------------
 
@@ -189,11 +191,20 @@ class SharedJobManager(JobManager):
                     self._check_workers()
                 if self._room_to_start():
                     self._start_queued()
+                if time.monotonic() - self._alive_at >= ALIVE_FILE_EVERY_S:
+                    self._alive_at = time.monotonic()
+                    self._show_alive()
                 if time.monotonic() - self._cleaned >= 60:
                     self._cleaned = time.monotonic()
                     self._clean_events()
             except Exception:  # the monitor must outlive any one bad file or unreachable cluster
                 log.exception("job monitor")
+
+    def _show_alive(self) -> None:
+        """Touch this server's file: the local Ray does not end while a server uses it (core.serving.local_ray)."""
+        path = local_ray.alive_file(job_events.jobs_dir(self.runs_root))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
 
     def _room_to_start(self) -> bool:
         with self._lock:
@@ -368,6 +379,7 @@ class SharedJobManager(JobManager):
             job.config = TrainConfig.from_dict(record["config"])
             job.owner, job.teacher, job.name = record.get("owner"), bool(record.get("teacher")), record.get("name")
             job.state, job.started, job.finished = state, started, record.get("finished")
+            job.queue_position = job.queue_position if state == "queued" else None
             job.message, job.error = record.get("message") or "", record.get("error")
             job.run_dir = record.get("run_dir")
             if state in FINISHED and job.result is None and job.run_dir and not self._followed(job):

@@ -133,17 +133,22 @@ def check_name(name, class_names) -> str:
     return text
 
 
+def check_count(count: int) -> None:
+    """A one-line error unless there are MIN_EXAMPLES to MAX_EXAMPLES examples."""
+    if count < MIN_EXAMPLES:
+        raise StudioError(
+            f"{count} example{'s' if count != 1 else ''} is not enough: give at least {MIN_EXAMPLES} "
+            f"({RECOMMENDED} or more work better)."
+        )
+    if count > MAX_EXAMPLES:
+        raise StudioError(f"{count} examples is more than {MAX_EXAMPLES}: give at most {MAX_EXAMPLES}.")
+
+
 def check_examples(images) -> torch.Tensor:
     """The prepared 28x28 examples as one uint8 tensor; a one-line error if there are too few or too many, or one
     is blank."""
+    check_count(len(images))
     images = [torch.as_tensor(np.asarray(im)) for im in images]
-    if len(images) < MIN_EXAMPLES:
-        raise StudioError(
-            f"{len(images)} example{'s' if len(images) != 1 else ''} is not enough: give at least {MIN_EXAMPLES} "
-            f"({RECOMMENDED} or more work better)."
-        )
-    if len(images) > MAX_EXAMPLES:
-        raise StudioError(f"{len(images)} examples is more than {MAX_EXAMPLES}: give at most {MAX_EXAMPLES}.")
     for n, im in enumerate(images, start=1):
         if tuple(im.shape) != (IMAGE_SIZE, IMAGE_SIZE) or im.dtype != torch.uint8:
             raise StudioError(f"example {n} is not a prepared 28x28 picture (core.io.preprocess makes them).")

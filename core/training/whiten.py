@@ -27,11 +27,11 @@ def whitening_filters(images: torch.Tensor, kernel: int, pairs: int, padding: in
     """(2 * pairs, 1, kernel, kernel) filters from uint8 images (N, 28, 28): the `pairs` strongest principal
     directions of the normalised kxk patches, scaled to unit variance, each with its negative."""
     x = (images[:SAMPLE].float().div(255).unsqueeze(1) - MEAN) / STD
-    patches = F.unfold(x, kernel, padding=padding).transpose(1, 2).reshape(-1, kernel * kernel)
-    patches = patches - patches.mean(0)
+    patches = F.unfold(x, kernel, padding=padding).transpose(1, 2).reshape(-1, kernel * kernel).double()
+    patches = patches - patches.mean(0)  # float64: a float32 sum over a million patches is off by 1%
     variance, directions = torch.linalg.eigh(patches.T @ patches / len(patches))  # ascending
     variance, directions = variance.flip(0)[:pairs], directions.flip(1)[:, :pairs]
-    w = (directions / (variance + EPS).sqrt()).T.reshape(pairs, 1, kernel, kernel)
+    w = (directions / (variance + EPS).sqrt()).T.reshape(pairs, 1, kernel, kernel).float()
     return torch.cat([w, -w])
 
 

@@ -92,6 +92,6 @@ try:
         pins.set_pinned(run, True, teacher=challenge_parts.may_host())
         st.rerun()
 except StudioError as e:
-    st.error(f"{e}".capitalize())
+    st.error(challenge_parts.sentence(e))
 if pinned:
     st.caption("Pinned on every Compare runs page: " + ", ".join(pinned))

@@ -17,9 +17,9 @@ def test_filters_whiten_the_patches_of_real_images(fmnist):
     assert torch.equal(filters[9:], -filters[:9])
     x = (images.float().div(255).unsqueeze(1) - MEAN) / STD
     out = F.conv2d(x, filters[:9], padding=1).transpose(0, 1).reshape(9, -1)
-    cov = torch.cov(out)
+    cov = torch.cov(out.double()).float()
     patches = F.unfold(x, 3, padding=1).transpose(1, 2).reshape(-1, 9)
-    variance = torch.linalg.eigvalsh(torch.cov(patches.T)).flip(0)
+    variance = torch.linalg.eigvalsh(torch.cov(patches.T.double())).flip(0).float()
     # each direction's variance brought to 1 (less the eps share), no correlation left between them
     assert torch.allclose(cov.diagonal(), variance / (variance + whiten.EPS), atol=2e-3)
     assert cov.diagonal()[0] > 0.99

@@ -176,3 +176,16 @@ def test_the_projector_address_turns_the_view_on_and_odd_values_are_one_line(clo
         "The link's projector value 'yes please' is not 1 (on) or 0 (off): it is ignored."
     ]
     assert odd.session_state["projector"] is False
+
+
+def test_an_answer_from_a_page_left_open_past_the_time_is_refused_with_one_line(clock):
+    ada = student("Ada")
+    host = teacher()
+    host.button(key="challenge_start").click().run()
+    at_picture(clock, 0, 4)
+    ada.run()
+    at_picture(clock, 0, 2, reveal=True)  # the picture closed while Ada's page still showed the buttons
+    ada.button(key="challenge_answer_0").click().run()
+    assert [e.value for e in ada.error] == ["Too late: the answers to picture 1 have closed."]
+    assert challenge_parts.game().current().answers == {}
+    assert any(m.startswith("### Picture 1 of 10: it was **") for m in markdown(ada))

@@ -24,7 +24,7 @@ SNEAKER = next(f for f, name in sketches.builtin_files(sketches.DATA / "builtin"
 def environment(monkeypatch, tmp_path, data_dir):
     shipped = tmp_path / "shipped"
     shipped.mkdir()
-    shutil.copy(catalog.SHIPPED_DIR / "lenet5.safetensors", shipped)
+    shutil.copy(catalog.SHIPPED_DIR / "two_conv.safetensors", shipped)  # the benchmark's model
     monkeypatch.setattr(catalog, "SHIPPED_DIR", shipped)
     monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
@@ -53,7 +53,7 @@ def taught_after_pressing(at, timeout: float = 240.0):
 def test_opens_with_the_model_and_no_examples():
     at = open_page("views/teach.py")
     assert at.title[0].value == "Teach it a new class"
-    assert at.selectbox(key="teach_model").value.startswith("lenet5 (shipped)")
+    assert at.selectbox(key="teach_model").value.startswith("two_conv (shipped)")
     assert "No examples yet: draw or upload at least 5 (10 or more is better)." in [i.value for i in at.info]
     assert not at.exception and not at.error
 
@@ -70,7 +70,7 @@ def test_upload_ten_hats_and_teach(tmp_path):
     owner = ownership.digest(at.session_state["owner_secret"])
     assert taught.owner_of(path) == owner and not taught.is_shared(path)
     loaded = checkpoint.load(path)
-    assert loaded.class_names == (*CLASS_NAMES, "Hat") and loaded.name == "lenet5 + Hat"
+    assert loaded.class_names == (*CLASS_NAMES, "Hat") and loaded.name == "two_conv + Hat"
     summary = at.session_state["teach_result"]["summary"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Held-out examples called Hat"] == f"{round(summary['held_out_accuracy'] * 2)} of 2"
@@ -84,7 +84,7 @@ def test_upload_ten_hats_and_teach(tmp_path):
     at.radio(key="teach_check_source").set_value("Upload").run()
     at.file_uploader(key="teach_check_upload").set_value((SNEAKER.name, SNEAKER.read_bytes(), "image/png")).run()
     before, after = [m for m in at.metric if m.label.startswith(("Before", "After"))]
-    assert before.label == "Before: lenet5" and after.label == "After: lenet5 + Hat"
+    assert before.label == "Before: two_conv" and after.label == "After: two_conv + Hat"
     assert before.value == after.value != "Hat"
     assert "Same answer as before: teaching the new class did not change it." in [s.value for s in at.success]
     assert len(chart_data(at, 2)) == 11  # the new model's eleven probabilities
@@ -97,15 +97,18 @@ def test_the_new_model_is_this_browsers_until_the_teacher_shares_it(tmp_path):
     taught_after_pressing(at)
     [path] = taught.taught_files(tmp_path / "runs")
 
-    mine = open_page("views/classify.py", owner_secret=at.session_state["owner_secret"])
-    labels = [m.label for m in catalog.all_models(runs_root=tmp_path / "runs")]
-    assert any("lenet5 + Hat (taught)" in option for option in mine.selectbox(key="classify_model").options)
-    other = open_page("views/classify.py")  # another browser: a new secret
-    assert not any("(taught)" in option for option in other.selectbox(key="classify_model").options)
+    def taught_options(page) -> list[str]:
+        return [o for o in page.selectbox(key="evaluate_model").options if "(taught)" in o]
+
+    [label] = [m.label for m in catalog.all_models(runs_root=tmp_path / "runs") if m.source == "taught"]
+    assert label.startswith("two_conv + Hat (taught)")
+    mine = open_page("views/evaluate.py", owner_secret=at.session_state["owner_secret"])
+    assert taught_options(mine) == [label]
+    other = open_page("views/evaluate.py")  # another browser: a new secret
+    assert taught_options(other) == []
     taught.set_shared(path, True)
     other.run()
-    assert any("lenet5 + Hat (taught)" in option for option in other.selectbox(key="classify_model").options)
-    assert "lenet5 + Hat (taught)" in " ".join(labels)
+    assert taught_options(other) == [label]
 
 
 def test_refusals_are_one_line():

@@ -42,11 +42,24 @@ def page(browser):  # noqa: F811
     context.close()
 
 
-POINTS = "svg.marks .mark-symbol.role-mark > *"  # the scatter's points, not the legend's symbols
+def described(pg, chart: str, text: str):
+    """Wait until the scatter `chart` is drawn on its canvas and its text description (aria-label) says `text`."""
+    pg.wait_for_function(
+        """([sel, text]) => { const c = document.querySelector(sel);
+            return c && c.querySelector('canvas.marks') && (c.getAttribute('aria-label') || '').includes(text); }""",
+        arg=[f"{chart} [data-testid=stVegaLiteChart]", text],
+    )
 
 
-def symbols(pg, chart: str) -> int:
-    return pg.locator(f"{chart} {POINTS}").count()
+def hover_a_point(pg, chart: str):
+    """The scatter is one canvas: move over it until a point's tooltip shows."""
+    box = pg.locator(f"{chart} canvas.marks").first.bounding_box()
+    for y in range(10, 90, 4):
+        for x in range(5, 95, 3):
+            pg.mouse.move(box["x"] + box["width"] * x / 100, box["y"] + box["height"] * y / 100)
+            if pg.locator("#vg-tooltip-element.visible").count():
+                return
+    pytest.fail("no point of the scatter shows a tooltip")
 
 
 def test_a_mistake_opens_its_explanation(server, page):
@@ -73,15 +86,12 @@ def test_a_mistake_opens_its_explanation(server, page):
 
 def test_embedding_scatter_hover_select_and_tsne(server, page):
     open_page(page, f"{server}/embedding", "The learned space")
-    charts = f"{MAIN} [data-testid=stVegaLiteChart]"
-    page.wait_for_function("(sel) => document.querySelectorAll(sel).length == 2", arg=charts)
     raw, learned = f"{MAIN} .st-key-embedding_pixels", f"{MAIN} .st-key-embedding_features"
-    page.wait_for_function("(sel) => document.querySelectorAll(sel).length >= 4000", arg=f"{charts} {POINTS}")
-    assert symbols(page, raw) == symbols(page, learned) == 2000
+    described(page, raw, "Scatter plot of 2,000 test images placed by raw pixels with PCA")
+    described(page, learned, "Scatter plot of 2,000 test images placed by ")
     wait_idle(page)
 
-    point = page.locator(f"{learned} {POINTS}").nth(5)  # hover: the picture and labels
-    point.hover(force=True)
+    hover_a_point(page, learned)  # hover: the picture and labels
     tooltip = page.locator("#vg-tooltip-element")
     tooltip.wait_for(state="visible")
     page.wait_for_function(
@@ -93,7 +103,7 @@ def test_embedding_scatter_hover_select_and_tsne(server, page):
 
     page.mouse.move(5, 5)
     tooltip.wait_for(state="hidden")
-    box = page.locator(f"{learned} svg.marks").first.bounding_box()  # drag a box over the middle
+    box = page.locator(f"{learned} canvas.marks").first.bounding_box()  # drag a box over the middle
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.7, steps=8)
@@ -106,16 +116,15 @@ def test_embedding_scatter_hover_select_and_tsne(server, page):
     shoot(page, "embedding-selection")
 
     main(page).get_by_role("slider").press("ArrowLeft")  # 1,000 images: a quicker t-SNE
-    page.wait_for_function("(sel) => document.querySelectorAll(sel).length == 2000", arg=f"{charts} {POINTS}")
+    described(page, learned, "Scatter plot of 1,000 test images")
     wait_idle(page)
     page.evaluate("""() => { window.sawProgress = false;                        // the work runs in the background
         new MutationObserver(() => { if (document.querySelector('[data-testid=stProgress]')) window.sawProgress = true; })
             .observe(document.body, {childList: true, subtree: true}); }""")
     main(page).get_by_text("t-SNE", exact=True).click()
     page.wait_for_function("() => window.sawProgress", timeout=240_000)
-    page.wait_for_function(
-        "(sel) => document.querySelectorAll(sel).length >= 2000", arg=f"{charts} {POINTS}", timeout=240_000
-    )
+    described(page, raw, "Scatter plot of 1,000 test images placed by raw pixels with t-SNE")
+    described(page, learned, "with t-SNE")
     wait_idle(page)
     assert "t-SNE" in main(page).inner_text() and main(page).get_by_test_id("stProgress").count() == 0
     shoot(page, "embedding-tsne")
