@@ -155,7 +155,7 @@ def table(race: dict) -> list[str]:
     c = race["classic"]
     cells = " | ".join(_cell(c, t) for t in targets)
     out.append(
-        f"| classic loop (budget {race['budget_s']:.0f} s, {c['epochs']} epochs) | {cells} | "
+        f"| classic loop (budget {race['budget_s']:g} s, {c['epochs']} epochs) | {cells} | "
         f"{c['best']:.2%} (best epoch) | — | — | — | — |"
     )
     for r in race["recipes"]:

@@ -182,15 +182,18 @@ def keep(jobs_dir: Path) -> int:
         with locked(jobs_dir):
             if _read(jobs_dir / HEAD_FILE) != record:
                 return 0  # replaced or removed: not ours any more
-            if not busy(jobs_dir, idle_s):
+            if not busy(jobs_dir, idle_s, since=record["started"]):
                 print("idle: ending the local Ray", flush=True)
                 _stop(jobs_dir, grace_s=15.0)
                 return 0
 
 
-def busy(jobs_dir: Path, idle_s: float) -> bool:
-    """Whether a job of the runs folder is queued or running, or a server showed a sign of life lately."""
+def busy(jobs_dir: Path, idle_s: float, since: float = 0.0) -> bool:
+    """Whether a job of the runs folder is queued or running, or the Ray started (`since`) or a server showed a
+    sign of life less than `idle_s` seconds ago."""
     now = time.time()
+    if now - since < idle_s:
+        return True
     for path in (jobs_dir / SERVERS).glob("*") if (jobs_dir / SERVERS).is_dir() else []:
         try:
             if now - path.stat().st_mtime < idle_s:

@@ -113,6 +113,8 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
         if settings.address is None:
             os.environ.update(local_ray.LOCAL_AUTH_ENV)
         os.environ.update(NO_GCS_EXIT_ENV)
+        if "://" not in address and address != "auto" and not local_ray.answers(address):
+            raise StudioError(f"cannot connect to Ray at {address}: nothing answers there.")
         import ray
 
         try:
@@ -225,8 +227,9 @@ class RayExecutor:
             handle = actor.remote(spec)
         handle.run.remote()
 
-    def alive(self, job_id: str, runs_root=None) -> bool | None:
-        """Whether the job's actor exists (waiting for room on the cluster counts); None if Ray cannot say."""
+    def alive(self, job_id: str, started: float | None = None, runs_root=None) -> bool | None:
+        """Whether the job's actor exists (waiting for room on the cluster counts); None if Ray cannot say.
+        One job has one actor at a time (a resumed job's start replaces the ended one), whatever `started`."""
         try:
             root = self.runs_root if self.runs_root is not None else runs_root
             ray = connect(root, self.settings or RaySettings.from_env(), start=False)

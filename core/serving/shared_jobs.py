@@ -60,17 +60,17 @@ class InProcessExecutor:
 
     def __init__(self, data_loader=None):
         self._data_loader = data_loader
-        self._threads: dict[str, threading.Thread] = {}
+        self._threads: dict[tuple, threading.Thread] = {}  # (job id, launch) -> its thread
 
     def start(self, spec: dict) -> None:
         data = self._data_loader() if self._data_loader else None
         thread = threading.Thread(target=job_worker.run, args=(spec, data), name=f"train-{spec['job_id']}", daemon=True)
-        self._threads[spec["job_id"]] = thread
+        self._threads[spec["job_id"], spec["started"]] = thread
         thread.start()
 
-    def alive(self, job_id: str, runs_root=None) -> bool | None:
-        """None for a job this process did not start: another process's threads cannot be seen."""
-        thread = self._threads.get(job_id)
+    def alive(self, job_id: str, started: float, runs_root=None) -> bool | None:
+        """None for a start of a job this process did not make: another process's threads cannot be seen."""
+        thread = self._threads.get((job_id, started))
         return None if thread is None else thread.is_alive()
 
 
@@ -261,7 +261,7 @@ class SharedJobManager(JobManager):
         for job_id, started, reported in running:
             if not reported and now - started < LAUNCH_GRACE_S:
                 continue
-            if self.executor.alive(job_id, self.runs_root) is not False:
+            if self.executor.alive(job_id, started, self.runs_root) is not False:
                 continue
             self._sync()  # what it wrote last
             with self._lock:

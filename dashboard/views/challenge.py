@@ -29,8 +29,8 @@ st.html(parts.STYLE)
 game = parts.game()
 parts.me()  # this browser's digest, read once here in the full run
 
-host = parts.may_host()
-if host and game.moment().active:
+host, active = parts.may_host(), game.moment().active
+if host and active:
     parts.end_button()
 if parts.plays():
     parts.nickname_field()
@@ -46,7 +46,6 @@ def live(drawn_active: bool) -> None:
     parts.show(view)
 
 
-active = game.moment().active
 live(active)
 if host and not active:
     with st.expander("A new round", expanded=not projector.on(), icon=":material/sports_score:"):

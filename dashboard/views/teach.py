@@ -160,6 +160,7 @@ if st.button("Teach", type="primary", key="teach_go", icon=":material/new_label:
         background.runner().submit(key, work)
         state.teach_task = key
         state.pop("teach_result", None)
+        state.pop("teach_error", None)
 
 if "teach_task" in state:
     task = background.runner().submit(state.teach_task, lambda task: None)
@@ -168,9 +169,12 @@ if "teach_task" in state:
         st.stop()
     del state.teach_task
     if task.error or task.result is None:
-        st.error(f"Not taught: {task.error or 'the server restarted while teaching; press Teach again.'}")
-        st.stop()
-    state.teach_result = {"path": task.result[0], "summary": task.result[1], "base": str(entry.path)}
+        state.teach_error = f"Not taught: {task.error or 'the server restarted while teaching; press Teach again.'}"
+    else:
+        state.teach_result = {"path": task.result[0], "summary": task.result[1], "base": str(entry.path)}
+if "teach_error" in state:
+    st.error(state.teach_error)
+    st.stop()
 
 result = state.get("teach_result")
 if result is None:

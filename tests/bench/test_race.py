@@ -33,7 +33,7 @@ def test_quick_mode_table(quick):
     table = render(quick)
     assert "## Race: time to test accuracy (shortened: first 1,000 images, 1 epoch(s) each;" in table
     assert "| way | 90% | 91% | 92% | 93% | 94% | 95% | final test accuracy |" in table
-    assert "| classic loop (budget 0 s, " in table
+    assert "| classic loop (budget 0.5 s, " in table
     for step in RUNGS:
         [line] = [x for x in table.splitlines() if x.startswith(f"| `{step.recipe}` |")]
         assert line.endswith(f"| ≥ {step.accuracy:.0%} in {step.limit_text} | n/a |")  # no verdict when shortened

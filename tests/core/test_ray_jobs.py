@@ -58,8 +58,10 @@ def ray_home(tmp_path_factory):
 
 @pytest.fixture
 def on_module_ray(ray_home, monkeypatch):
-    """Servers of this test connect to the module's local Ray by its address (started here if need be)."""
+    """Servers of this test connect to the module's local Ray by its address (started here if need be), as to
+    a cluster's; that Ray checks Ray's token."""
     monkeypatch.setenv("FMNIST_RAY_ADDRESS", ray_runner.local_head(ray_home))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
 
 
 @pytest.fixture

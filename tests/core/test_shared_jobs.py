@@ -67,7 +67,9 @@ def test_a_training_reports_through_the_runs_folder(servers, tmp_path):
     assert job.info["steps_per_epoch"] == 15 and [b["step"] for b in job.batches] == list(range(1, 16))
     assert len(job.epochs) == 1 and 0.3 < job.result["test_accuracy"] <= 1.0
     assert manager.worker(job_id)["pid"] > 0
-    record = json.loads((tmp_path / ".jobs" / f"{job_id}.json").read_text())  # the worker's last word
+    path = tmp_path / ".jobs" / f"{job_id}.json"
+    assert wait_for(lambda: json.loads(path.read_text())["state"] != "running", timeout=5)  # the worker's last word
+    record = json.loads(path.read_text())
     assert (record["state"], record["message"], record["run_dir"]) == ("completed", "completed 1 epochs", job.run_dir)
     assert record["finished"] >= record["started"] >= record["created"]
     events = runs.read_jsonl(job_events.events_path(tmp_path, job_id, job.started))
@@ -151,7 +153,7 @@ class WorkersVanish:
     def start(self, spec):
         pass
 
-    def alive(self, job_id, runs_root=None):
+    def alive(self, job_id, started, runs_root=None):
         return False
 
 

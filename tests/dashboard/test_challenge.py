@@ -181,6 +181,7 @@ def test_the_projector_address_turns_the_view_on_and_odd_values_are_one_line(clo
 def test_an_answer_from_a_page_left_open_past_the_time_is_refused_with_one_line(clock):
     ada = student("Ada")
     host = teacher()
+    host.number_input(key="challenge_seconds").set_value(10).run()
     host.button(key="challenge_start").click().run()
     at_picture(clock, 0, 4)
     ada.run()

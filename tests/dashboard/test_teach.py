@@ -38,11 +38,11 @@ def upload(at, paths) -> None:
     at.file_uploader(key="teach_upload").set_value(files).run()
 
 
-def taught_after_pressing(at, timeout: float = 240.0):
+def taught_after_pressing(at, timeout: float = 600.0):
     """Press Teach and rerun until the page shows what the new model learned."""
     at.button(key="teach_go").click().run()
     deadline = time.monotonic() + timeout
-    while "teach_result" not in at.session_state and time.monotonic() < deadline:
+    while "teach_result" not in at.session_state and time.monotonic() < deadline and not at.error:
         time.sleep(0.5)
         at.run()
     assert not at.exception, [e.message for e in at.exception]
