@@ -88,7 +88,7 @@ def _patch(model, r: conv_by_hand.ByHand) -> None:
             f" This first layer reads the picture **normalised**: (pixel / 255 − {MEAN}) / {STD}, so black is "
             f"{(0 - MEAN) / STD:.2f} and white {(1 - MEAN) / STD:.2f}."
         )
-    st.markdown(where)
+    st.markdown(where + " Below, each table's rows and columns are the input's.")
     index = 0
     if len(r.input_channels) > 1:
         index = st.selectbox(
@@ -97,15 +97,14 @@ def _patch(model, r: conv_by_hand.ByHand) -> None:
             format_func=lambda i: f"input channel {r.input_channels[i]}",
             key=f"{KEY}_input_{r.layer}",
         )
-    config = {str(c): st.column_config.NumberColumn(format="%.3f", width="small") for c in taps_c}
     patch_col, kernel_col, product_col = st.columns(3)
     for column, title, values in (
         (patch_col, "Input patch", r.patch[index]),
         (kernel_col, f"Kernel of channel {r.channel}", r.kernel[index]),
         (product_col, "Products", r.products[index]),
     ):
-        column.markdown(f"**{title}** (rows × columns of the input)")
-        column.dataframe(_grid(values, taps_r, taps_c), column_config=config, width="stretch")
+        column.markdown(f"**{title}**")
+        column.table(_grid(values, taps_r, taps_c).style.format("{:.3f}"))
     if len(r.input_channels) > 1:
         _partial_sums(r)
 
