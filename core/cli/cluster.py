@@ -1,4 +1,4 @@
-"""Command line: python -m core.cluster status|stop [--out RUNS]
+"""Command line: python -m core.cli.cluster status|stop [--out RUNS]
 
 The studio's local Ray (core.serving.ray_runner) starts with a server's first training and keeps running when
 the server stops, so that its trainings go on. `status` says whether it runs, where, and its processes'
@@ -14,7 +14,7 @@ from core.serving import local_ray, ray_runner
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.cluster", description="The trainings' local Ray.")
+    p = argparse.ArgumentParser(prog="python -m core.cli.cluster", description="The trainings' local Ray.")
     p.add_argument("action", choices=("status", "stop"))
     p.add_argument("--out", help="runs directory (default runs/ or FMNIST_RUNS_DIR)")
     return p
@@ -38,3 +38,7 @@ def main(argv=None) -> int:
     ended = ray_runner.stop_local_head(root)
     print(f"stopped the local Ray of {root} ({ended} processes)" if ended else f"no local Ray to stop for {root}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,7 +29,7 @@ def _step(rows: int, cols: int, delta: int) -> None:
 
 def _grid(values: np.ndarray, rows: list[int], cols: list[int]) -> pd.DataFrame:
     """A k×k block of numbers labelled with the input rows and columns it sits on."""
-    return pd.DataFrame(values, index=[str(r) for r in rows], columns=[str(c) for c in cols])
+    return pd.DataFrame(values + 0.0, index=[str(r) for r in rows], columns=[str(c) for c in cols])  # no "-0.000"
 
 
 def show(model, image, shapes: dict[str, tuple]) -> None:

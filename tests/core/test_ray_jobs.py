@@ -112,17 +112,14 @@ def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home
     assert job.last_batch["step"] < job.info["steps_per_epoch"] / 2
     assert (Path(job.run_dir) / runs.BEST).is_file() and job.result["test_accuracy"] is not None
 
-    asked = time.monotonic()
-    again = manager.wait(manager.submit(quick(), None, owner=ALICE), timeout=120)
-    print(f"a second training: {time.monotonic() - asked:.1f} s from Start to its end")
-    assert again.state == "completed" and 0.3 < again.result["test_accuracy"] <= 1
-    assert [b["step"] for b in again.batches] == list(range(1, 16)) and len(again.epochs) == 1
-
 
 def test_two_servers_on_one_ray_see_the_same_trainings_and_either_stops_one(on_module_ray, servers):
     a, b = servers(), servers()
+    asked = time.monotonic()
     job_id = a.submit(slow(), None, owner=ALICE, name="shared")
-    assert wait_for(lambda: b.snapshot(job_id) is not None and len(b.snapshot(job_id).batches) >= 10, timeout=120)
+    assert wait_for(lambda: b.snapshot(job_id) is not None and b.snapshot(job_id).batches, timeout=120)
+    print(f"\na training on the running Ray: first batch {time.monotonic() - asked:.1f} s after Start")
+    assert wait_for(lambda: len(b.snapshot(job_id).batches) >= 10)
     seen = b.snapshot(job_id)
     assert (seen.name, seen.state, seen.owner) == ("shared", "running", a.snapshot(job_id).owner)
     assert b.worker(job_id) == a.worker(job_id) and 0 < seen.progress < 1
@@ -140,7 +137,7 @@ SERVER_THAT_STOPS = textwrap.dedent("""
     from core.training.config import TrainConfig
 
     manager = SharedJobManager(RayExecutor(), runs_root=sys.argv[1], poll=0.1)
-    job_id = manager.submit(TrainConfig(arch="mlp", epochs=2, limit=20000, batch_size=64), None, owner=sys.argv[2])
+    job_id = manager.submit(TrainConfig(arch="mlp", epochs=2, limit=12000, batch_size=64), None, owner=sys.argv[2])
     while not manager.snapshot(job_id).batches:
         time.sleep(0.02)
     print(job_id, flush=True)
@@ -169,7 +166,7 @@ def test_a_restarted_server_finds_its_training_running_and_follows_it(on_module_
 
 def test_a_killed_worker_ends_its_training_as_failed_and_keeps_the_best_checkpoint(on_module_ray, servers):
     manager = servers()
-    job_id = manager.submit(quick(epochs=4, limit=20000, batch_size=64), None, owner=ALICE)
+    job_id = manager.submit(quick(epochs=4, limit=12000, batch_size=64), None, owner=ALICE)
     assert wait_for(lambda: manager.snapshot(job_id).epochs, timeout=180)
     run = Path(manager.snapshot(job_id).run_dir)
     assert wait_for(lambda: runs.read_metrics(run) and (run / runs.BEST).is_file())
@@ -207,11 +204,10 @@ def worker_node(ray_home):
 def test_trainings_that_ask_for_the_worker_nodes_resource_land_on_it(on_module_ray, worker_node, servers, monkeypatch):
     monkeypatch.setenv("FMNIST_RAY_RESOURCES", json.dumps({"worker_node": 1}))
     monkeypatch.setenv("FMNIST_CPUS_PER_TRAINING", "1")
-    manager = servers(max_concurrent=2)
-    jobs = [manager.submit(quick(seed=s), None, owner=ALICE) for s in (1, 2)]
-    done = [manager.wait(j, timeout=240) for j in jobs]
-    assert [j.state for j in done] == ["completed", "completed"]
-    assert all(manager.worker(j)["node"] == worker_node for j in jobs)  # the head has no worker_node resource
+    manager = servers()
+    job_id = manager.submit(quick(), None, owner=ALICE)
+    assert manager.wait(job_id, timeout=240).state == "completed"
+    assert manager.worker(job_id)["node"] == worker_node  # the head has no worker_node resource
 
 
 def test_a_sweep_on_ray_trains_its_runs_at_once(on_module_ray, data_dir, tmp_path, capsys):

@@ -40,11 +40,11 @@ def test_a_number_by_hand(ckpt, fmnist):
     assert "lies on input rows 2 to 6 and columns 5 to 9. It reads 6 input channels." in " ".join(
         m.value for m in at.markdown
     )
-    patch, kernel, products = (at.dataframe[i].value for i in range(-3, 0))
+    patch, kernel, products = (at.table[i].value for i in range(-3, 0))
     assert np.allclose(patch.to_numpy(), r.patch[0]) and np.allclose(kernel.to_numpy(), r.kernel[0])
     assert np.allclose(products.to_numpy(), r.products[0]) and list(patch.columns) == ["5", "6", "7", "8", "9"]
     at.selectbox(key="hand_input_conv2.0").set_value(4).run()
-    assert np.allclose(at.dataframe[-3].value.to_numpy(), r.patch[4])
+    assert np.allclose(at.table[-3].value.to_numpy(), r.patch[4])
     assert any("Each input channel's share of the sum" in c.proto.spec for c in at.get("vega_lite_chart"))
 
     at.button(key="hand_next").click().run()

@@ -49,6 +49,7 @@ def test_the_navigation_is_exactly_the_records():
         "Explain",
         "Embedding",
         "Classify",
+        "Teach",
         "Challenge",
         "Compare runs",
         "Models",

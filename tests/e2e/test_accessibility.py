@@ -181,7 +181,7 @@ def training(studio, browser):  # noqa: F811
     yield run
     pg.goto(f"{studio['url']}/train")  # stopped, wherever it runs (a worker may outlive the server)
     main(pg).get_by_role("button", name="Stop").click()
-    main(pg).get_by_text("Stopped after").wait_for()
+    main(pg).get_by_role("button", name="Stop").wait_for(state="detached", timeout=240_000)  # the training ended
     context.close()
 
 

@@ -1,0 +1,31 @@
+"""The speed ladder's recipes (bench/ladder.py): each is a valid recipe, and one short epoch of each on part of
+the data already learns (the full runs and their times are in bench/RESULTS.md)."""
+
+import pytest
+
+from bench.ladder import RUNGS
+from core.training.recipes import get_recipe
+from core.training.trainer import Trainer
+
+# a 1-epoch smoke run on LIMIT images: the accuracy each recipe must at least reach
+LIMIT = 4000
+SMOKE = {"quick_demo": 0.70, "quick_93": 0.70, "quick_94": 0.70, "quick_95": 0.70}
+
+
+def test_every_rung_is_a_recipe_that_validates():
+    assert [r.recipe for r in RUNGS] == ["quick_demo", "quick_93", "quick_94", "quick_95"]
+    for r in RUNGS:
+        recipe = get_recipe(r.recipe)
+        config = recipe.config().validate()
+        assert config.val_fraction == 0.0  # every image trains; the test set is evaluated once, at the end
+        assert recipe.cpu_time.split()[-1] in ("s", "min")
+    assert [r.accuracy for r in RUNGS] == [0.91, 0.93, 0.94, 0.95]
+
+
+@pytest.mark.parametrize("name", [r.recipe for r in RUNGS[1:]])
+def test_one_short_epoch_of_each_new_rung_learns(name, fmnist):
+    config = get_recipe(name).config()
+    config.limit, config.epochs, config.device = LIMIT, 1, "cpu"
+    result = Trainer(config.validate(), fmnist, tensorboard=False).run()
+    assert result.status == "completed" and result.epochs_run == 1
+    assert result.test_accuracy >= SMOKE[name], result.test_accuracy
