@@ -15,7 +15,10 @@ st.set_page_config(page_title="Fashion-MNIST Studio", page_icon=":material/check
 st.set_option("client.showErrorDetails", "none")  # a user never sees a traceback
 st.html(Path(__file__).parent / "style.css")  # contrast and focus where the theme cannot reach
 
-page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in pages.PAGES])
+page = st.navigation(
+    [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in pages.PAGES],
+    expanded=True,  # every page in the sidebar, none behind "View more"
+)
 classroom.owner_secret()
 classroom.teacher_sidebar()
 projector.setup()  # ?projector=1 or the sidebar toggle: large type, no sidebar
