@@ -1,7 +1,8 @@
 """WCAG 2.1 A and AA on every page, checked by axe-core in Chromium: on a fresh install and with a training
 running, at a desktop and at a phone-sized viewport. Each page is waited on until it has finished drawing
 (script run over, images decoded, charts drawn, no spinner), then axe-core runs with the WCAG 2 A/AA rules in
-the page and in its component frames; any violation fails the test with the rule, its impact and the elements."""
+the page and in its component frames, and every chart must have a text description; any violation fails the test
+with the rule, its impact and the elements (all of them in test-output/accessibility/)."""
 
 import json
 import os
@@ -127,7 +128,7 @@ def check_page(browser, url: str, title: str, path: str, viewport: str, state: s
         report.write_text(json.dumps(violations, indent=1))
         if violations:
             pytest.fail(
-                f"{title} ({state}, {viewport}, heading {heading!r}): {len(violations)} WCAG 2 A/AA rules violated\n"
+                f"{title} ({state}, {viewport}, heading {heading!r}): {len(violations)} accessibility rules violated\n"
                 + describe(violations),
                 pytrace=False,
             )
@@ -180,8 +181,9 @@ def training(studio, browser):  # noqa: F811
     [run] = runs_in(studio)
     yield run
     pg.goto(f"{studio['url']}/train")  # stopped, wherever it runs (a worker may outlive the server)
-    main(pg).get_by_role("button", name="Stop").click()
-    main(pg).get_by_role("button", name="Stop").wait_for(state="detached", timeout=240_000)  # the training ended
+    stop = main(pg).get_by_role("button", name="Stop", exact=True)
+    stop.click()
+    stop.wait_for(state="detached", timeout=240_000)  # the training ended
     context.close()
 
 
