@@ -36,7 +36,9 @@ def run(spec: dict, data=None, node: str | None = None) -> dict:
 
     root, job_id, started = spec["runs_root"], spec["job_id"], spec["started"]
     events = job_events.EventWriter(job_events.events_path(root, job_id, started))
-    events.write({"event": "worker", "pid": os.getpid(), "host": socket.gethostname(), "node": node})
+    events.write(
+        {"event": "worker", "pid": os.getpid(), "host": socket.gethostname(), "node": node, "time": time.time()}
+    )
     watch = None
     try:
         if job_events.stop_path(root, job_id).exists():  # stopped while it waited for a worker

@@ -13,9 +13,11 @@ from core.data.classes import CLASS_NAMES
 from core.io import checkpoint, preprocess
 from core.library import catalog, taught
 from core.serving import ownership
+from core.training import teach
 from tests.dashboard.my_pages import open_page
 from tests.dashboard.studio_app import chart_data, forget_caches
 
+LENET5 = catalog.SHIPPED_DIR / "lenet5.safetensors"  # read before the tests point SHIPPED_DIR elsewhere
 HATS = sorted((sketches.DATA / "hat").glob("teach_*.png"))
 SNEAKER = next(f for f, name in sketches.builtin_files(sketches.DATA / "builtin") if name == "Sneaker")
 
@@ -126,3 +128,55 @@ def test_refusals_are_one_line():
     at.button(key="teach_go").click().run()
     assert [e.value for e in at.error][-1] == "'Sneaker' is already a class of this model: choose another name."
     assert not at.exception and "teach_task" not in at.session_state
+
+
+@pytest.fixture()
+def shared_taught(tmp_path, fmnist):
+    """LeNet-5 taught "Hat" (quick to read features from), stored without an owner and shared with the class."""
+    base = checkpoint.load(LENET5)
+    examples = [preprocess.from_bytes(p.read_bytes()).tensor for p in HATS]
+    found = teach.teach(base, "Hat", examples, fmnist)
+    path = taught.store(found, base, owner=None, root=tmp_path / "runs")
+    taught.set_shared(path, True, root=tmp_path / "runs")
+    [entry] = [m for m in catalog.all_models(runs_root=tmp_path / "runs") if m.source == "taught"]
+    return entry
+
+
+def test_a_taught_model_works_on_every_page(shared_taught):
+    label = shared_taught.label
+    names = [*CLASS_NAMES, "Hat"]
+
+    at = open_page("views/evaluate.py", evaluate_model=label)
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("matrix holds the 2 examples held out" in i.value for i in at.info)
+    matrix = chart_data(at, 1)
+    assert len(matrix) == 121 and set(matrix["true"]) == set(names)
+    at.selectbox(key="evaluate_true").set_value("Hat").run()
+    at.selectbox(key="evaluate_pred").set_value("Hat").run()
+    assert any(m.value.endswith("held-out examples of **Hat** correctly classified.") for m in at.markdown)
+
+    at = open_page("views/explain.py", explain_model=label)
+    assert not at.exception, [e.message for e in at.exception]
+    [explained] = [s for s in at.selectbox if s.label == "Explain the class"]
+    assert list(explained.options) == names
+
+    at = open_page("views/feature_maps.py", maps_model=label)
+    assert not at.exception, [e.message for e in at.exception]
+    assert list(chart_data(at, 0)["class"]) == names
+
+    at = open_page("views/classify.py", classify_model=label)
+    at.radio(key="classify_source").set_value("Upload").run()
+    at.file_uploader(key="classify_upload").set_value((HATS[0].name, HATS[0].read_bytes(), "image/png")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert list(chart_data(at, 0)["class"]) == names
+
+    at = open_page("views/models.py")
+    assert not at.exception, [e.message for e in at.exception]
+    details = [t.value["value"].to_dict() for t in at.table]
+    [taught_card] = [d for d in details if "classes" in d]
+    assert taught_card["classes"] == "11: Fashion-MNIST's ten, Hat" and taught_card["taught from"] == "lenet5"
+    assert "Shared with the whole class." in [c.value for c in at.caption]
+
+    at = open_page("views/compare.py", compare_group="taught")
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.multiselect(key="compare_runs_taught").value == [f"taught: {shared_taught.name}"]
