@@ -31,7 +31,7 @@ DRAWINGS_PER_CLASS = 300
 MAX_BYTES = 250 * 1024 * 1024  # of float16 features per network
 SEED = 0
 VERSION = 2  # bump when what is stored changes (the redrawing of core.io.drawn too)
-_memory = cache.Memo(2)  # a few hundred MB each
+_memory = cache.Memo(1)  # up to 226 MB (two_conv): the last network taught stays in memory, others come from disk
 _lock = threading.Lock()  # one bank computed at a time
 
 

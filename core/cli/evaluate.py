@@ -39,8 +39,7 @@ def format_report(summary: dict) -> str:
         " " * 13 + " ".join(f"{s:>7}" for s in short),
     ]
     lines += [
-        f"  {name:<11}" + " ".join(f"{n:>7}" for n in row)
-        for name, row in zip(names, summary["confusion_matrix"])
+        f"  {name:<11}" + " ".join(f"{n:>7}" for n in row) for name, row in zip(names, summary["confusion_matrix"])
     ]
     return "\n".join(lines)
 

@@ -52,9 +52,7 @@ def predict_files(loaded, paths: list[str], as_json: bool) -> int:
             print_json(
                 {
                     "image": path,
-                    "top3": [
-                        {"class": n, "label": names.index(n), "probability": round(p, 6)} for n, p in ranked
-                    ],
+                    "top3": [{"class": n, "label": names.index(n), "probability": round(p, 6)} for n, p in ranked],
                 }
             )
         else:

@@ -138,7 +138,8 @@ def _start(jobs_dir: Path) -> dict:
 
 def _own_env() -> dict:
     """This process's environment less what a server sets for its own Ray connection only."""
-    return {k: v for k, v in os.environ.items() if k != "RAY_gcs_rpc_server_reconnect_timeout_s"}
+    server_only = ("RAY_gcs_rpc_server_reconnect_timeout_s", "RAY_DISABLE_FAILURE_SIGNAL_HANDLER")
+    return {k: v for k, v in os.environ.items() if k not in server_only}
 
 
 def _python_path() -> str:

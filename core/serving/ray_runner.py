@@ -38,8 +38,12 @@ from core.serving import job_events, local_ray
 log = logging.getLogger(__name__)
 
 NAMESPACE = "fmnist-studio"
-# a server waits for a Ray that went away (it is started again) instead of ending itself after a minute
-NO_GCS_EXIT_ENV = {"RAY_gcs_rpc_server_reconnect_timeout_s": str(10 * 365 * 24 * 3600)}
+# For the page server's own Ray connection: it waits for a Ray that went away (it is started again) instead of
+# ending itself after a minute, and its stops print no stack dump.
+SERVER_ENV = {
+    "RAY_gcs_rpc_server_reconnect_timeout_s": str(10 * 365 * 24 * 3600),
+    "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1",
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
             keep_on_loopback()
         if settings.address is None:
             os.environ.update(local_ray.LOCAL_AUTH_ENV)
-        os.environ.update(NO_GCS_EXIT_ENV)
+        os.environ.update(SERVER_ENV)
         if "://" not in address and address != "auto" and not local_ray.answers(address):
             raise StudioError(f"cannot connect to Ray at {address}: nothing answers there.")
         import ray

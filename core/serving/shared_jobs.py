@@ -185,15 +185,15 @@ class SharedJobManager(JobManager):
             if self._closed.is_set():
                 return
             try:
+                if time.monotonic() - self._alive_at >= ALIVE_FILE_EVERY_S:
+                    self._alive_at = time.monotonic()
+                    self._show_alive()
                 self._sync()
                 if time.monotonic() - self._checked >= ALIVE_EVERY_S:
                     self._checked = time.monotonic()
                     self._check_workers()
                 if self._room_to_start():
                     self._start_queued()
-                if time.monotonic() - self._alive_at >= ALIVE_FILE_EVERY_S:
-                    self._alive_at = time.monotonic()
-                    self._show_alive()
                 if time.monotonic() - self._cleaned >= 60:
                     self._cleaned = time.monotonic()
                     self._clean_events()

@@ -203,14 +203,26 @@ pages.link("models", label="Download or share it on Models", where=links[2])
 held, right = summary["held_out"], round(summary["held_out_accuracy"] * summary["held_out"])
 before, after = summary["test_accuracy_before"], summary["test_accuracy_after"]
 a, b, c = st.columns(3)
-a.metric(f"Held-out examples called {taught_name}", f"{right} of {held}", f"{summary['held_out_accuracy']:.0%}")
+a.metric(
+    f"Held-out examples called {taught_name}",
+    f"{right} of {held}",
+    f"{summary['held_out_accuracy']:.0%}",
+    delta_color="off",
+    delta_arrow="off",
+)
 b.metric(
     "Test accuracy (the ten classes)",
     f"{after:.2%}",
     f"{(after - before) * 100:+.2f} points (was {before:.2%})",
     delta_color="normal" if after >= before else "inverse",
 )
-c.metric("Time", f"{summary['seconds']['total']:.1f} s", "features cached" if summary["features_cached"] else "")
+c.metric(
+    "Time",
+    f"{summary['seconds']['total']:.1f} s",
+    "its features were cached" if summary["features_cached"] else "its features were computed: once per model",
+    delta_color="off",
+    delta_arrow="off",
+)
 st.caption(
     f"{summary['trained_on']} examples were fitted and {held} held out: the held-out ones judge the new class on "
     "pictures it never learned from. The test accuracy counts the 10,000 test images, which have no "
@@ -287,7 +299,13 @@ for column, model, title in zip(st.columns(2), (base, new), ("Before", "After"))
     probs = inference.probabilities(model.model, prepared.tensor[None])[0].tolist()
     tops.append(int(np.argmax(probs)))
     with column:
-        st.metric(f"{title}: {model.name}", model.class_names[tops[-1]], f"{max(probs):.1%} sure", delta_color="off")
+        st.metric(
+            f"{title}: {model.name}",
+            model.class_names[tops[-1]],
+            f"{max(probs):.1%} sure",
+            delta_color="off",
+            delta_arrow="off",
+        )
         st.altair_chart(probability_chart(probs, class_names=model.class_names), width="stretch")
 old_top, new_top = tops
 if new_top == old_top:

@@ -23,7 +23,7 @@ def dry_run(data_dir):
         env={**env, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=2000,
     )
     return out
 

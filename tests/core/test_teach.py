@@ -15,6 +15,7 @@ from core.analysis import evaluation, feature_bank, inference
 from core.base.errors import CheckpointError, StudioError
 from core.data.classes import CLASS_NAMES
 from core.evaluate import main as evaluate_main
+from core.explain import main as explain_main
 from core.export import main as export_main
 from core.io import checkpoint, class_sources, export, preprocess
 from core.library import catalog, taught
@@ -139,6 +140,17 @@ def test_evaluate_and_predict_command_lines_read_its_names(hat, data_dir, capsys
     assert predict_main([str(path), str(drawing), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["top3"][0] == {"class": "Hat", "label": 10, "probability": record["top3"][0]["probability"]}
+
+
+def test_explain_command_line_explains_the_new_class(hat, capsys):
+    _, path = hat
+    drawing = files("hat", "heldout")[0]
+    assert explain_main([str(path), str(drawing), "--method", "saliency", "--target", "hat", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["target"], record["prediction"]) == ("Hat", "Hat")
+    assert np.array(record["heatmap"]).shape == (28, 28)
+    assert explain_main([str(path), str(drawing), "--target", "Glove"]) == 2
+    assert "use a number 0-10 or one of: T-shirt/top" in capsys.readouterr().err
 
 
 def test_onnx_and_torchscript_exports_have_eleven_columns(hat, fmnist, tmp_path, capsys):
