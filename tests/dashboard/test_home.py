@@ -25,28 +25,23 @@ def test_home_shows_dataset_models_and_links(tmp_path, data_dir):
     assert row["Architecture"] == "MLP (fully connected)" and row["Source"] == "run"
     assert row["Test accuracy"] == pytest.approx(87.65)
     links = [link.proto.label for link in at.get("page_link")]
-    assert links == [
-        "Data",
-        "Train",
-        "Evaluate",
-        "Feature maps",
-        "Explain",
-        "Embedding",
-        "Classify",
-        "Compare runs",
-        "Models",
+    expected = [
+        ("Data", "data"),
+        ("Data lab", "data_lab"),
+        ("Train", "train"),
+        ("Evaluate", "evaluate"),
+        ("Feature maps", "feature_maps"),
+        ("Explain", "explain"),
+        ("Embedding", "embedding"),
+        ("Classify", "classify"),
+        ("Teach", "teach"),
+        ("Challenge", "challenge"),
+        ("Compare runs", "compare"),
+        ("Models", "models"),
+        ("Class", "leaderboard"),
     ]
-    assert [link.proto.page for link in at.get("page_link")] == [
-        "data",
-        "train",
-        "evaluate",
-        "feature_maps",
-        "explain",
-        "embedding",
-        "classify",
-        "compare",
-        "models",
-    ]
+    assert links == [title for title, _ in expected]
+    assert [link.proto.page for link in at.get("page_link")] == [page for _, page in expected]
 
 
 def test_home_without_dataset_says_how_to_get_it(monkeypatch, tmp_path):
