@@ -1,4 +1,4 @@
-"""Command line: python -m core.cli.cluster status|stop [--out RUNS]
+"""Command line: python -m core.cluster status|stop [--out RUNS]
 
 The studio's local Ray (core.serving.ray_runner) starts with a server's first training and keeps running when
 the server stops, so that its trainings go on. `status` says whether it runs, where, and its processes'
@@ -14,7 +14,7 @@ from core.serving import local_ray, ray_runner
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.cli.cluster", description="The trainings' local Ray.")
+    p = argparse.ArgumentParser(prog="python -m core.cluster", description="The trainings' local Ray.")
     p.add_argument("action", choices=("status", "stop"))
     p.add_argument("--out", help="runs directory (default runs/ or FMNIST_RUNS_DIR)")
     return p

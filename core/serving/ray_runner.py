@@ -8,7 +8,7 @@ queues them, RayExecutor starts each as a detached actor named by its job id in 
   Ray, started by the first training (not at page load) as its own processes, so that it keeps running when the
   server stops: a restarted server, or a second one on the same runs folder, finds it and its trainings
   (core.serving.local_ray; it ends itself once no server and no training has used it for
-  FMNIST_RAY_IDLE_MINUTES, and `python -m core.cli.cluster stop` ends it at once). It listens on the loopback
+  FMNIST_RAY_IDLE_MINUTES, and `python -m core.cluster stop` ends it at once). It listens on the loopback
   address (127.0.0.1) only and has every core of the machine.
 - FMNIST_CPUS_PER_TRAINING: CPUs each training takes, and its worker's threads (default: this machine's cores /
   FMNIST_MAX_TRAININGS on the local Ray, 1 on a cluster).

@@ -99,6 +99,7 @@ COMMANDS = [
     "labels",
     "conv",
     "featurevis",
+    "cluster",
 ]
 
 
