@@ -277,15 +277,16 @@ def test_feature_maps_draws_every_layer(server, page):
     open_page(page, f"{server['url']}/feature_maps", "Feature maps")
     main(page).get_by_role("heading", name="Layer by layer").wait_for(timeout=120_000)
     images = f"{MAIN} [data-testid=stImage] img"
-    # the input, the filter grid, then one grid per layer: wait until every layer's grid is there and decoded
+    # the input, the filter grid, one grid per layer (and the pictures of the panels below them): wait until
+    # every layer's grid is there and every picture decoded
     page.wait_for_function(
         f"""() => {{
             if (!({IDLE_JS})()) return false;
             const layers = [...document.querySelectorAll('{MAIN} [data-testid=stMarkdown]')]
                 .filter(m => m.innerText.includes(' · output ')).length;
             const images = [...document.querySelectorAll('{images}')];
-            return layers >= 4 && images.length === 2 + layers
-                && images.every(i => i.complete && i.naturalWidth > 0);
+            return layers >= 4 && images.length >= 2 + layers
+                && images.slice(0, 2 + layers).every(i => i.complete && i.naturalWidth > 0);
         }}"""
     )
     text = main(page).inner_text()
@@ -436,12 +437,12 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     # a reload is a new session of the same browser: the training is still shown, and still ours
     page.reload()
     progress.wait_for()
-    main(page).get_by_role("button", name="Stop").wait_for()
+    main(page).get_by_role("button", name="Stop", exact=True).wait_for()
     page.get_by_text("Loss per epoch").wait_for(timeout=120_000)  # first epoch done: epoch curves drawn
     wait_marks(page, MAIN, "line", 2)
     shoot(page, "train_running")
 
-    main(page).get_by_role("button", name="Stop").click()
+    main(page).get_by_role("button", name="Stop", exact=True).click()
     main(page).get_by_text("Stopped after").wait_for()
     main(page).get_by_role("link", name="Evaluate").wait_for()  # the full rerun after the end is drawn
     text = main(page).inner_text()
