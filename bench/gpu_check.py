@@ -130,6 +130,9 @@ def tests(device: str, dry: bool, clock: Clock, env: dict, cap: float) -> Step:
     summary = next((line for line in reversed(text.splitlines()) if re.search(r"\d+ (passed|failed|error)", line)), "")
     step.result = summary.strip("= ") or _last_line(text) or "no output"
     step.details["passed"] = int(m.group(1)) if (m := re.search(r"(\d+) passed", summary)) else 0
+    failed = [line.split("::")[-1].split(" ")[0] for line in text.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    if failed:
+        step.result += f"; not passed: {', '.join(failed)}"
     if code is None:
         step.result, step.status = _timed_out(step.seconds), "FAIL"
     else:

@@ -8,6 +8,9 @@ import pytest
 from core.data.dataset import DATA_DIRS
 
 ROOT = Path(__file__).resolve().parent.parent
+# The app's trainings in threads of its process (quick, no Ray started), for every test and every app a test
+# starts, session fixtures included; tests/core/test_ray_jobs.py tests Ray itself.
+os.environ.setdefault("FMNIST_TRAINING_EXECUTOR", "thread")
 # the app's places (FMNIST_DATA_DIR, then DATA_DIRS), then the shared copy of the development machines
 CANDIDATES = [os.environ.get("FMNIST_DATA_DIR"), *map(str, DATA_DIRS), str(ROOT.parent / "shared" / "data")]
 
@@ -41,5 +44,3 @@ def _isolated_runs(tmp_path_factory, monkeypatch):
     """Runs and caches made by tests go to temp folders, never the project's runs/ or the user's cache."""
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     monkeypatch.setenv("FMNIST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    # the pages' trainings in threads of the test process (quick); tests/core/test_ray_jobs.py tests Ray itself
-    monkeypatch.setenv("FMNIST_TRAINING_EXECUTOR", os.environ.get("FMNIST_TRAINING_EXECUTOR") or "thread")

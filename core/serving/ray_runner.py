@@ -130,8 +130,9 @@ def connect(runs_root=None, settings: RaySettings | None = None, start: bool = T
                 ignore_reinit_error=True,
             )
         except Exception as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise StudioError(f"cannot connect to Ray at {address}: {first}") from None
+            log.exception("cannot connect to Ray at %s", address)  # the whole story, for whoever runs the server
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise StudioError(f"cannot connect to Ray at {address}: {type(e).__name__}: {first}") from None
         _connection.update(address=address, local=settings.address is None)
         return ray
 
