@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from core.analysis import inference
 from core.base.device import configure_threads, cpu_has_bf16, describe, pick_device
@@ -24,6 +23,7 @@ from core.models import build, count_parameters, fast_layout
 from core.models import get as get_architecture
 from core.training import distributed, epoch_snapshots, resume, training_set, whiten
 from core.training.config import TrainConfig
+from core.training.ema import averaged
 from core.training.tensorboard_log import TensorBoardLog
 
 NAN_MESSAGE = (
@@ -141,7 +141,7 @@ class Trainer:
         if n > 1 and n % cfg.batch_size == 1:  # batch norm cannot train on a last batch of one image: drop it
             steps_per_epoch -= 1
         scheduler = _scheduler(cfg, optimizer, steps_per_epoch * cfg.epochs)
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
+        ema = averaged(model, cfg.ema) if cfg.ema else None
         if self._resume_state:
             model.load_state_dict(self._resume_state["model"])
             optimizer.load_state_dict(self._resume_state["optimizer"])

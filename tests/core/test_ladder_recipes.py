@@ -27,7 +27,6 @@ def test_every_rung_is_a_recipe_that_validates():
 def test_one_short_epoch_of_each_new_rung_learns(name, fmnist):
     config = get_recipe(name).config()
     config.limit, config.epochs, config.device = LIMIT, 1, "cpu"
-    config.ema = 0.0  # an average of the weights over so few steps would still be mostly the random start
     result = Trainer(config.validate(), fmnist, tensorboard=False).run()
     assert result.status == "completed" and result.epochs_run == 1
     assert result.test_accuracy >= SMOKE[name], result.test_accuracy

@@ -300,6 +300,34 @@ def test_feature_maps_draws_every_layer(server, page):
     check_clean(page)
 
 
+def test_feature_maps_a_click_on_the_channel_map_moves_the_patch(server, page):
+    open_page(page, f"{server['url']}/feature_maps", "Feature maps")
+    main(page).get_by_role("heading", name="One number, worked out by hand").wait_for(timeout=120_000)
+    assert select_value(page, "Model").startswith("lenet5")  # c1.0 first: 28×28 cells, 5×5 kernel, padding 2
+    chart = f"{MAIN} [class*=st-key-hand_map_]"
+    wait_marks(page, chart, "rect", 28 * 28)
+    wait_idle(page)
+    where = main(page).get_by_text(re.compile(r"lies on input rows"))
+    assert "lies on input rows -2 to 2 and columns -2 to 2" in where.inner_text()
+    box = page.locator(f"{chart} svg.marks .mark-rect.role-mark").first.bounding_box()  # one square per cell
+    row, col = 10, 20
+    page.mouse.click(box["x"] + (col + 0.5) * box["width"] / 28, box["y"] + (row + 0.5) * box["height"] / 28)
+    main(page).get_by_text("lies on input rows 8 to 12 and columns 18 to 22").wait_for()
+    wait_marks(page, chart, "rect", 28 * 28)
+    wait_idle(page)
+    inputs = main(page).get_by_test_id("stNumberInput")
+    assert inputs.filter(has_text="Row (0-27)").locator("input").input_value() == str(row)
+    assert inputs.filter(has_text="Column (0-27)").locator("input").input_value() == str(col)
+    label = page.locator(f"{chart} [data-testid=stVegaLiteChart]").first.get_attribute("aria-label") or ""
+    assert f"The chosen cell, row {row}, column {col}, is outlined" in label
+    main(page).get_by_role("button", name="Next cell").click()  # the buttons still step from the clicked cell
+    main(page).get_by_text("lies on input rows 8 to 12 and columns 19 to 23").wait_for()
+    wait_idle(page)
+    main(page).get_by_role("heading", name="One number, worked out by hand").scroll_into_view_if_needed()
+    shoot(page, "feature_maps_by_hand_click")
+    check_clean(page)
+
+
 def canvas_box(pg):
     """The drawing surface of streamlit-drawable-canvas (fabric's upper canvas, in the component's shadow DOM)."""
     surface = main(pg).locator("canvas.upper-canvas")
@@ -456,10 +484,12 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     nav(page, "Compare runs").click()
     page.get_by_role("heading", name="Settings and results").wait_for()
     main(page).get_by_test_id("stMultiSelect").filter(has_text=run.name).wait_for()
+    # two charts: the runs' curves, and the history panel's weight and gradient histograms after an epoch
     page.wait_for_function(
-        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 1"
+        f"() => document.querySelectorAll('{MAIN} [data-testid=stVegaLiteChart] svg.marks').length == 2"
     )
     wait_idle(page)
     assert run.name in main(page).get_by_test_id("stMultiSelect").inner_text()
-    assert main(page).get_by_test_id("stVegaLiteChart").count() == 1
+    assert main(page).get_by_test_id("stVegaLiteChart").count() == 2
+    assert main(page).get_by_text("Recorded after epoch 1").count() + main(page).get_by_text("After epoch").count()
     shoot(page, "compare_with_run")
