@@ -31,7 +31,9 @@ from bench.ladder import RACE_TARGETS, RUNGS, rung
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def race_in_process(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", data=None) -> dict:
+def race_in_process(
+    recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", data=None, seed=None
+) -> dict:
     """Train the recipe with the real Trainer, the whole test set after each epoch (excluded from the times)."""
     from core.analysis import inference
     from core.data import dataset
@@ -56,6 +58,8 @@ def race_in_process(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, 
         cfg.limit = limit
     if epochs:
         cfg.epochs = epochs
+    if seed is not None:
+        cfg.seed = seed
     data = data or dataset.load(allow_download=False)
     with tempfile.TemporaryDirectory(prefix="bench-race-") as root:
         trainer = Timed(cfg, data, runs_root=root)
@@ -68,6 +72,7 @@ def race_in_process(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, 
             reached[t] = hit
     return {
         "recipe": recipe,
+        "seed": cfg.seed,
         "reached": reached,
         "curve": trainer.curve,
         "accuracy": result.test_accuracy,
@@ -79,12 +84,13 @@ def race_in_process(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, 
     }
 
 
-def race_recipe(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto") -> dict:
+def race_recipe(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", seed=None) -> dict:
     """`race_in_process` in a fresh interpreter; adds `whole_s` and `whole_cpu_s`, the wall and CPU time of the
     whole process less the per-epoch tests that `core.train` would not run."""
     cmd = [sys.executable, "-m", "bench.race", recipe, "--device", device, "--targets", *map(str, targets)]
     cmd += ["--limit", str(limit)] if limit else []
     cmd += ["--epochs", str(epochs)] if epochs else []
+    cmd += ["--seed", str(seed)] if seed is not None else []
     wall, cpu, stdout = timed(cmd)
     result = json.loads(stdout.strip().splitlines()[-1])
     result["reached"] = {float(t): s for t, s in result["reached"]}
@@ -122,8 +128,11 @@ def classic_epoch(limit=None, repeats=1) -> dict:
     return out
 
 
-def run(recipes=None, targets=RACE_TARGETS, budget_s=600.0, limit=None, epochs=None, device="auto", log=print) -> dict:
-    """The classic loop's epoch and race, then every recipe's race, all in this run."""
+def run(
+    recipes=None, targets=RACE_TARGETS, budget_s=600.0, limit=None, epochs=None, device="auto", log=print, seeds=(None,)
+) -> dict:
+    """The classic loop's epoch and race, then every recipe's race (once per seed; None is the recipe's own), all
+    in this run."""
     from bench import as_written
 
     recipes = list(recipes or [r.recipe for r in RUNGS])
@@ -133,14 +142,16 @@ def run(recipes=None, targets=RACE_TARGETS, budget_s=600.0, limit=None, epochs=N
     classic = as_written.time_to_accuracy(targets, budget_s, limit=limit)
     rows = []
     for name in recipes:
-        log(f"race: {name} ...")
-        rows.append(race_recipe(name, targets, limit=limit, epochs=epochs, device=device))
+        for seed in seeds:
+            log(f"race: {name}" + ("" if seed is None else f", seed {seed}") + " ...")
+            rows.append(race_recipe(name, targets, limit=limit, epochs=epochs, device=device, seed=seed))
     return {
         "targets": list(targets),
         "budget_s": budget_s,
         "classic_epoch": epoch,
         "classic": classic,
         "recipes": rows,
+        "seeds": list(seeds),
         "limit": limit,
         "epochs": epochs,
     }
@@ -204,8 +215,9 @@ def table(race: dict) -> list[str]:
                 if cpu is not None:
                     cpu_budget = step.minutes * 60 * 2 if step.minutes else step.budget(epoch_cpu)
                     by_cpu = None if cpu_budget is None else accurate and cpu <= cpu_budget
+        seed = f", seed {r['seed']}" if any(x is not None for x in race.get("seeds", [None])) else ""
         out.append(
-            f"| `{r['recipe']}` | {cells} | {r['accuracy']:.2%} | {r['whole_s']:.1f} s | "
+            f"| `{r['recipe']}`{seed} | {cells} | {r['accuracy']:.2%} | {r['whole_s']:.1f} s | "
             f"{'—' if cpu is None else f'{cpu:.1f}'} | {ratio:.2f}x | "
             f"{'—' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} | {goal} | {_verdict(by_wall)} | "
             f"{_verdict(by_cpu)} |"
@@ -220,8 +232,9 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int)
     p.add_argument("--epochs", type=int)
     p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int)
     args = p.parse_args(argv)
-    result = race_in_process(args.recipe, args.targets, args.limit, args.epochs, args.device)
+    result = race_in_process(args.recipe, args.targets, args.limit, args.epochs, args.device, seed=args.seed)
     print(json.dumps({**result, "reached": list(result["reached"].items())}), flush=True)
     return 0
 

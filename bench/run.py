@@ -38,6 +38,7 @@ class Settings:
     preset: str = "quick_demo"  # our side of the accuracy race
     race_recipes: tuple = tuple(r.recipe for r in RUNGS)  # the race: each against the classic loop
     race_epochs: int | None = None  # cut every raced recipe to N epochs (quick mode)
+    race_seeds: tuple = (None,)  # each raced recipe once per seed (None: the recipe's own)
     sections: tuple = SECTIONS
     mode: str = "full"
 
@@ -117,7 +118,13 @@ def collect(s: Settings, data=None, log=print) -> dict:
         }
     if "race" in s.sections:
         results["race"] = race.run(
-            s.race_recipes, budget_s=s.budget_s, limit=s.accuracy_limit, epochs=s.race_epochs, device=s.device, log=log
+            s.race_recipes,
+            budget_s=s.budget_s,
+            limit=s.accuracy_limit,
+            epochs=s.race_epochs,
+            device=s.device,
+            log=log,
+            seeds=s.race_seeds,
         )
     if "quick_demo" in s.sections:
         log("quick demo: `python -m core.train` against one epoch of the usual way as written ...")
@@ -147,6 +154,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, help="runs of each whole-process command (default 3, median kept)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--recipes", nargs="+", help="the recipes the race runs (default: the ladder's rungs)")
+    p.add_argument("--seeds", type=int, nargs="+", help="race each recipe once per seed (default: its own seed)")
     return p
 
 
@@ -164,6 +172,8 @@ def main(argv=None) -> int:
         s.process_repeats = args.repeats
     if args.recipes:
         s.race_recipes = tuple(args.recipes)
+    if args.seeds:
+        s.race_seeds = tuple(args.seeds)
     results = collect(s, log=lambda m: print(m, file=sys.stderr, flush=True))
     table = render(results)
     print(table)

@@ -73,3 +73,15 @@ def test_rung_budgets():
     assert Rung("a", 0.9, classic_epochs=6).budget(14.0) == 84.0
     assert Rung("b", 0.95, minutes=25).budget(None) == 1500
     assert Rung("a", 0.9, classic_epochs=6).budget(None) is None
+
+
+def test_a_race_with_seeds_names_each_row_by_its_seed():
+    runs = _race(80.0, 120.0, 0.9312, {0.93: 70.0})
+    runs["recipes"] = [dict(runs["recipes"][0], seed=s) for s in (0, 1, 2)]
+    runs["seeds"] = [0, 1, 2]
+    lines = [x for x in race.table(runs) if x.startswith("| `quick_93`")]
+    assert [x.split(" | ")[0] for x in lines] == [
+        "| `quick_93`, seed 0",
+        "| `quick_93`, seed 1",
+        "| `quick_93`, seed 2",
+    ]
