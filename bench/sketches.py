@@ -255,6 +255,7 @@ SETS = {
     "teach": 10,  # examples per item taught, its styles in turn
     "heldout": 20,  # other drawings of the item, every style
     "builtin": 3,  # drawings per built-in class
+    "dev_builtin": 20,  # drawings per built-in class for tuning: more, so a setting that changes one answer shows
 }
 
 
@@ -275,6 +276,7 @@ def write(out: Path = DATA) -> list[Path]:
     for k, (name, (kind, styles)) in enumerate(BUILTIN.items()):
         for i in range(SETS["builtin"]):
             save(out / "builtin" / f"{_stem(name)}_{i:02d}.png", sketch(kind, styles, 9000 + 100 * k + i))
+        for i in range(SETS["dev_builtin"]):
             save(out / "dev" / "builtin" / f"{_stem(name)}_{i:02d}.png", sketch(kind, styles, 13000 + 100 * k + i))
     return written
 

@@ -1,4 +1,4 @@
-"""Command line: python -m core.teach CHECKPOINT --class NAME IMAGE [IMAGE ...] --out NEW.safetensors [--json]."""
+"""Command line: python -m core.teach CHECKPOINT --class NAME IMAGE [IMAGE ...] [--out NEW.safetensors] [--json]."""
 
 import sys
 

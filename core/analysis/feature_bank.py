@@ -8,8 +8,9 @@ Three sets, each with its labels:
 
 The cache key is the network without its output layer (its weights, architecture and test-time flip): a
 model taught a class has the same features as the model it was taught from, so teaching it again reuses
-them. Stored as float16 (`core.io.cache`: the user's cache folder), about 226 MB for the shipped two_conv's
-6,272 features per image; larger feature vectors get proportionally fewer rows.
+them. Kept as float16, about 226 MB in memory for the shipped two_conv's 6,272 features per image (larger
+feature vectors get proportionally fewer rows), and deflated on disk (`core.io.cache`: the user's cache folder),
+where the same bits take about 66 MB: after a ReLU four features in five are zero.
 """
 
 import hashlib
@@ -99,7 +100,8 @@ def bank(model: torch.nn.Module, data: FashionMNIST | None = None, data_dir=None
             found = FeatureBank(*(torch.from_numpy(stored[k]) for k in _FIELDS), from_cache=True)
         else:
             found = compute(model, data if data is not None else dataset.load(data_dir))
-            cache.write_npz(cache_path(bank_key), (0, 0), **{k: getattr(found, k).numpy() for k in _FIELDS})
+            arrays = {k: getattr(found, k).numpy() for k in _FIELDS}
+            cache.write_npz(cache_path(bank_key), (0, 0), compress=True, **arrays)
         _memory.put(bank_key, found)
         return found
 

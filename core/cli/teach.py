@@ -1,4 +1,4 @@
-"""Command line: python -m core.teach CHECKPOINT --class NAME IMAGE [IMAGE ...] --out NEW.safetensors [--json]."""
+"""Command line: python -m core.teach CHECKPOINT --class NAME IMAGE [IMAGE ...] [--out NEW.safetensors] [--json]."""
 
 import argparse
 import sys
@@ -8,6 +8,7 @@ from core.base.errors import StudioError
 from core.cli.common import add_data_flags, friendly_errors, print_json
 from core.cli.predict import read_image
 from core.io import checkpoint, preprocess
+from core.library import taught as taught_models
 from core.training import teach
 
 
@@ -25,7 +26,14 @@ def parser() -> argparse.ArgumentParser:
         help=f"at least {teach.MIN_EXAMPLES} pictures of it ({teach.RECOMMENDED}+ work better): drawings or photos "
         f"of one object each ({preprocess.ACCEPTED}); a quarter are held out to test the result",
     )
-    p.add_argument("--out", required=True, help="where to write the new .safetensors checkpoint")
+    p.add_argument(
+        "--out",
+        help="where to write the new .safetensors checkpoint. Left out, or inside the runs directory "
+        "(FMNIST_RUNS_DIR, else runs/), it is kept in the runs directory's taught/ folder (under this file name, "
+        "or a new one) and every page's model picker lists it, shared with the whole class: a model taught here "
+        "belongs to no browser, so like a shipped model only the teacher may rename, unshare or delete it. "
+        "Anywhere else it is loaded by its path (every command; Models → Import on the pages)",
+    )
     p.add_argument("--seed", type=int, default=0, help="which examples are held out and how they are varied")
     add_data_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -57,6 +65,7 @@ def format_report(summary: dict, out: str) -> str:
             f"{summary['test_images']:,} test images",
             f"test images now called {summary['class']}: {taken}",
             f"wrote {out} ({len(names)} classes: {', '.join(names)})",
+            *(["listed in every model picker, shared with the whole class"] if summary.get("listed") else []),
         ]
     )
 
@@ -69,13 +78,17 @@ def main(argv=None) -> int:
     teach.check_name(args.name, base.class_names)
     penultimate.usable_layer(base.model)
     examples = read_examples(args.images)
+    out, listed = taught_models.command_line_path(args.out, base.name, args.name)
     taught = teach.teach(base, args.name, examples, seed=args.seed, data_dir=args.data_dir)
-    teach.save(taught, base, args.out)
-    summary = {**taught.summary(), "out": args.out}
+    if listed:
+        taught_models.store_shared(taught, base, out)
+    else:
+        teach.save(taught, base, out)
+    summary = {**taught.summary(), "out": str(out), "listed": listed}
     if args.json:
         print_json(summary)
     else:
-        print(format_report(summary, args.out))
+        print(format_report(summary, str(out)))
     return 0
 
 

@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -55,10 +56,18 @@ def write_bytes(file: Path, data: bytes) -> None:
         write_atomic(file, data)
 
 
-def write_npz(file: Path, checkpoint_version: tuple[int, int], **arrays) -> None:
-    """Arrays computed from one checkpoint version, stored with that version (see `read_npz`)."""
+def write_npz(file: Path, checkpoint_version: tuple[int, int], compress: bool = False, **arrays) -> None:
+    """Arrays computed from one checkpoint version, stored with that version (see `read_npz`). `compress` deflates
+    them at the fastest level (worth it for large arrays with many zeros; `read_npz` reads either)."""
     buffer = io.BytesIO()
-    np.savez(buffer, mtime_ns=checkpoint_version[0], size=checkpoint_version[1], **arrays)
+    arrays = {"mtime_ns": checkpoint_version[0], "size": checkpoint_version[1], **arrays}
+    if compress:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for name, value in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    else:
+        np.savez(buffer, **arrays)
     write_bytes(file, buffer.getvalue())
 
 

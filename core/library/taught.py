@@ -4,7 +4,8 @@ Each is a checkpoint (core.training.teach) with two small files beside it: `<fil
 secret of the browser that taught it (the same rights as a training: that browser may rename or delete it,
 and the teacher may), and `<file>.shared` when the teacher has shared it with the whole class. A taught
 model is listed only to the browser that taught it until it is shared (`visible_to`), so a class sees only
-what the teacher let through.
+what the teacher let through. A model taught on the command line (`python -m core.teach`, `store_shared`) has
+no owner and is shared from the start, like a shipped model.
 """
 
 import contextlib
@@ -42,6 +43,38 @@ def store(
         with contextlib.suppress(OSError):
             _side(path, "owner").unlink(missing_ok=True)
         raise StudioError(f"cannot store the taught model in {folder}: {e.strerror or e}.") from None
+    return path
+
+
+def command_line_path(out=None, base_name: str = "model", class_name: str = "class", root=None) -> tuple[Path, bool]:
+    """Where `python -m core.teach` writes its model, and whether the model pickers list it. No `out`: a new file
+    in the taught folder. An `out` inside the runs directory: the taught folder, under that file name (the one
+    place there the pickers read taught models from). Any other `out`: as given, loaded by path only."""
+    folder = taught_dir(root)
+    if out is None:
+        return folder / f"{_safe(f'{base_name}-{class_name}')}-{secrets.token_hex(3)}.safetensors", True
+    out = Path(out)
+    if not out.resolve().is_relative_to(runs.runs_dir(root).resolve()):
+        return out, False
+    name = out.name if out.suffix == ".safetensors" else f"{out.name}.safetensors"
+    if owner_of(folder / name) is not None:
+        raise StudioError(f"{name} is a model a browser taught: choose another --out.")
+    return folder / name, True
+
+
+def store_shared(taught: "teach.Taught", base: "checkpoint.LoadedModel", path) -> Path:
+    """Save a model taught on the command line in the taught folder, shared with the whole class: no browser owns
+    it, so, like a shipped model, every picker lists it and only the teacher may rename, unshare or delete it.
+    A file there that a browser taught is never overwritten."""
+    path = Path(path)
+    if owner_of(path) is not None:
+        raise StudioError(f"{path.name} is a model a browser taught: choose another --out.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        teach.save(taught, base, path)
+        write_atomic(_side(path, "shared"), "taught on the command line\n")
+    except OSError as e:
+        raise StudioError(f"cannot store the taught model in {path.parent}: {e.strerror or e}.") from None
     return path
 
 

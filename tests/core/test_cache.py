@@ -14,6 +14,17 @@ def test_npz_is_read_back_only_for_the_version_it_was_computed_from(tmp_path):
     assert [p.name for p in file.parent.iterdir()] == ["x.npz"]  # no temp file left behind
 
 
+def test_compressed_npz_holds_the_same_bits_in_less_space(tmp_path):
+    mostly_zeros = np.zeros((200, 300), np.float16)
+    mostly_zeros[::5] = np.random.default_rng(0).random((40, 300))
+    cache.write_npz(tmp_path / "plain.npz", (1, 2), x=mostly_zeros)
+    cache.write_npz(tmp_path / "small.npz", (1, 2), compress=True, x=mostly_zeros)
+    back = cache.read_npz(tmp_path / "small.npz", (1, 2))["x"]
+    assert back.dtype == np.float16 and np.array_equal(back, mostly_zeros)
+    assert (tmp_path / "small.npz").stat().st_size < 0.35 * (tmp_path / "plain.npz").stat().st_size
+    assert cache.read_npz(tmp_path / "small.npz", (1, 3)) is None
+
+
 def test_an_unwritable_folder_means_no_disk_cache(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -108,6 +108,24 @@ def test_drawings_of_the_ten_keep_their_answers(hat, base, builtin):
     assert len(changed) <= 2, changed
 
 
+def test_drawings_of_the_ten_keep_their_answers_on_the_practice_set(base, fmnist):
+    """The tuning set (bench/data/teach/dev: glove, tie, belt, mitten; 20 drawings of each of the ten): 799 of the
+    800 answers kept (belt takes one sneaker), and 19 or 20 of each item's 20 other drawings get the new class."""
+    found = sketches.builtin_files(DRAWINGS / "dev" / "builtin")
+    images = pictures([f for f, _ in found])
+    assert len(images) == 200
+    before = inference.probabilities(base.model, images).argmax(1)
+    changed = {}
+    for item in sketches.DEV_ITEMS:
+        examples = pictures(sorted((DRAWINGS / "dev" / item).glob("teach_*.png")))
+        network = teach.teach(base, item.capitalize(), examples, fmnist).network
+        after = inference.probabilities(network, images).argmax(1)
+        changed[item] = [n for n, a, b in zip((n for _, n in found), after, before) if a != b]
+        others = pictures(sorted((DRAWINGS / "dev" / item).glob("heldout_*.png")))
+        assert (inference.probabilities(network, others).argmax(1) == 10).sum() >= 19, item
+    assert sum(map(len, changed.values())) <= 1, changed
+
+
 def test_the_naive_fit_learns_the_shortcut(base, fmnist, builtin):
     """Without the redrawn classes the new row takes drawings of the ten: the lesson the page shows."""
     images, names = builtin
@@ -201,6 +219,33 @@ def test_command_line_teaches_and_prints_the_figures(tmp_path, data_dir, capsys)
     assert text[0].startswith("taught Scarf from 10 examples (8 fitted, 2 held out) in ")
     assert text[2].startswith(f"test accuracy: {record['test_accuracy_before']:.2%} before, ")
     assert text[-1] == f"wrote {out} (11 classes: {', '.join([*CLASS_NAMES, 'Scarf'])})"
+
+
+def test_a_command_line_model_in_the_runs_directory_is_listed_in_every_picker(tmp_path, data_dir, capsys, monkeypatch):
+    """No --out, or an --out inside the runs directory: kept in its taught/ folder, shared, owned by no browser."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(root))
+    args = [str(BASE), "--class", "Scarf", *map(str, files("scarf", "teach")), "--data-dir", data_dir]
+    assert teach_main([*args, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    made = Path(record["out"])
+    assert made.parent == root / "taught" and made.name.startswith("two_conv-Scarf-") and record["listed"] is True
+    assert teach_main([*args, "--out", str(root / "scarves")]) == 0
+    text = capsys.readouterr().out.splitlines()
+    named = root / "taught" / "scarves.safetensors"
+    assert text[-2].startswith(f"wrote {named} (11 classes: ") and not (root / "scarves").exists()
+    assert text[-1] == "listed in every model picker, shared with the whole class"
+    for viewer in ("digest-of-a", "digest-of-b", None):  # any browser, and the teacher
+        entries = [e for e in catalog.all_models(viewer=viewer) if e.source == "taught"]
+        assert sorted(e.path for e in entries) == sorted([made, named])
+        assert {e.class_names[-1] for e in entries} == {"Scarf"}
+    assert taught.owner_of(named) is None and taught.is_shared(named)
+    owned = root / "taught" / "mine.safetensors"  # a browser's model: never overwritten from here
+    shutil.copy(named, owned)
+    Path(f"{owned}.owner").write_text("digest-of-a")
+    assert one_line_error(capsys, [*args, "--out", str(owned)]) == (
+        f"error: {owned.name} is a model a browser taught: choose another --out."
+    )
 
 
 def one_line_error(capsys, args) -> str:

@@ -13,6 +13,7 @@ from core.data.classes import CLASS_NAMES
 from core.io import checkpoint, preprocess
 from core.library import catalog, taught
 from core.serving import ownership
+from core.teach import main as teach_main
 from core.training import teach
 from tests.dashboard.my_pages import open_page
 from tests.dashboard.studio_app import chart_data, forget_caches
@@ -128,6 +129,19 @@ def test_refusals_are_one_line():
     at.button(key="teach_go").click().run()
     assert [e.value for e in at.error][-1] == "'Sneaker' is already a class of this model: choose another name."
     assert not at.exception and "teach_task" not in at.session_state
+
+
+def test_a_model_taught_on_the_command_line_is_in_every_browsers_picker(tmp_path, data_dir, capsys):
+    """`python -m core.teach` without --out keeps the model in the runs directory, shared: no browser owns it."""
+    hats = [str(p) for p in HATS]
+    assert teach_main([str(LENET5), "--class", "Hat", *hats, "--data-dir", data_dir]) == 0
+    [path] = taught.taught_files(tmp_path / "runs")
+    assert f"wrote {path} " in capsys.readouterr().out and taught.owner_of(path) is None
+    [label] = [m.label for m in catalog.all_models(viewer="a browser") if m.source == "taught"]
+    assert label.startswith("lenet5 + Hat (taught)")
+    for browser in range(2):  # each page opened with a new secret: two browsers
+        page = open_page("views/evaluate.py")
+        assert [o for o in page.selectbox(key="evaluate_model").options if "(taught)" in o] == [label], browser
 
 
 @pytest.fixture()
