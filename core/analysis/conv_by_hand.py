@@ -168,6 +168,19 @@ def _by_hand(conv, start: "_Call", chain: list["_Link"], stop: str, channel: int
     return result
 
 
+def map_cells(values: np.ndarray) -> list[dict]:
+    """A channel's (rows, columns) output map as one record per cell, {"row", "col", "value"} in reading order:
+    what a chart of the map draws (one mark per cell)."""
+    values = np.asarray(values, np.float64)
+    if values.ndim != 2:
+        raise StudioError(f"a map has rows and columns, not shape {tuple(values.shape)}.")
+    return [
+        {"row": r, "col": c, "value": float(values[r, c])}
+        for r in range(values.shape[0])
+        for c in range(values.shape[1])
+    ]
+
+
 def _pad(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """The convolution's input with its own padding added (zeros, or its padding mode)."""
     pads = conv._reversed_padding_repeated_twice  # (left, right, top, bottom), also for padding="same"

@@ -1,5 +1,8 @@
-"""Feature maps, one number worked out by hand: pick a convolution, an output channel and a cell; the patch,
-the kernel, their products, the sum, the bias and each step to the activation, checked against the model."""
+"""Feature maps, one number worked out by hand: pick a convolution, an output channel and a cell (click it on
+the channel's map, or type its row and column); the patch, the kernel, their products, the sum, the bias and
+each step to the activation, checked against the model."""
+
+from functools import partial
 
 import altair as alt
 import numpy as np
@@ -27,13 +30,33 @@ def _step(rows: int, cols: int, delta: int) -> None:
     state[f"{KEY}_row"], state[f"{KEY}_col"] = divmod(flat, cols)
 
 
+def clicked_cell(event, rows: int, cols: int) -> tuple[int, int] | None:
+    """The (row, column) a click on the map selected, from the chart's selection state; None when nothing is
+    selected or the point is not a cell of a `rows`×`cols` map."""
+    points = ((event or {}).get("selection") or {}).get("cell") or []
+    if not points:
+        return None
+    try:
+        row, col = int(points[0]["row"]), int(points[0]["col"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+
+def _on_click(chart_key: str, rows: int, cols: int) -> None:
+    """Move the cell to the one clicked on the map: the row and column inputs follow."""
+    found = clicked_cell(st.session_state.get(chart_key), rows, cols)
+    if found is not None:
+        st.session_state[f"{KEY}_row"], st.session_state[f"{KEY}_col"] = found
+
+
 def _grid(values: np.ndarray, rows: list[int], cols: list[int]) -> pd.DataFrame:
     """A k×k block of numbers labelled with the input rows and columns it sits on."""
     return pd.DataFrame(values + 0.0, index=[str(r) for r in rows], columns=[str(c) for c in cols])  # no "-0.000"
 
 
-def show(model, image, shapes: dict[str, tuple]) -> None:
-    """The panel for `model` on `image`; `shapes` maps each convolution to its output (channels, rows, cols)."""
+def show(model, image, maps: dict[str, np.ndarray]) -> None:
+    """The panel for `model` on `image`; `maps` holds each convolution's output (channels, rows, cols) on it."""
     st.subheader("One number, worked out by hand")
     st.markdown(
         "Every number in a feature map is a **weighted sum**: the filter (kernel) lies on a small patch of the "
@@ -41,14 +64,14 @@ def show(model, image, shapes: dict[str, tuple]) -> None:
         "and a bias is added. The model then applies what follows the convolution — batch norm, a shortcut, "
         "the activation function. Pick a place and check the arithmetic against the model's own number."
     )
-    layers = [name for name in conv_layers(model) if name in shapes]
+    layers = [name for name in conv_layers(model) if name in maps]
     if not layers:
         return
     if st.session_state.get(f"{KEY}_layer") not in layers:
         st.session_state.pop(f"{KEY}_layer", None)
     pick, channel_col, row_col, col_col = st.columns([2, 1, 1, 1])
     layer = pick.selectbox("Convolution", layers, key=f"{KEY}_layer")
-    channels, rows, cols = shapes[layer]
+    channels, rows, cols = maps[layer].shape
     for key, high in (("channel", channels - 1), ("row", rows - 1), ("col", cols - 1)):
         _clamp(f"{KEY}_{key}", high)
     channel = channel_col.number_input(f"Output channel (0-{channels - 1})", 0, channels - 1, key=f"{KEY}_channel")
@@ -59,6 +82,7 @@ def show(model, image, shapes: dict[str, tuple]) -> None:
     forward.button(
         "Next cell", icon=":material/arrow_forward:", key=f"{KEY}_next", on_click=_step, args=(rows, cols, 1)
     )
+    _map_chart(layer, int(channel), maps[layer][int(channel)], int(row), int(col))
     try:
         r = conv_by_hand.compute(model, image, layer, int(channel), int(row), int(col))
     except (StudioError, RuntimeError) as e:
@@ -66,6 +90,58 @@ def show(model, image, shapes: dict[str, tuple]) -> None:
         return
     _patch(model, r)
     _sum(r)
+
+
+def _map_chart(layer: str, channel: int, values: np.ndarray, row: int, col: int) -> None:
+    """The channel's output map, one square per cell: clicking a cell picks it, the chosen one is outlined."""
+    rows, cols = values.shape
+    cells = pd.DataFrame(conv_by_hand.map_cells(values))
+    reach = max(float(cells.value.abs().max()), 1e-6)
+    side = max(9, min(36, 252 // max(rows, cols)))  # about 250 pixels a side: it fits a phone
+    ticks = max(1, -(-max(rows, cols) // 8))  # about eight labels along a side
+    pick = alt.selection_point(name="cell", fields=["row", "col"], on="click", clear=False, empty=False)
+    base = alt.Chart(cells).encode(
+        x=alt.X("col:O", title="column", axis=alt.Axis(values=list(range(0, cols, ticks)), labelAngle=0)),
+        y=alt.Y("row:O", title="row", axis=alt.Axis(values=list(range(0, rows, ticks)))),
+    )
+    heat = (
+        base.mark_rect(cursor="pointer")
+        .encode(
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(scheme="redblue", reverse=True, domain=[-reach, reach]),
+                legend=alt.Legend(title="output", orient="bottom", gradientLength=min(200, cols * side)),
+            ),
+            tooltip=[
+                alt.Tooltip("row:O"),
+                alt.Tooltip("col:O", title="column"),
+                alt.Tooltip("value:Q", title="convolution output", format=".4f"),
+            ],
+        )
+        .add_params(pick)
+    )
+    here = f"datum.row == {row} && datum.col == {col}"
+    outline = [  # black around white: the chosen cell shows on any colour
+        base.transform_filter(here).mark_rect(filled=False, stroke=colour, strokeWidth=width)
+        for colour, width in (("black", 4), ("white", 1.5))
+    ]
+    high, low = cells.loc[cells.value.idxmax()], cells.loc[cells.value.idxmin()]
+    chosen = float(values[row, col])
+    chart = alt.layer(heat, *outline).properties(
+        width=cols * side,
+        height=rows * side,
+        title=f"Output of {layer}, channel {channel} (click a cell)",
+        autosize=alt.AutoSizeParams(type="pad"),  # the cells keep their size; axes and legend go around them
+        description=f"Heatmap of the {rows}×{cols} output map of channel {channel} of {layer}, the convolution's "
+        f"output before what follows it: red positive, blue negative. Highest {high.value:.3f} at row "
+        f"{int(high.row)}, column {int(high.col)}; lowest {low.value:.3f} at row {int(low.row)}, column "
+        f"{int(low.col)}. The chosen cell, row {row}, column {col}, is outlined and holds {chosen:.4f}. Click a "
+        "cell to work it out, or use the Row and Column inputs.",
+    )
+    key = f"{KEY}_map_{layer}_{channel}_{row}_{col}"  # a fresh selection for each chosen cell
+    st.altair_chart(
+        chart, key=key, on_select=partial(_on_click, key, rows, cols), selection_mode="cell", width="content"
+    )
 
 
 def _patch(model, r: conv_by_hand.ByHand) -> None:

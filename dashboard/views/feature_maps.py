@@ -154,6 +154,8 @@ for layer in maps.layers:
                 )
 
 # --- inside one convolution: a number by hand, the sizes, what a filter wants to see ------------------------
-by_hand_panel.show(loaded.model, image, {layer.name: layer.shape for layer in maps.layers if layer.kind == "Conv2d"})
-sizes_panel.show(image)
+by_hand_panel.show(
+    loaded.model, image, {layer.name: layer.activations for layer in maps.layers if layer.kind == "Conv2d"}
+)
+sizes_panel.show(image, loaded.model, loaded.display_name)
 wishes_panel.show(entry, loaded.model, data, loaded.class_names)

@@ -166,3 +166,12 @@ def test_the_shared_model_gains_no_hooks_and_threads_do_not_mix(fmnist):
         t.join()
     assert together == [[alone[0]] * 4, [alone[1]] * 4]
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_a_map_as_one_record_per_cell():
+    values = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, -0.25]], np.float32)
+    records = conv_by_hand.map_cells(values)
+    assert records[:2] == [{"row": 0, "col": 0, "value": 0.5}, {"row": 0, "col": 1, "value": -1.0}]
+    assert len(records) == 6 and records[-1] == {"row": 1, "col": 2, "value": -0.25}
+    with pytest.raises(StudioError, match=r"^a map has rows and columns, not shape \(2, 2, 2\)\.$"):
+        conv_by_hand.map_cells(np.zeros((2, 2, 2)))

@@ -1,5 +1,6 @@
-"""What a filter wants to see: each optimised input excites its channel at least as much as the channel's best
-test image (shipped LeNet-5), the results are cached per checkpoint, and the command line's JSON lines."""
+"""What a filter wants to see: each optimised input excites its channel (or class) at least as much as the best
+test image (shipped LeNet-5: its convolutions and all ten classes), the results are cached per checkpoint, and
+the command line's JSON lines."""
 
 import json
 from pathlib import Path
@@ -35,6 +36,28 @@ def test_each_image_beats_the_best_test_image(layer, fmnist, lenet_top):
         assert np.array_equal(inside.mean((1, 2)) > 0.5, weights > 0) and inside.std((1, 2)).max() < 0.05
     else:  # most channels want patterns (both dark and bright inside the picture); a few want a flat image
         assert (np.ptp(inside.reshape(channels, -1), axis=1) > 0.5).mean() >= 0.5
+
+
+def test_every_class_image_beats_the_best_test_image(fmnist):
+    """All ten classes of the shipped LeNet-5, the model whose Coat and Sandal images the full 1/f frequency
+    weighting trapped below the best test image."""
+    model = checkpoint.load(LENET).model
+    result = feature_vis.for_checkpoint(LENET, None, fmnist)
+    assert result.layer == feature_vis.CLASSES and result.images.shape == (10, 28, 28)
+    assert 0 <= result.images.min() and result.images.max() <= 1
+    assert np.allclose(result.best_test, feature_vis.best_test_logits(model, fmnist.test_images), atol=1e-5)
+    assert (result.activations >= result.best_test).all(), result.activations - result.best_test
+    again = feature_vis.score(model, None, result.images)  # the scores are real
+    assert np.allclose(again, result.activations, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_class_beats_it_from_other_starts(seed, fmnist):
+    """Not one lucky start: other random starts reach it for every class too."""
+    model = checkpoint.load(LENET).model
+    result = feature_vis.optimise(model, None, seed=seed)
+    best = feature_vis.best_test_logits(model, fmnist.test_images)
+    assert (result.activations >= best).all(), (seed, result.activations - best)
 
 
 def test_results_are_cached_per_checkpoint(fmnist, monkeypatch, tmp_path):

@@ -309,6 +309,7 @@ def test_feature_maps_a_click_on_the_channel_map_moves_the_patch(server, page):
     wait_idle(page)
     where = main(page).get_by_text(re.compile(r"lies on input rows"))
     assert "lies on input rows -2 to 2 and columns -2 to 2" in where.inner_text()
+    page.locator(chart).scroll_into_view_if_needed()  # a click lands only inside the viewport
     box = page.locator(f"{chart} svg.marks .mark-rect.role-mark").first.bounding_box()  # one square per cell
     row, col = 10, 20
     page.mouse.click(box["x"] + (col + 0.5) * box["width"] / 28, box["y"] + (row + 0.5) * box["height"] / 28)
