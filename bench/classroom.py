@@ -9,7 +9,9 @@ finished and its images fetched) and every error. Loopback only; everything is b
 
 Before the class, one visit warms the server up (dataset, models, cached evaluations), as a teacher trying
 the pages first would. Without --url it starts its own server on a free port with a temporary runs folder
-and stops it at the end.
+and stops it at the end; its trainings run on the studio's local Ray (`--trainings thread`: in the server).
+`--servers 2` starts two servers on the same runs folder behind one address (bench/sticky_proxy.py, a
+sticky-session proxy), as README describes for a bigger machine, and measures them together.
 `--users 10,20,30` runs several class sizes one after another (where does p95 pass 10 s?).
 """
 
@@ -40,6 +42,8 @@ from bench.timing import percentile
 from core.base.device import describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
+EXECUTOR_ENV = "FMNIST_TRAINING_EXECUTOR"  # core.serving.shared_jobs reads it in each server
+TRAININGS = {"ray": "on the local Ray", "thread": "in threads of the server"}
 TARGETS = {"Classify": 5.0, "Challenge (answer-to-reveal)": 1.0}  # p95 seconds; every other page 10 s
 PAGE_TARGET = 10.0
 
@@ -85,16 +89,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
+def start_server(
+    runs_dir: str, trainings: str = "ray", log_name: str = "streamlit.log"
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
         "FMNIST_RUNS_DIR": runs_dir,
         "FMNIST_MAX_QUEUED": "2",
         "FMNIST_TEACHER_KEY": challenge_round.TEACHER_KEY,
+        EXECUTOR_ENV: trainings,
     }
     env.pop("FMNIST_MAX_TRAININGS", None)
-    log = open(Path(runs_dir) / "streamlit.log", "w")
+    log = open(Path(runs_dir) / log_name, "w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -128,12 +135,52 @@ def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"error: the server did not start; see {log.name}")
 
 
+def start_servers(runs_dir: str, count: int, trainings: str) -> tuple[list[subprocess.Popen], str]:
+    """`count` servers on one runs folder; with more than one, the sticky proxy in front (the last process)."""
+    started = []
+    try:
+        for i in range(count):
+            started.append(start_server(runs_dir, trainings, "streamlit.log" if count == 1 else f"streamlit-{i}.log"))
+        if count == 1:
+            return [started[0][0]], started[0][1]
+        to = ",".join(url.removeprefix("http://") for _, url in started)
+        proxy = subprocess.Popen(
+            [sys.executable, "-m", "bench.sticky_proxy", "--port", str(free_port()), "--to", to],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = proxy.stdout.readline()
+        if not line.startswith("sticky proxy on "):
+            proxy.kill()
+            raise SystemExit(f"error: the proxy did not start: {line!r}")
+        return [proc for proc, _ in started] + [proxy], line.split()[-1]
+    except BaseException:
+        stop_processes([proc for proc, _ in started])
+        raise
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if proc.stdout:  # the proxy's last word: browsers sent to each server
+            sent = proc.stdout.read().strip()
+            if sent.startswith("sent "):
+                print(f"- the proxy sent each server its share of the browsers: {sent.split()[1]}", flush=True)
+
+
 class ProcessMeter:
     """RSS and CPU time of one process from /proc (Linux): peak RSS is the kernel's high-water mark."""
 
     def __init__(self, pid: int):
         self.pid, self.tick = pid, os.sysconf("SC_CLK_TCK")
         self.samples: list[int] = []
+        self.pids = [pid]
 
     def _status(self, field: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -158,6 +205,27 @@ class ProcessMeter:
             except OSError:
                 return
             await asyncio.sleep(every)
+
+
+class ServersMeter(ProcessMeter):
+    """Several processes measured together: CPU and RSS added up, peak RSS of the largest (each in `peaks`)."""
+
+    def __init__(self, pids: list[int]):
+        super().__init__(pids[0])
+        self.pids = list(pids)
+        self.meters = [ProcessMeter(pid) for pid in pids]
+
+    def cpu_seconds(self) -> float:
+        return sum(m.cpu_seconds() for m in self.meters)
+
+    def rss(self) -> int:
+        return sum(m.rss() for m in self.meters)
+
+    def peak_rss(self) -> int:
+        return max(self.peaks())
+
+    def peaks(self) -> list[int]:
+        return [m.peak_rss() for m in self.meters]
 
 
 # ---- what a student does --------------------------------------------------------------------------------------
@@ -347,6 +415,8 @@ async def one_class(
             server_rss_peak=meter.peak_rss(),
             server_rss_max_sampled=max(meter.samples, default=0),
         )
+        if isinstance(meter, ServersMeter):
+            result["server_rss_peaks"] = meter.peaks()
     if watch:
         watch.poll()
         result["train_rates"] = {k: list(v) for k, v in watch.rates.items()}
@@ -373,7 +443,13 @@ def report(result: dict) -> str:
     lines += ["", f"- errors: **{len(result['errors'])}**" + "".join(f"\n  - {e}" for e in result["errors"][:20])]
     if result.get("challenge"):
         lines.append(result["challenge"])
-    if "server_rss_peak" in result:
+    if "server_rss_peaks" in result:
+        peaks = " and ".join(f"**{peak / 2**20:,.0f} MiB**" for peak in result["server_rss_peaks"])
+        lines.append(
+            f"- {len(result['server_rss_peaks']) - 1} servers and their proxy: peak RSS {peaks} (the proxy last; "
+            f"target ≤ 2,048 each), CPU {result['server_cpu']:.2f} cores on average, all together"
+        )
+    elif "server_rss_peak" in result:
         lines.append(
             f"- server: peak RSS **{result['server_rss_peak'] / 2**20:,.0f} MiB** (target ≤ 2,048), "
             f"CPU {result['server_cpu']:.2f} cores on average"
@@ -408,10 +484,15 @@ async def main_async(args) -> int:
         url = args.url
     else:
         runs_dir = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
-        own, url = start_server(str(runs_dir))
-    pid = args.server_pid or (own.pid if own else None)
-    meter = ProcessMeter(pid) if pid else None
-    print(f"# classroom load test: {url}, {cpu_line()}")
+        own, url = start_servers(str(runs_dir), args.servers, args.trainings)
+    if own and len(own) > 1:
+        meter = ServersMeter([proc.pid for proc in own])
+    else:
+        pid = args.server_pid or (own[0].pid if own else None)
+        meter = ProcessMeter(pid) if pid else None
+    where = f"{args.servers} servers behind a sticky proxy" if own and len(own) > 1 else "one server"
+    trainings = "" if args.url else f", trainings {TRAININGS[args.trainings]}"
+    print(f"# classroom load test: {url} ({where}{trainings}), {cpu_line()}")
     teacher = watch = follower = None
     try:
         warm = Tally()  # the teacher looks at every page once before the class (loads data, models, caches)
@@ -450,11 +531,7 @@ async def main_async(args) -> int:
         if teacher:
             await stop_demo_training(teacher)
         if own:
-            own.terminate()
-            try:
-                own.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                own.kill()
+            stop_processes(own)
             from core.serving.ray_runner import stop_local_head
 
             stop_local_head(runs_dir)  # the trainings' local Ray outlives a server by design; not this one's
@@ -465,6 +542,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--users", default="30", help="students at once; a comma list runs several classes in turn")
     p.add_argument("--url", help="a running server on this machine (default: start one)")
+    p.add_argument("--servers", type=int, default=1, help="servers to start on one runs folder, behind one address")
+    p.add_argument(
+        "--trainings",
+        choices=tuple(TRAININGS),
+        default=os.environ.get(EXECUTOR_ENV) or "ray",
+        help=f"where the started servers train (default: ray, or {EXECUTOR_ENV})",
+    )
     p.add_argument("--server-pid", type=int, help="that server's process id, to measure it")
     p.add_argument("--runs-dir", help="that server's runs folder, to follow the training's speed")
     p.add_argument("--train-images", type=int, default=10000, help="images of the long training (0: none)")
@@ -480,6 +564,8 @@ def main(argv=None) -> int:
         "--visit", action=argparse.BooleanOptionalAction, default=True, help="students visit the pages, then play"
     )
     args = p.parse_args(argv)
+    if args.servers < 1 or (args.url and args.servers != 1):
+        p.error("--servers: 1 or more, and only for servers the benchmark starts itself (not with --url)")
     return asyncio.run(main_async(args))
 
 

@@ -58,15 +58,6 @@ def game() -> Challenge:
     return Challenge()
 
 
-def me() -> str:
-    """This browser's owner digest: what the round records its answers and nickname under. Kept for the session
-    (its secret never changes in a session), so the polled part of the page and its buttons' callbacks draw
-    nothing outside it (classroom.owner_secret may write the cookie into the sidebar)."""
-    if "challenge_me" not in st.session_state:
-        st.session_state.challenge_me = ownership.digest(classroom.owner_secret())
-    return st.session_state.challenge_me
-
-
 def may_host() -> bool:
     """The teacher starts and ends rounds; on a server without a teacher key there is no one to ask, so anyone."""
     return classroom.is_teacher() or not ownership.teacher_key_set()
@@ -148,7 +139,7 @@ def _end() -> None:
 
 def nickname_field() -> None:
     """A nickname, typed before answering; it stays this browser's on every round."""
-    current = game().nicknames.get(me())
+    current = game().nicknames.get(classroom.my_digest())
     if "challenge_nickname" not in st.session_state and current:
         st.session_state.challenge_nickname = current
     st.columns([1, 1])[0].text_input(
@@ -167,7 +158,7 @@ def nickname_field() -> None:
 
 def _set_nickname() -> None:
     try:
-        kept = game().nicknames.set(me(), st.session_state.challenge_nickname)
+        kept = game().nicknames.set(classroom.my_digest(), st.session_state.challenge_nickname)
         st.session_state.challenge_nickname = kept
         st.session_state.challenge_nickname_error = ""
     except StudioError as e:
@@ -178,17 +169,22 @@ def _set_nickname() -> None:
 
 
 def may_answer(view: View) -> bool:
-    return view.moment.phase == "question" and view.mine is None and plays() and bool(game().nicknames.get(me()))
+    return (
+        view.moment.phase == "question"
+        and view.mine is None
+        and plays()
+        and bool(game().nicknames.get(classroom.my_digest()))
+    )
 
 
 def settled_view() -> View:
     """The round as this browser should draw it now. When the next phase is less than a poll away and this browser
     has nothing to click, wait for it: every screen then changes at the same moment, not up to a poll later."""
-    view = game().view(me())
+    view = game().view(classroom.my_digest())
     left = view.moment.seconds_left
     if left is not None and left <= POLL_SECONDS and not may_answer(view):
         time.sleep(left + 0.02)
-        view = game().view(me())
+        view = game().view(classroom.my_digest())
     return view
 
 
@@ -251,7 +247,7 @@ def question(view: View) -> None:
         st.markdown(f"**{view.answered}** answered so far.")
     elif view.mine is not None:
         st.success(f"Your answer: **{CLASS_NAMES[view.mine]}**. The true class comes when the time is up.")
-    elif not game().nicknames.get(me()):
+    elif not game().nicknames.get(classroom.my_digest()):
         st.warning("Type a nickname above to answer.")
     else:
         st.caption("Pick the class below.")
@@ -265,7 +261,7 @@ def answer_buttons(index: int) -> None:
 
 def _answer(index: int, choice: int) -> None:
     try:
-        game().answer(me(), index, choice)
+        game().answer(classroom.my_digest(), index, choice)
         st.session_state.pop("challenge_error", None)
     except StudioError as e:
         refuse(e)
@@ -277,7 +273,7 @@ def reveal(view: View) -> None:
     st.markdown(f"### Picture {index + 1} of {view.count}: it was **{truth}**")
     verdict = "right" if shown.model_answer == shown.truth else "wrong"
     st.markdown(f"The model said **{model}** ({shown.model_confidence:.0%} sure): {verdict}.")
-    if plays() and game().nicknames.get(me()):
+    if plays() and game().nicknames.get(classroom.my_digest()):
         if view.mine is None:
             st.markdown("You did not answer this one.")
         else:
@@ -343,7 +339,7 @@ def results(view: View) -> None:
     if not res.images:
         st.info("The round ended before the first picture's time was up: nothing to count.")
         return
-    mine = me()
+    mine = classroom.my_digest()
 
     def row(who: str, right, accuracy) -> dict:
         shown_right = "" if right is None else f"{right:g} of {res.images}"

@@ -41,6 +41,13 @@ def owner_secret() -> str:
     return secret
 
 
+def my_digest() -> str:
+    """What the server records of this browser: the digest of its secret. Draws nothing once the secret is known
+    (Home.py asks for it at the top of every run), so a polled fragment or a button's callback may call it."""
+    secret = st.session_state.get("owner_secret")
+    return ownership.digest(secret if secret is not None else owner_secret())
+
+
 def is_teacher() -> bool:
     return bool(st.session_state.get("teacher")) and ownership.teacher_key_set()
 

@@ -8,7 +8,6 @@ from core.base.errors import StudioError
 from core.data import dataset
 from core.io import checkpoint
 from core.library import catalog
-from core.serving import ownership
 from dashboard import classroom
 
 
@@ -60,7 +59,7 @@ def load_model(path) -> "checkpoint.LoadedModel | None":
 def viewer() -> str | None:
     """Who is looking, for the lists of models: this browser's owner digest, or None for the teacher, who sees
     every model (a taught model is listed only to the browser that taught it until the teacher shares it)."""
-    return None if classroom.is_teacher() else ownership.digest(classroom.owner_secret())
+    return None if classroom.is_teacher() else classroom.my_digest()
 
 
 def available_models() -> list[catalog.ModelEntry]:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from core.library import catalog, imports, taught
-from core.serving import ownership
 from dashboard import classroom
 from dashboard.train import training
 
@@ -24,12 +23,7 @@ def can_manage(entry: "catalog.ModelEntry") -> bool:
         }
         return entry.path.parent.resolve() in mine
     if entry.source == "imported":
-        return imports.owner_of(entry.path) == my_digest()
+        return imports.owner_of(entry.path) == classroom.my_digest()
     if entry.source == "taught":
-        return taught.owner_of(entry.path) == my_digest()
+        return taught.owner_of(entry.path) == classroom.my_digest()
     return False
-
-
-def my_digest() -> str:
-    """What the server records of this browser: the digest of its secret."""
-    return ownership.digest(classroom.owner_secret())

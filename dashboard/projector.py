@@ -22,7 +22,11 @@ html { font-size: 22px; }
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 1.5rem 2.5rem 3rem; }
 [data-testid="stMain"] h1 { font-size: 2.6rem; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.25rem; }
+[data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: 2.4rem; }
 [data-testid="stVegaLiteChart"] { margin-bottom: 2rem; }
+@media (max-width: 640px) {  /* a phone: its narrow width goes to the charts, not to the margins */
+  [data-testid="stMainBlockContainer"] { padding: 1rem 0.6rem 2rem; }
+}
 </style>"""
 
 

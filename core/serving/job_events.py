@@ -9,6 +9,9 @@ does only from these files, next to the job's record (core.serving.job_store):
 - `<id>.stop`: a stop request; the worker looks for it every STOP_POLL_S seconds.
 - `.lock`: an exclusive lock (flock) taken around every change of the records, so that two servers never start
   the same job twice and a worker's last word on its job is never overwritten.
+
+While a started job waits for room on its cluster, its record's message is WAITING (set by a server, blanked by
+the worker when it starts).
 """
 
 import fcntl
@@ -26,6 +29,7 @@ FLUSH_S = 0.25  # the longest a batch event waits in the worker before it is wri
 STOP_POLL_S = 0.2
 FLUSH_AT_ONCE = ("worker", "start", "epoch", "end", "failed")
 LOCK = ".lock"
+WAITING = "waiting for a free slot on the cluster"
 
 
 def jobs_dir(root=None) -> Path:
@@ -77,16 +81,29 @@ def locked(root=None, name: str = LOCK):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def update_record(root, job_id: str, started: float, **fields) -> bool:
+def update_record(root, job_id: str, started: float, when=None, **fields) -> bool:
     """Change fields of a job's record, but only while it is still the launch `started` (not deleted, not
-    started again since); False if it is not."""
+    started again since) and `when(record)` holds if given; False if not."""
     path = jobs_dir(root) / f"{job_id}.json"
     with locked(root):
         record = runs.read_json(path)
-        if not isinstance(record, dict) or record.get("started") != started:
+        if not isinstance(record, dict) or record.get("started") != started or (when and not when(record)):
             return False
         runs.write_json(path, {**record, **fields})
     return True
+
+
+def note_waiting(root, job_id: str, started: float) -> bool:
+    """Show WAITING as the message of a running job whose worker has not started yet (no events file)."""
+    path = events_path(root, job_id, started)
+    return update_record(
+        root, job_id, started, when=lambda r: r.get("state") == "running" and not path.exists(), message=WAITING
+    )
+
+
+def clear_waiting(root, job_id: str, started: float) -> bool:
+    """Blank the WAITING message of the job's record (its worker has started)."""
+    return update_record(root, job_id, started, when=lambda r: r.get("message") == WAITING, message="")
 
 
 class EventWriter:

@@ -39,6 +39,7 @@ def run(spec: dict, data=None, node: str | None = None) -> dict:
     events.write(
         {"event": "worker", "pid": os.getpid(), "host": socket.gethostname(), "node": node, "time": time.time()}
     )
+    job_events.clear_waiting(root, job_id, started)  # it waited for room on the cluster: no more
     watch = None
     try:
         if job_events.stop_path(root, job_id).exists():  # stopped while it waited for a worker

@@ -16,6 +16,10 @@ queues them, RayExecutor starts each as a detached actor named by its job id in 
   default 1 where the cluster has a GPU, else 0.
 - FMNIST_RAY_RESOURCES: custom resources each training asks for, as a JSON object (e.g. '{"gpu_node": 1}').
 
+A training that no node of the cluster can ever hold (more GPUs or CPUs than any node has) is refused before it
+is submitted, with the one line of core.serving.cluster_fit.unfit; one that fits but finds the cluster busy
+waits, its job saying so (job_events.WAITING), and is ended with that line should the cluster shrink meanwhile.
+
 Ray is imported here only, when a training starts or a sweep runs with --ray: the app's start does not pay.
 """
 
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import StudioError
-from core.serving import job_events, local_ray
+from core.serving import cluster_fit, job_events, local_ray
 
 log = logging.getLogger(__name__)
 
@@ -217,10 +221,18 @@ class RayExecutor:
         self.settings = settings
         self.data_dir = data_dir
 
-    def start(self, spec: dict) -> None:
+    def start(self, spec: dict) -> str | None:
+        """Submit the job's actor; job_events.WAITING if no node has room for it now (it waits). Raises the one
+        line of cluster_fit.unfit, submitting nothing, when no node of the cluster could ever hold it."""
         settings = self.settings or RaySettings.from_env()
         ray = connect(self._root(spec), settings)
         options = training_options(ray, settings, local=connected_to_local())
+        request = cluster_fit.request_of(options["num_cpus"], options["num_gpus"], options["resources"])
+        why = cluster_fit.unfit(request, node_totals(ray))
+        if why:
+            raise StudioError(why)
+        free = free_resources(ray)
+        busy = free is not None and not cluster_fit.fits_now(request, free)
         spec = {**spec, "threads": _threads(options["num_cpus"]), "data_dir": spec.get("data_dir") or self._data()}
         actor = _remote_class(ray, TrainingActor).options(
             name=spec["job_id"], namespace=NAMESPACE, lifetime="detached", max_restarts=0, **options
@@ -231,6 +243,33 @@ class RayExecutor:
             self._kill(ray, spec["job_id"])
             handle = actor.remote(spec)
         handle.run.remote()
+        return job_events.WAITING if busy else None
+
+    def pending(self, job_id: str, runs_root=None, cancel: bool = False) -> tuple[str, str] | None:
+        """What keeps a started job whose worker has not reported from starting: ("waiting", WAITING) while its
+        actor waits for room; ("unfit", the line of cluster_fit.unfit) once no node of the cluster can hold it
+        any more (it shrank; Ray may have ended the actor then), or ("cancelled", "") when `cancel` and it still waits, its actor then ended; None
+        while it starts (a node took it), when it is gone, or when Ray cannot say (e.g. a ray:// client)."""
+        try:
+            root = self.runs_root if self.runs_root is not None else runs_root
+            ray = connect(root, self.settings or RaySettings.from_env(), start=False)
+            if ray is None:
+                return None
+            actor = job_actor(ray, job_id)
+            if actor is None or not _not_started(actor):
+                return None
+            why = cluster_fit.unfit(dict(actor.required_resources), node_totals(ray))
+            if actor.state == actor.DEAD:  # Ray gave up on it (its node left): say why if nothing can hold it now
+                return ("unfit", why) if why else None
+            if why or cancel:
+                self._kill(ray, job_id)
+                return ("unfit", why) if why else ("cancelled", "")
+            free = free_resources(ray)
+            if free is not None and not cluster_fit.fits_now(dict(actor.required_resources), free):
+                return ("waiting", job_events.WAITING)
+            return None
+        except Exception:  # gone meanwhile, or Ray cannot say: the worker check decides
+            return None
 
     def alive(self, job_id: str, started: float | None = None, runs_root=None) -> bool | None:
         """Whether the job's actor exists (waiting for room on the cluster counts); None if Ray cannot say.
@@ -268,6 +307,45 @@ class RayExecutor:
         except ValueError:
             pass
         time.sleep(0.5)
+
+
+def node_totals(ray) -> list[dict]:
+    """The total resources of each live node of the cluster."""
+    return [dict(node["Resources"]) for node in ray.nodes() if node.get("Alive")]
+
+
+def free_resources(ray) -> list[dict] | None:
+    """The unused resources of each live node; None where Ray cannot tell (through a ray:// client)."""
+    try:
+        from ray._private import state
+
+        return list(state.available_resources_per_node().values())
+    except Exception:
+        return None
+
+
+def job_actor(ray, job_id: str):
+    """Ray's record of a job's actor (its state, its request): the live one of that name, else the newest of
+    that name that ended without ever starting; None if there is none."""
+    from ray._private import state
+    from ray.core.generated import gcs_pb2
+
+    accessor = state.state._connect_and_get_accessor()
+    try:
+        found = accessor.get_actor_info(ray.get_actor(job_id, namespace=NAMESPACE)._actor_id)
+        return gcs_pb2.ActorTableData.FromString(found) if found is not None else None
+    except ValueError:  # no live actor of that name
+        pass
+    ended = [gcs_pb2.ActorTableData.FromString(raw) for raw in accessor.get_actor_table(None, "DEAD")]
+    ended = [a for a in ended if a.name == job_id and a.ray_namespace == NAMESPACE and not a.start_time]
+    return max(ended, key=lambda a: a.timestamp, default=None)
+
+
+def _not_started(actor) -> bool:
+    """Waiting for a node (no node has leased it a worker: its address names none), or ended before it ran."""
+    if actor.state == actor.PENDING_CREATION:
+        return not actor.address.worker_id
+    return actor.state == actor.DEAD and not actor.start_time
 
 
 def training_options(ray, settings: RaySettings, local: bool) -> dict:

@@ -7,6 +7,9 @@ core.serving.job_events; a stop request is a file the worker honours within a ba
 of the list, refreshed every POLL_S seconds by a monitor thread that also starts queued jobs while fewer than
 `max_concurrent` run (counted over all servers) and marks a job failed when its worker is gone. Any number of
 servers may share one runs folder, and a restarted server finds the running trainings and follows them again.
+A started job whose worker has not reported yet is asked about (the executor's `pending`, where it has one): it
+shows job_events.WAITING while the cluster has no room for it, fails with one line once no node of the cluster
+can hold it, and a stop request cancels it while it waits.
 
 Executors: core.serving.ray_runner.RayExecutor (a Ray worker, on this machine or a cluster) and
 InProcessExecutor (a thread of this process, for scripts and tests). `server_jobs()` picks the server's manager
@@ -116,6 +119,9 @@ class SharedJobManager(JobManager):
                     job_events.request_stop(self.runs_root, job_id)
                     job.message = "stopping…"
                     self._save(job)
+                    if job_id not in self._workers:  # it may still wait for room: cancel it at the next look
+                        self._checked = 0.0
+                        self._wake.set()
                     return True
             return super().stop(job_id, owner)
 
@@ -235,7 +241,8 @@ class SharedJobManager(JobManager):
 
     def _launch(self, spec: dict) -> None:
         try:
-            self.executor.start(spec)
+            if self.executor.start(spec) == job_events.WAITING:
+                job_events.note_waiting(self.runs_root, spec["job_id"], spec["started"])
         except Exception as e:  # the job ends with one line; the queue goes on
             if not isinstance(e, StudioError):
                 log.exception("cannot start training job %s", spec["job_id"])
@@ -259,6 +266,8 @@ class SharedJobManager(JobManager):
                 if j.state == "running" and j.id not in self._launching and not self._ended(j.id)
             ]
         for job_id, started, reported in running:
+            if not reported and self._check_waiting(job_id, started):
+                continue
             if not reported and now - started < LAUNCH_GRACE_S:
                 continue
             if self.executor.alive(job_id, started, self.runs_root) is not False:
@@ -271,6 +280,30 @@ class SharedJobManager(JobManager):
                 record = {k: getattr(job, k) for k in job_store.FIELDS} | {"config": job.config.to_dict()}
                 reported = job_id in self._workers
             self._end_lost(record, reported)
+
+    def _check_waiting(self, job_id: str, started: float) -> bool:
+        """For a job no worker has reported for: show that it waits for room, or end it (no node of the cluster
+        can hold it any more; stopped while it waited). True if it ended."""
+        pending = getattr(self.executor, "pending", None)
+        stop = job_events.stop_path(self.runs_root, job_id).exists()
+        found = pending(job_id, self.runs_root, cancel=stop) if pending else None
+        if found is None:
+            return False
+        kind, line = found
+        if kind == "waiting":
+            with self._lock:
+                job = self._jobs.get(job_id)
+                shown = job is None or job.message in (job_events.WAITING, "stopping…")
+            if not shown:
+                job_events.note_waiting(self.runs_root, job_id, started)
+            return False
+        if kind == "unfit":
+            fields = {"state": "failed", "message": line, "error": line}
+        else:
+            fields = {"state": "stopped", "message": job_worker.CANCELLED, "error": None}
+        job_events.update_record(self.runs_root, job_id, started, finished=time.time(), **fields)
+        self._wake.set()
+        return True
 
     def _end_lost(self, record: dict, reported: bool) -> None:
         run_dir = Path(record["run_dir"]) if record.get("run_dir") else None

@@ -92,6 +92,14 @@ class TrainingSet:
         write_atomic(Path(run_dir) / ARRAYS_FILE, buffer.getvalue())
 
 
+def test_count(data: FashionMNIST, config) -> int:
+    """How many test images a run of `config` is tested on: those of its classes (all of them by default)."""
+    classes = getattr(config, "classes", None)
+    if not classes:
+        return len(data.test_labels)
+    return len(budget.of_classes(data.test_labels, budget.class_numbers(classes)))
+
+
 def choose(data: FashionMNIST, config) -> TrainingSet:
     """The training set of `config` (a validated TrainConfig) drawn from `data`'s training images."""
     labels = data.train_labels

@@ -5,8 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from core.models import get as get_arch
+from core.serving.job_events import WAITING
 from core.serving.jobs import Job
-from dashboard import pages, projector
+from core.training import training_set
+from dashboard import common, pages, projector
 from dashboard.inside import history_panel
 
 STATE_LABELS = {
@@ -51,20 +53,22 @@ def show(job: Job, on_stop=None) -> None:
             help="Ends within one batch; the best checkpoint so far is kept.",
         )
     if job.state == "running":
-        _progress(job)
+        progress(job)
     _outcome(job)
     if job.epochs or job.batches:
-        _curves(job)
+        curves(job)
     if job.epochs:
         _epoch_table(job)
         with st.expander("How training changed the network", expanded=False):
             history_panel.show(job.run_dir, job.id)
 
 
-def _progress(job: Job) -> None:
+def progress(job: Job) -> None:
+    """The running job's progress bar: epoch, batch and time left."""
     b = job.last_batch
-    if b is None:
-        st.progress(0.0, text="Preparing the data and the model…")
+    if b is None:  # not started yet: the cluster may have no room for it now
+        text = f"{WAITING.capitalize()}…" if job.message == WAITING else "Preparing the data and the model…"
+        st.progress(0.0, text=text)
         return
     eta = job.eta_seconds()
     text = f"Epoch {b['epoch']}/{job.config.epochs} · batch {b['batch']}/{b['batches']}"
@@ -72,6 +76,18 @@ def _progress(job: Job) -> None:
     if job.message == "stopping…":
         text += " · stopping…"
     st.progress(job.progress, text=text)
+
+
+def tested_on(job: Job) -> str:
+    """The test images the run's accuracy counts, in words: all of them, or those of the classes it learned."""
+    data = common.dataset_if_present()
+    classes = job.config.classes
+    if data is None:
+        return "the test images of its classes" if classes else "the test images"
+    count = training_set.test_count(data, job.config)
+    if not classes:
+        return f"the {count:,} test images"
+    return f"the {count:,} test images of its {len(classes)} classes ({', '.join(classes)})"
 
 
 def _outcome(job: Job) -> None:
@@ -84,7 +100,7 @@ def _outcome(job: Job) -> None:
         ended = {"completed": "Finished", "early_stopped": "Stopped early", "stopped": "Stopped"}[job.state]
         st.success(
             f"{ended} after {duration(result['seconds'])}. Test accuracy **{result['test_accuracy']:.2%}** "
-            f"on the 10,000 test images (best epoch {result['best_epoch']}). "
+            f"on {tested_on(job)} (best epoch {result['best_epoch']}). "
             "The model is now on every page:"
         )
         for col, name in zip(st.columns(len(ON_EVERY_PAGE)), ON_EVERY_PAGE):
@@ -95,7 +111,8 @@ def _outcome(job: Job) -> None:
         st.info(job.message)
 
 
-def _curves(job: Job) -> None:
+def curves(job: Job) -> None:
+    """The live curves: loss and accuracy per epoch, then the training loss per batch."""
     x = alt.X(
         "epoch:Q", title="epoch", scale=alt.Scale(domain=[0, max(job.config.epochs, 1)]), axis=alt.Axis(tickMinStep=1)
     )
@@ -133,12 +150,15 @@ def _number(value, fmt: str) -> str:
 
 
 def _epoch_curves(job: Job, x: alt.X) -> None:
+    # without a validation split the trainer's "val" figures are the training ones: one line, not two alike
+    validated = job.config.val_fraction > 0
+    splits = ("train", "val") if validated else ("train",)
     epochs = pd.DataFrame(
         [
             {"epoch": e["epoch"], "metric": metric, "split": split, "value": e[f"{split}_{metric}"]}
             for e in job.epochs
             for metric in ("loss", "accuracy")
-            for split in ("train", "val")
+            for split in splits
         ]
     )
     left, right = (st.container(), st.container()) if projector.on() else st.columns(2)  # one chart per screen
@@ -149,15 +169,25 @@ def _epoch_curves(job: Job, x: alt.X) -> None:
             .encode(
                 x=x,
                 y=alt.Y("value:Q", title=metric, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
-                color=alt.Color("split:N", title=None, scale=SPLIT_COLORS),
+                color=alt.Color(  # above the plot in projector view: a phone keeps its width for the curves
+                    "split:N",
+                    title=None,
+                    scale=SPLIT_COLORS,
+                    legend=alt.Legend(orient="top" if projector.on() else "right"),
+                ),
                 tooltip=["epoch", "split", alt.Tooltip("value:Q", format=fmt)],
             )
             .properties(
                 title=f"{metric.capitalize()} per epoch",
-                description=f"Line chart of the training and validation {metric} per epoch: "
+                description=(
+                    f"Line chart of the training and validation {metric} per epoch: "
+                    if validated
+                    else f"Line chart of the training {metric} per epoch (no validation split; the test set is "
+                    "evaluated once, at the end): "
+                )
                 + "; ".join(
-                    f"epoch {e['epoch']} train {_number(e.get(f'train_{metric}'), fmt)}, "
-                    f"validation {_number(e.get(f'val_{metric}'), fmt)}"
+                    f"epoch {e['epoch']} train {_number(e.get(f'train_{metric}'), fmt)}"
+                    + (f", validation {_number(e.get(f'val_{metric}'), fmt)}" if validated else "")
                     for e in job.epochs[-5:]
                 ),
                 height=projector.height(240),
@@ -181,9 +211,12 @@ def _epoch_table(job: Job) -> None:
         }
         for e in job.epochs
     ]
+    table = pd.DataFrame(rows)
+    if job.config.val_fraction <= 0:  # no validation split: its columns would repeat the training ones
+        table = table.drop(columns=["val loss", "val acc"])
     pct = st.column_config.NumberColumn(format="%.2f %%")
     st.dataframe(
-        pd.DataFrame(rows),
+        table,
         hide_index=True,
         width="stretch",
         column_config={

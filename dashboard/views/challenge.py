@@ -27,7 +27,6 @@ if data is None:
     st.stop()
 st.html(parts.STYLE)
 game = parts.game()
-parts.me()  # this browser's digest, read once here in the full run
 
 host, active = parts.may_host(), game.moment().active
 if host and active:

@@ -137,8 +137,9 @@ with suspects_tab:
                         )
         st.subheader("Your marks")
         bad = sum(v == "mislabeled" for v in marks.values())
+        images = "image" if len(marks) == 1 else "images"
         st.markdown(
-            f"You marked **{len(marks)}** images: **{bad}** mislabeled, **{len(marks) - bad}** fine. "
+            f"You marked **{len(marks)}** {images}: **{bad}** mislabeled, **{len(marks) - bad}** fine. "
             "They are kept for this browser on this server."
         )
         mark_left, mark_right = st.columns([1, 3])

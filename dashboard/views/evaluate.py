@@ -18,13 +18,17 @@ COLUMNS = 6
 WHITE_TEXT_FROM = 0.33
 BAR_COLOUR = "#3b6ea5"  # 5.2:1 on white: the bar's height and its label carry the accuracy, not a colour scale
 
-common.intro(
-    "Evaluate a model",
-    "A model is judged on the 10,000 test images it never saw while training. One accuracy number hides "
-    "where it fails, so the **confusion matrix** counts, for every true class (row), what the model predicted "
-    "(column): the diagonal is right, everything else is a mistake. Click a cell to see those images: most "
-    "errors are shirts, T-shirts, pullovers and coats, which look alike at 28×28 pixels.",
-)
+TITLE = "Evaluate a model"
+if projector.on():  # the room's view: the model, its numbers and two charts a screen high, nothing to browse
+    st.title(TITLE)
+else:
+    common.intro(
+        TITLE,
+        "A model is judged on the 10,000 test images it never saw while training. One accuracy number hides "
+        "where it fails, so the **confusion matrix** counts, for every true class (row), what the model predicted "
+        "(column): the diagonal is right, everything else is a mistake. Click a cell to see those images: most "
+        "errors are shirts, T-shirts, pullovers and coats, which look alike at 28×28 pixels.",
+    )
 
 data = common.get_dataset()
 if data is None:
@@ -80,23 +84,27 @@ bars = (
         tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
     )
 )
-text = bars.mark_text(dy=-6).encode(text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444"))
+text = bars.mark_text(dy=-6, fontSize=projector.font(11)).encode(
+    text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444")
+)
 st.altair_chart(
-    (bars + text).properties(
-        height=260,
-        title="Test accuracy per class",
-        description="Bar chart of test accuracy per class: "
-        + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(names, per_class)),
+    projector.style(
+        (bars + text).properties(
+            height=projector.height(260),
+            title="Test accuracy per class",
+            description="Bar chart of test accuracy per class: "
+            + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(names, per_class)),
+        )
     ),
     width="stretch",
 )
 
 # --- confusion matrix ---------------------------------------------------------------------------------
 st.subheader("Confusion matrix")
-st.caption(
-    "Rows: the true class. Columns: what the model said. Click a cell, or choose the two classes under "
-    "*Browse the images*, to see its images below."
-)
+reading = "Rows: the true class. Columns: what the model said."
+if not projector.on():  # the images behind a cell are shown below, except on a projected screen
+    reading += " Click a cell, or choose the two classes under *Browse the images*, to see its images below."
+st.caption(reading)
 cells = pd.DataFrame(
     [
         {
@@ -149,6 +157,8 @@ event = st.altair_chart(
     on_select="rerun",
     selection_mode="cell",
 )
+if projector.on():
+    st.stop()  # the table, the images behind a cell and the download are for a screen of one's own
 with st.expander("The same counts as a table"):
     st.dataframe(pd.DataFrame(cm, index=list(names), columns=list(names)), width="stretch")
 

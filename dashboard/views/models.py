@@ -37,7 +37,7 @@ def import_section() -> None:
     )
     if upload is not None and st.button("Import", key="models_import", icon=":material/upload:"):
         try:
-            imports.import_checkpoint(upload.getvalue(), upload.name, owner=model_rights.my_digest())
+            imports.import_checkpoint(upload.getvalue(), upload.name, owner=classroom.my_digest())
         except StudioError as e:
             st.error(f"Not imported: {e}")
         else:

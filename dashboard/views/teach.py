@@ -14,7 +14,7 @@ from core.base.errors import ImageError, StudioError
 from core.io import class_sources, preprocess
 from core.library import taught as taught_models
 from core.training import teach
-from dashboard import background, common, image_inputs, model_rights, pages
+from dashboard import background, classroom, common, image_inputs, pages
 from dashboard.images import show_image
 from dashboard.prob_chart import probability_chart
 
@@ -148,7 +148,7 @@ if st.button("Teach", type="primary", key="teach_go", icon=":material/new_label:
         st.error(str(e)[:1].upper() + str(e)[1:])
     else:
         data = common.get_dataset()
-        owner = model_rights.my_digest()
+        owner = classroom.my_digest()
         pixels = hashlib.sha1(np.stack(examples).tobytes()).hexdigest()[:12]
         key = ("teach", str(entry.path), entry.path.stat().st_mtime, clean_name, pixels, naive, owner)
         chosen = list(examples)

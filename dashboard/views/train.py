@@ -1,4 +1,5 @@
-"""Train: pick an architecture and hyperparameters, train in a background thread, watch it live."""
+"""Train: pick an architecture and hyperparameters, train in the background (a Ray worker), watch it live. In projector view
+the page is the room's: the training under way and its curves only (dashboard.train.room_view)."""
 
 import json
 import time
@@ -12,16 +13,29 @@ from core.library import experiments
 from core.models import REGISTRY
 from core.training import sweeps
 from core.training.config import TrainConfig
-from dashboard import classroom, common
-from dashboard.train import experiment_panel, job_controls, resume_form, sweep_form, train_form, train_panel, training
-
-common.intro(
-    "Train a model",
-    "Training shows the network batches of labelled images and nudges its weights to lower the loss — how "
-    "wrong its predictions are. Pick an architecture and hyperparameters, press Start, and watch the loss fall "
-    "and the accuracy rise: the training images it learns from, and the held-out validation images that tell "
-    "you whether it generalises. Training runs in the background, so you can visit other pages meanwhile.",
+from dashboard import classroom, common, projector
+from dashboard.train import (
+    experiment_panel,
+    job_controls,
+    resume_form,
+    room_view,
+    sweep_form,
+    train_form,
+    train_panel,
+    training,
 )
+
+TITLE = "Train a model"
+if projector.on():  # the room's view: no form, no controls
+    st.title(TITLE)
+else:
+    common.intro(
+        TITLE,
+        "Training shows the network batches of labelled images and nudges its weights to lower the loss — how "
+        "wrong its predictions are. Pick an architecture and hyperparameters, press Start, and watch the loss fall "
+        "and the accuracy rise: the training images it learns from, and the held-out validation images that tell "
+        "you whether it generalises. Training runs in the background, so you can visit other pages meanwhile.",
+    )
 
 data = common.get_dataset()
 if data is None:
@@ -34,6 +48,9 @@ except StudioError as e:  # e.g. a limit set to something that is not a number
     st.stop()
 me = classroom.owner_secret()
 teacher = classroom.is_teacher()
+if projector.on():
+    room_view.show(jobs, me)
+    st.stop()
 
 
 @st.cache_data(show_spinner=False)

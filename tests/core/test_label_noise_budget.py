@@ -141,6 +141,7 @@ def test_noise_and_budgets_touch_only_the_training_labels(tmp_path):
     assert torch.equal(changed.sort().values, chosen.flipped.sort().values)
     test = chosen.test_data(data)
     assert len(test.test_labels) == 60 and set(test.test_labels.tolist()) == {COAT, SHIRT, BAG}
+    assert training_set.test_count(data, cfg) == 60 and training_set.test_count(data, config()) == 200
     assert torch.equal(data.train_labels, before[0]) and torch.equal(data.test_labels, before[1])
     again = training_set.choose(data, cfg)
     assert torch.equal(again.train_labels, chosen.train_labels) and torch.equal(again.flipped, chosen.flipped)

@@ -1,5 +1,5 @@
 """Trainings on Ray: the local default, two servers on one Ray, a restarted server, a killed worker, a two-node
-cluster. The module's first training starts the studio's local Ray (loopback only); the module ends it.
+cluster, a training no node can hold, one that waits for room, one whose node leaves while it waits. The module's first training starts the studio's local Ray (loopback only); the module ends it.
 
 Marked `ray` (`pytest -m "not ray"` leaves them out): they start real Ray processes, about two minutes in all.
 """
@@ -18,8 +18,8 @@ import pytest
 
 from core.cli import cluster, sweep
 from core.io import runs
-from core.serving import ray_runner
-from core.serving.ray_runner import RayExecutor
+from core.serving import job_events, ray_runner
+from core.serving.ray_runner import NAMESPACE, RayExecutor, RaySettings
 from core.serving.shared_jobs import LOST, SharedJobManager
 from core.training.config import TrainConfig
 
@@ -70,8 +70,8 @@ def on_module_ray(ray_home, monkeypatch):
 def servers(tmp_path):
     made = []
 
-    def make(root=tmp_path, **kw) -> SharedJobManager:
-        manager = SharedJobManager(RayExecutor(), runs_root=root, poll=0.1, **kw)
+    def make(root=tmp_path, executor=None, **kw) -> SharedJobManager:
+        manager = SharedJobManager(executor or RayExecutor(), runs_root=root, poll=0.1, **kw)
         made.append(manager)
         return manager
 
@@ -180,9 +180,108 @@ def test_a_killed_worker_ends_its_training_as_failed_and_keeps_the_best_checkpoi
     assert "\n" not in job.error and (run / runs.BEST).is_file()
 
 
-@pytest.fixture
-def worker_node(ray_home):
-    """A second node (1 CPU and the custom resource worker_node) joined to the module's local Ray."""
+def hold(ray, **options):
+    """An actor of this test that holds the resources of `options` (once it runs) until it is killed."""
+
+    class Holder:
+        def ready(self) -> bool:
+            return True
+
+    holder = ray.remote(Holder).options(**options).remote()
+    assert ray.get(holder.ready.remote(), timeout=120)
+    return holder
+
+
+def no_actor(ray, name: str) -> bool:
+    try:
+        ray.get_actor(name, namespace=NAMESPACE)
+    except ValueError:
+        return True
+    return False
+
+
+def test_a_training_no_node_of_the_cluster_can_hold_fails_at_once_with_one_line(on_module_ray, servers, tmp_path):
+    ray = ray_runner.connect()
+    gpus = ray.cluster_resources().get("GPU", 0)
+    asking = RaySettings(address=os.environ["FMNIST_RAY_ADDRESS"], gpus=gpus + 1)
+    manager = servers(executor=RayExecutor(settings=asking), max_concurrent=1)
+    first = manager.submit(quick(), None, owner=ALICE)
+    second = manager.submit(quick(), None, owner=ALICE)  # queued behind it: the queue moves on
+    if gpus == 0:
+        expected = (
+            "No machine in the Ray cluster has 1 GPU for a training (the cluster has 0 GPUs; "
+            "set FMNIST_GPUS_PER_TRAINING=0 or add a GPU node)."
+        )
+    else:
+        expected = (
+            f"No machine in the Ray cluster has {gpus + 1:g} GPUs for a training (its largest node has {gpus:g} "
+            f"GPU{'' if gpus == 1 else 's'}; set FMNIST_GPUS_PER_TRAINING={gpus:g} or less, or add a node with "
+            f"{gpus + 1:g} GPUs)."
+        )
+    for job_id in (first, second):
+        job = manager.wait(job_id, timeout=30)
+        assert (job.state, job.error, job.message) == ("failed", expected, expected)
+        assert no_actor(ray, job_id)
+    assert [p.name for p in tmp_path.iterdir()] == [".jobs"]  # no run folder begun
+
+
+def test_a_training_that_finds_the_cluster_busy_waits_saying_so_and_starts_once_there_is_room(
+    on_module_ray, servers, tmp_path
+):
+    ray = ray_runner.connect()
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    head = next(n for n in ray.nodes() if n["Alive"] and "node:__internal_head__" in n["Resources"])
+    on_head = NodeAffinitySchedulingStrategy(head["NodeID"], soft=False)
+    blocker = hold(ray, num_cpus=1, scheduling_strategy=on_head)  # the rest of the cluster too small for it
+    whole_head = RaySettings(address=os.environ["FMNIST_RAY_ADDRESS"], cpus=head["Resources"]["CPU"])
+    manager = servers(executor=RayExecutor(settings=whole_head))
+
+    cancelled = manager.submit(quick(), None, owner=ALICE)
+    assert wait_for(lambda: manager.snapshot(cancelled).message == job_events.WAITING, timeout=30)
+    time.sleep(3)  # more than one look at the cluster: still waiting, still said
+    job = manager.snapshot(cancelled)
+    assert (job.state, job.message, job.batches) == ("running", job_events.WAITING, [])
+    asked = time.monotonic()
+    assert manager.stop(cancelled, owner=ALICE)
+    job = manager.wait(cancelled, timeout=10)
+    assert time.monotonic() - asked < 3.0
+    assert (job.state, job.message) == ("stopped", "cancelled before it started") and no_actor(ray, cancelled)
+
+    job_id = manager.submit(quick(), None, owner=ALICE)
+    assert wait_for(lambda: manager.snapshot(job_id).message == job_events.WAITING, timeout=30)
+    ray.kill(blocker)
+    assert wait_for(lambda: manager.snapshot(job_id).batches, timeout=120)
+    assert manager.snapshot(job_id).message != job_events.WAITING
+    assert manager.wait(job_id, timeout=120).state == "completed"
+
+
+def test_a_waiting_training_fails_with_one_line_when_the_only_node_that_fits_leaves(
+    on_module_ray, ray_home, servers, tmp_path
+):
+    ray = ray_runner.connect()
+    assert wait_for(lambda: "worker_node" not in ray.cluster_resources(), timeout=60)  # no earlier node left
+    node, _ = start_worker_node(ray_home)
+    try:
+        hold(ray, num_cpus=0, resources={"worker_node": 1})
+        asking = RaySettings(address=os.environ["FMNIST_RAY_ADDRESS"], cpus=1, resources={"worker_node": 1})
+        manager = servers(executor=RayExecutor(settings=asking))
+        job_id = manager.submit(quick(), None, owner=ALICE)
+        waits = wait_for(lambda: manager.snapshot(job_id).message == job_events.WAITING, timeout=60)
+        assert waits, manager.snapshot(job_id)
+    finally:  # the node's machine goes away at once (a node ended by SIGTERM would wait for its busy worker)
+        os.killpg(node.pid, signal.SIGKILL)
+        node.wait()
+    job = manager.wait(job_id, timeout=120)  # Ray marks a silent node dead within about 15 s
+    assert job.state == "failed" and job.error == (
+        'No machine in the Ray cluster has 1 of "worker_node" for a training (the cluster has no "worker_node" '
+        "resource; remove it from FMNIST_RAY_RESOURCES or add a node that has it)."
+    )
+    assert no_actor(ray, job_id) and [p.name for p in tmp_path.iterdir()] == [".jobs"]
+
+
+def start_worker_node(ray_home) -> tuple[subprocess.Popen, str]:
+    """A second node (1 CPU and the custom resource worker_node) joined to the module's local Ray, and its id."""
     address = ray_runner.local_head(ray_home)
     head = ray_runner.local_head_info(ray_home)
     node = subprocess.Popen(
@@ -190,17 +289,29 @@ def worker_node(ray_home):
          "--resources", json.dumps({"worker_node": 1})],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
+    line = node.stdout.readline()
+    if not line.startswith("node "):
+        end_worker_node(node)
+        pytest.fail(f"the second node did not start: {line!r}")
+    return node, line.split()[1]
+
+
+def end_worker_node(node: subprocess.Popen) -> None:
+    node.terminate()
     try:
-        line = node.stdout.readline()
-        assert line.startswith("node "), f"the second node did not start: {line!r}"
-        yield line.split()[1]
+        node.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        node.kill()
+        node.wait()
+
+
+@pytest.fixture
+def worker_node(ray_home):
+    node, node_id = start_worker_node(ray_home)
+    try:
+        yield node_id
     finally:
-        node.terminate()
-        try:
-            node.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            node.wait()
+        end_worker_node(node)
 
 
 def test_trainings_that_ask_for_the_worker_nodes_resource_land_on_it(on_module_ray, worker_node, servers, monkeypatch):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from core.data.classes import CLASS_NAMES
+from dashboard import projector
 from tests.dashboard.my_pages import evaluation_of, open_page, use_trained_model
 
 
@@ -80,3 +81,19 @@ def test_evaluate_page_without_models(monkeypatch, tmp_path, data_dir):
     monkeypatch.setattr(catalog, "SHIPPED_DIR", tmp_path / "none")
     at = open_page("views/evaluate.py")
     assert "No models yet" in at.info[0].value
+
+
+def test_evaluate_in_projector_view_shows_the_numbers_and_two_charts_a_screen_high(ckpt, fmnist):
+    result = evaluation_of(ckpt, fmnist)
+    at = open_page("views/evaluate.py", projector=True)
+    assert [t.value for t in at.title] == ["Evaluate a model"]
+    assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{result.accuracy:.2%}"
+    specs = [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")]
+    assert [s["title"] for s in specs] == ["Test accuracy per class", "Test images by true and predicted class"]
+    assert [s["height"] for s in specs] == [projector.SCREEN_HEIGHT] * 2
+    assert [s["config"]["axis"]["labelFontSize"] for s in specs] == [round(11 * projector.SCALE)] * 2  # large type
+    # nothing to browse or download on the wall: the model picker and the way out only
+    assert not at.get("download_button") and not at.dataframe and not at.expander
+    assert [s.key for s in at.selectbox] == ["evaluate_model"]
+    assert "Rows: the true class. Columns: what the model said." in captions(at)  # and nothing about browsing
+    assert [b.label for b in at.button] == ["Leave projector view"]

@@ -62,3 +62,24 @@ def test_an_odd_owner_parameter_is_dropped(monkeypatch):
     secret = at.session_state["owner_secret"]
     assert secret not in ("garbage!", "<script>alert(1)</script>") and ownership.looks_like_secret(secret)
     assert "owner" not in at.query_params and cookie_written(at) == secret
+
+
+def digest_page():
+    import streamlit as st
+
+    from dashboard import classroom
+
+    st.text(classroom.my_digest())
+
+
+def test_my_digest_is_the_one_digest_of_this_browsers_secret_and_draws_nothing_once_the_secret_is_known(monkeypatch):
+    monkeypatch.setattr(classroom, "browser_cookie", lambda: None)
+    fresh = AppTest.from_function(digest_page, default_timeout=30)
+    fresh.run()  # no secret yet in this session: it is made (and the cookie written) first
+    secret = fresh.session_state["owner_secret"]
+    assert [t.value for t in fresh.text] == [ownership.digest(secret)] and cookie_written(fresh) == secret
+    known = AppTest.from_function(digest_page, default_timeout=30)
+    known.session_state["owner_secret"] = MINE  # as Home.py leaves it before every page (and polled fragment)
+    known.run()
+    assert [t.value for t in known.text] == [ownership.digest(MINE)] != [MINE]
+    assert not known.sidebar.get("html")  # nothing drawn: safe inside a fragment or a button's callback

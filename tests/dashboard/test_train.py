@@ -3,6 +3,7 @@
 AppTest does not rerun fragments on a timer, so each `at.run()` here stands for a poll of the live panel.
 """
 
+import json
 import time
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from core.library import catalog
 from core.training.config import TrainConfig
 from dashboard.train import training
-from tests.dashboard.studio_app import forget_caches, open_page, poll
+from tests.dashboard.studio_app import chart_specs, forget_caches, open_page, poll
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +56,30 @@ def test_settings_follow_the_architecture():
     assert not at.button(key="train_start").disabled
 
 
+def test_without_a_validation_split_the_curves_and_table_show_the_training_figures_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    at = open_page("views/train.py")
+    at.selectbox(key="train_arch").set_value("mlp")
+    at.number_input(key="train_limit").set_value(2000)
+    at.number_input(key="train_epochs").set_value(1)
+    at.slider(key="train_val").set_value(0.0)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    poll(at, lambda at: at.success)
+    epochs = at.dataframe[0].value
+    assert list(epochs.columns)[:3] == ["epoch", "train loss", "train acc"]
+    assert "val acc" not in epochs.columns and "val loss" not in epochs.columns
+    per_epoch = [spec for spec in chart_specs(at) if "per epoch" in json.dumps(spec.get("title"))]
+    assert len(per_epoch) == 2 and all("no validation split" in spec["description"] for spec in per_epoch)
+
+
 def test_a_short_training_runs_to_the_end(tmp_path, monkeypatch):
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
     at = open_page("views/train.py")
     at.selectbox(key="train_arch").set_value("mlp")
     at.number_input(key="train_limit").set_value(2000)
     at.number_input(key="train_epochs").set_value(1)
+    at.slider(key="train_val").set_value(0.1)
     at.text_input(key="train_name").set_value("pytest mlp")
     at.button(key="train_start").click().run()
     assert not at.exception
