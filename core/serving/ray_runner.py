@@ -15,6 +15,8 @@ queues them, RayExecutor starts each as a detached actor named by its job id in 
 - FMNIST_GPUS_PER_TRAINING: GPUs each training takes, fractions allowed (0.25: four trainings share one);
   default 1 where the cluster has a GPU, else 0.
 - FMNIST_RAY_RESOURCES: custom resources each training asks for, as a JSON object (e.g. '{"gpu_node": 1}').
+- FMNIST_TRAINING_NICE: the scheduling priority (nice, 0-19) of a training's worker process, default 10: on a
+  machine that also serves the pages, the pages answer first and the training takes the rest of the CPU.
 
 A training that no node of the cluster can ever hold (more GPUs or CPUs than any node has) is refused before it
 is submitted, with the one line of core.serving.cluster_fit.unfit; one that fits but finds the cluster busy
@@ -56,6 +58,7 @@ class RaySettings:
     cpus: float | None = None  # per training; None: the default (see the module docstring)
     gpus: float | None = None
     resources: dict = field(default_factory=dict)
+    nice: int = 10  # a training's worker runs at this niceness: pages first
 
     @classmethod
     def from_env(cls) -> "RaySettings":
@@ -75,6 +78,7 @@ class RaySettings:
             cpus=_number("FMNIST_CPUS_PER_TRAINING", positive=True),
             gpus=_number("FMNIST_GPUS_PER_TRAINING"),
             resources=resources,
+            nice=_nice(),
         )
 
 
@@ -89,6 +93,15 @@ def _number(name: str, positive: bool = False) -> float | None:
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise StudioError(f"{name} must be a number {'above' if positive else 'of at least'} 0, got {raw!r}.")
     return value
+
+
+def _nice() -> int:
+    raw = os.environ.get("FMNIST_TRAINING_NICE", "").strip()
+    if not raw:
+        return 10
+    if not raw.isdigit() or int(raw) > 19:
+        raise StudioError(f"FMNIST_TRAINING_NICE must be a whole number from 0 to 19, got {raw!r}.")
+    return int(raw)
 
 
 local_cores = local_ray.local_cores
@@ -234,6 +247,7 @@ class RayExecutor:
         free = free_resources(ray)
         busy = free is not None and not cluster_fit.fits_now(request, free)
         spec = {**spec, "threads": _threads(options["num_cpus"]), "data_dir": spec.get("data_dir") or self._data()}
+        spec["nice"] = settings.nice
         actor = _remote_class(ray, TrainingActor).options(
             name=spec["job_id"], namespace=NAMESPACE, lifetime="detached", max_restarts=0, **options
         )

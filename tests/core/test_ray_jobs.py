@@ -102,6 +102,10 @@ def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home
     worker = manager.worker(job_id)
     assert worker["pid"] != os.getpid() and worker["pid"] in ray_runner.local_head_info(ray_home)["processes"]
     assert wait_for(lambda: len(manager.snapshot(job_id).batches) >= 20)
+    if os.path.isdir(f"/proc/{worker['pid']}/task"):  # every thread of the training runs below the pages
+        threads = os.listdir(f"/proc/{worker['pid']}/task")
+        assert min(os.getpriority(os.PRIO_PROCESS, int(t)) for t in threads) == 10  # (some of Ray's own run at 15)
+        assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # and the server is untouched
 
     asked = time.monotonic()
     assert manager.stop(job_id, owner=ALICE)
