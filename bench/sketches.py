@@ -1,6 +1,7 @@
 """Programmatic sketches, as a student draws them on the 280x280 canvas: dark strokes on white, in varied pens,
 sizes, positions, proportions and tilts, every stroke a little wobbly. Items Fashion-MNIST lacks (hat, sock,
-scarf; glove, tie, belt, mitten for tuning), each in one to four styles, and the ten built-in classes as outlines.
+scarf; glove, tie, belt, mitten for tuning, and slipper, vest, shorts, skirt: tuning items that look like one of
+the ten), each in one to four styles, and the ten built-in classes as outlines.
 
 `python -m bench.sketches` writes the sets the teaching benchmark and tests read, under bench/data/teach/:
 <item>/teach_NN.png (the examples taught), <item>/heldout_NN.png (drawn separately, other seeds, every style),
@@ -119,6 +120,38 @@ def glove(rng, style: int) -> Strokes:
     return [palm + fingers + right, [(0.25, 0.85), (0.78, 0.85)]] if style == 0 else [palm + fingers + right]
 
 
+# Practice items that look like one of the ten: teaching them shows whether the new row tells an item from a
+# drawing of a built-in class it resembles (the practice items above are too unlike the ten to show it).
+
+
+def slipper(rng, style: int) -> Strokes:
+    """Looks like a sandal or a sneaker: a flat sole and a closed toe cap (or a mule's strap)."""
+    sole = [(0.0, 0.72), (0.9, 0.7), (1.0, 0.8), (0.95, 0.9), (0.03, 0.9), (0.0, 0.72)]
+    if style == 0:  # closed toe cap over the front half
+        return [sole, [(0.45, 0.72), *_arc(0.72, 0.72, 0.27, 0.3, 180, 360, 12)]]
+    return [sole, [(0.35, 0.71), (0.45, 0.45), (0.7, 0.45), (0.8, 0.7)], [(0.12, 0.72), (0.12, 0.6)]]
+
+
+def vest(rng, style: int) -> Strokes:
+    """Looks like a T-shirt or a dress: a sleeveless top with deep armholes and a V neck."""
+    body = [(0.3, 0.0), (0.5, 0.3), (0.7, 0.0), (0.74, 0.0), *_arc(0.9, 0.22, 0.12, 0.2, 180, 90, 6), (0.84, 0.98)]
+    body += [(0.16, 0.98), *_arc(0.1, 0.22, 0.12, 0.2, 90, 0, 6), (0.26, 0.0), (0.3, 0.0)]
+    return [body, [(0.5, 0.3), (0.5, 0.98)]] if style else [body]
+
+
+def shorts(rng, style: int) -> Strokes:
+    """Looks like trousers, cut short: a waistband and two wide legs."""
+    legs = [(0.1, 0.15), (0.9, 0.15), (1.0, 0.85), (0.58, 0.88), (0.5, 0.45), (0.42, 0.88), (0.0, 0.85), (0.1, 0.15)]
+    return [legs, [(0.1, 0.27), (0.9, 0.27)]] if style else [legs]
+
+
+def skirt(rng, style: int) -> Strokes:
+    """Looks like a dress without its top: a waistband and a flared skirt."""
+    body = [(0.3, 0.1), (0.7, 0.1), (0.95, 0.95), (0.05, 0.95), (0.3, 0.1)]
+    pleats = [[(x, 0.2), (x + (x - 0.5) * 0.5, 0.95)] for x in (0.4, 0.5, 0.6)] if style else []
+    return [body, [(0.3, 0.2), (0.7, 0.2)], *pleats]
+
+
 # ---- the ten built-in classes, as outlines ----------------------------------------------------------------
 
 
@@ -199,6 +232,7 @@ def shirt(rng, style: int) -> Strokes:
 
 ITEMS = {"hat": (hat, 4), "sock": (sock, 3), "scarf": (scarf, 3)}
 DEV_ITEMS = {"glove": (glove, 2), "tie": (tie, 2), "belt": (belt, 1), "mitten": (mitten, 1)}
+LOOKALIKE_ITEMS = {"slipper": (slipper, 2), "vest": (vest, 2), "shorts": (shorts, 2), "skirt": (skirt, 2)}
 BUILTIN = {
     "T-shirt/top": (tshirt, 1),
     "Trouser": (trouser, 1),
@@ -267,7 +301,8 @@ def write(out: Path = DATA) -> list[Path]:
         path.write_bytes(data)
         written.append(path)
 
-    for where, items, first in ((out, ITEMS, 1000), (out / "dev", DEV_ITEMS, 20000)):
+    sets = ((out, ITEMS, 1000), (out / "dev", DEV_ITEMS, 20000), (out / "dev", LOOKALIKE_ITEMS, 30000))
+    for where, items, first in sets:
         for k, (name, (kind, styles)) in enumerate(items.items()):
             for i in range(SETS["teach"]):
                 save(where / name / f"teach_{i:02d}.png", sketch(kind, styles, first + 100 * k + i))

@@ -9,8 +9,8 @@ bench/data/teach/<item>/teach_*.png (`python -m bench.sketches` draws them), the
 - the 10,000 test images: accuracy before and after (the new checkpoint evaluated for real).
 The same fit without the redrawn training images (the naive fit) is measured beside it: the shortcut.
 Times: the first teach with an empty feature cache, then with the features on disk, then in memory.
-`--dev` runs the tuning items (glove, tie, belt, mitten) and the dev/builtin drawings instead: the only
-drawings any setting was tuned on.
+`--dev` runs the tuning items (glove, tie, belt, mitten, and the look-alikes slipper, vest, shorts, skirt) and the
+dev/builtin drawings instead: the only drawings any setting was tuned on.
 """
 
 import argparse
@@ -78,7 +78,7 @@ def main() -> None:
     data = dataset.load(args.data_dir)
     base = checkpoint.load(args.checkpoint)
     root = sketches.DATA / "dev" if args.dev else sketches.DATA
-    items = tuple(sketches.DEV_ITEMS) if args.dev else ITEMS
+    items = (*sketches.DEV_ITEMS, *sketches.LOOKALIKE_ITEMS) if args.dev else ITEMS
     builtin_files = sketches.builtin_files(root / "builtin")
     builtin = prepared([f for f, _ in builtin_files])
     builtin_names = [n for _, n in builtin_files]

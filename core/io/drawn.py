@@ -7,7 +7,10 @@ levels, crop to the object, pad to a square, 28x28), so they look like what a mo
   thicker or thinner pen (dilation or erosion), a one-pixel shift;
 - `as_drawings`: Fashion-MNIST photos redrawn as a student would draw them: the outline of the object's
   silhouette (sometimes with its inner edges) in a pen of random width. Taught beside the new class, they
-  keep "a drawing" from meaning "the new class".
+  keep "a drawing" from meaning "the new class";
+- `as_sketches`: the same redrawing with every inner edge a student draws (a sleeve against the body, a coat's
+  front, a sole), from fainter brightness jumps: a student's drawing of one of the ten is a set of outlines like
+  these, not a silhouette, so these teach the new class what a drawn shirt or sandal looks like.
 
 Both go through one style step (`_style`): the same warps, pen changes and shifts, so that the only thing
 that tells a student's examples from the redrawn classes is their shape. The shape work is batched in torch at
@@ -31,6 +34,10 @@ OUTLINE_PENS = (3, 3, 5, 7)
 PEN_CHANGES = (-3, 1, 1, 3)
 WOBBLE = (0.3, 1.5)  # pixels of the 56 a stroke strays from its line
 SMOOTHING = (0.0, 1.0, 2.0, 3.0)  # widths (pixels of the 56) of the blur that turns a silhouette into a drawn shape
+# Inner edges: the share of redrawings that get them, and the brightness jump (within one pixel of the 28) that
+# makes one, drawn at random in this range for each picture.
+DRAWING_INNER = 0.4, (0.3, 0.5)
+SKETCH_INNER = 1.0, (0.15, 0.35)
 
 
 def _up(images: torch.Tensor) -> torch.Tensor:
@@ -155,10 +162,11 @@ def augment(images: torch.Tensor, copies: int, seed: int = 0) -> torch.Tensor:
     return out
 
 
-def as_drawings(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+def as_drawings(images: torch.Tensor, seed: int = 0, inner: tuple = DRAWING_INNER) -> torch.Tensor:
     """Fashion-MNIST images (uint8 (N, 28, 28)) redrawn as a student would: the outline of each object's
-    silhouette, in some of them its inner edges too, in a pen of random width, then the style step. Returns uint8
-    (N, 28, 28); an image with nothing to outline comes back all zeros."""
+    silhouette, in some of them its inner edges too (`inner`: their share and brightness jumps), in a pen of random
+    width, then the style step. Returns uint8 (N, 28, 28); an image with nothing to outline comes back all zeros."""
+    share, (jump_low, jump_high) = inner
     rng = np.random.default_rng(seed)
     if len(images) == 0:
         return torch.zeros(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
@@ -169,12 +177,18 @@ def as_drawings(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     # A hand draws the shape, not the photo's ragged edge: the silhouette smoothed (blurred and cut at half).
     solid = (_blur(solid, rng.choice(SMOOTHING, len(x))) > 0.5).float()
     outline = solid - _erode(solid, 3)
-    # Inner edges (a sole, a collar, a zip) where the brightness jumps by a third or more within one pixel of
-    # the 28, in 40% of them.
+    # Inner edges (a sole, a collar, a zip) where the brightness jumps enough within one pixel of the 28, in a
+    # share of them (DRAWING_INNER: a third of the range or more, in 40%).
     dy, dx = torch.gradient(x[:, 0], dim=(1, 2))
     jump = torch.sqrt(dy**2 + dx**2) * SCALE
-    edges = jump > torch.from_numpy(rng.uniform(0.3, 0.5, len(x)).astype(np.float32))[:, None, None]
-    inner = torch.from_numpy(rng.random(len(x)) < 0.4)[:, None, None]
-    lines = torch.maximum(outline[:, 0], (edges & inner & (_erode(solid, 5)[:, 0] > 0)).float())[:, None]
+    edges = jump > torch.from_numpy(rng.uniform(jump_low, jump_high, len(x)).astype(np.float32))[:, None, None]
+    chosen = torch.from_numpy(rng.random(len(x)) < share)[:, None, None]
+    lines = torch.maximum(outline[:, 0], (edges & chosen & (_erode(solid, 5)[:, 0] > 0)).float())[:, None]
     pens = rng.choice(OUTLINE_PENS, len(x))
     return _style(_pen(lines, pens), rng)
+
+
+def as_sketches(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Fashion-MNIST images redrawn as outline sketches: `as_drawings` with every picture's inner edges, from
+    fainter jumps (SKETCH_INNER), as a student outlines a sleeve against the body or a coat's front."""
+    return as_drawings(images, seed, SKETCH_INNER)

@@ -99,13 +99,13 @@ def test_the_test_accuracy_falls_by_at_most_one_point(hat, fmnist):
 
 
 def test_drawings_of_the_ten_keep_their_answers(hat, base, builtin):
-    """29 of the 30 (python -m bench.teach: a flat sandal drawing goes to Hat); never more than 2 changed."""
+    """All 30 (python -m bench.teach; 29 before the bank had outline sketches: a flat sandal drawing went to Hat)."""
     _, path = hat
     images, names = builtin
     before = inference.probabilities(base.model, images).argmax(1)
     after = inference.probabilities(checkpoint.load(path).model, images).argmax(1)
     changed = [n for n, a, b in zip(names, after, before) if a != b]
-    assert len(changed) <= 2, changed
+    assert not changed, changed
 
 
 def test_drawings_of_the_ten_keep_their_answers_on_the_practice_set(base, fmnist):
@@ -124,6 +124,28 @@ def test_drawings_of_the_ten_keep_their_answers_on_the_practice_set(base, fmnist
         others = pictures(sorted((DRAWINGS / "dev" / item).glob("heldout_*.png")))
         assert (inference.probabilities(network, others).argmax(1) == 10).sum() >= 19, item
     assert sum(map(len, changed.values())) <= 1, changed
+
+
+def test_practice_items_that_look_like_one_of_the_ten_take_few_of_its_drawings(base, fmnist):
+    """The look-alike practice items (slipper, vest, shorts, skirt: bench.sketches.LOOKALIKE_ITEMS) are where the
+    new row's direction shows: 797 of the 800 answers kept (slipper takes 2 sandals, skirt 1 ankle boot; 788
+    without the redrawn sketches in the bank and with TAKEN 0.001: vest took 4 shirts, shorts 3 coats and a
+    shirt), while 18 to 20 of each item's 20 other drawings get the new class. A change to the fit is judged here,
+    never on the benchmark's held-out drawings."""
+    found = sketches.builtin_files(DRAWINGS / "dev" / "builtin")
+    images = pictures([f for f, _ in found])
+    before = inference.probabilities(base.model, images).argmax(1)
+    changed, recall = {}, {}
+    for item in sketches.LOOKALIKE_ITEMS:
+        examples = pictures(sorted((DRAWINGS / "dev" / item).glob("teach_*.png")))
+        network = teach.teach(base, item.capitalize(), examples, fmnist).network
+        after = inference.probabilities(network, images).argmax(1)
+        changed[item] = [n for n, a, b in zip((n for _, n in found), after, before) if a != b]
+        assert all(after[after != before] == 10), item  # an answer only ever changes to the new class
+        others = pictures(sorted((DRAWINGS / "dev" / item).glob("heldout_*.png")))
+        recall[item] = int((inference.probabilities(network, others).argmax(1) == 10).sum())
+    assert min(recall.values()) >= 18, recall
+    assert sum(map(len, changed.values())) <= 4, changed
 
 
 def test_the_naive_fit_learns_the_shortcut(base, fmnist, builtin):
@@ -369,6 +391,8 @@ def test_the_features_are_computed_once_per_network_and_cached(hat, fmnist):
     assert not first.from_cache and feature_bank.cache_path(feature_bank.key(small.model)).is_file()
     assert (len(first.photos), len(first.test), first.dimension) == (5_000, 10_000, 84)
     assert len(first.drawings) > 2_900 and set(first.drawing_labels.tolist()) == set(range(10))
+    assert len(first.sketches) > 2_900 and set(first.sketch_labels.tolist()) == set(range(10))
     feature_bank._memory.clear()
     again = feature_bank.bank(small.model, fmnist)
     assert again.from_cache and torch.equal(again.drawings, first.drawings)
+    assert torch.equal(again.sketches, first.sketches)
