@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     for label, flags in chosen:
         print(f"levers: {label} ...", file=sys.stderr, flush=True)
         rows.append((label, flags, run_one(args.base, flags, args.seed)))
+        print(table(args.base, args.seed, rows, cpu)[-1], file=sys.stderr, flush=True)  # each row as it comes
     text = "\n".join(table(args.base, args.seed, rows, cpu))
     print(text)
     if args.out:
