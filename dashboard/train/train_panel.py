@@ -23,7 +23,7 @@ STATE_LABELS = {
     "dropped": "dropped",
 }
 ON_EVERY_PAGE = ("evaluate", "feature_maps", "classify", "compare")  # linked once a training has finished
-SPLIT_COLORS = alt.Scale(domain=["train", "val"], range=["#f58518", "#4c78a8"])
+SPLIT_COLORS = {"train": "#f58518", "val": "#4c78a8"}
 
 
 def duration(seconds: float) -> str:
@@ -172,7 +172,9 @@ def _epoch_curves(job: Job, x: alt.X) -> None:
                 color=alt.Color(  # above the plot in projector view: a phone keeps its width for the curves
                     "split:N",
                     title=None,
-                    scale=SPLIT_COLORS,
+                    scale=alt.Scale(
+                        domain=list(splits), range=[SPLIT_COLORS[x] for x in splits]
+                    ),  # no legend for a missing split
                     legend=alt.Legend(orient="top" if projector.on() else "right"),
                 ),
                 tooltip=["epoch", "split", alt.Tooltip("value:Q", format=fmt)],

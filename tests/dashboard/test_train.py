@@ -71,6 +71,7 @@ def test_without_a_validation_split_the_curves_and_table_show_the_training_figur
     assert "val acc" not in epochs.columns and "val loss" not in epochs.columns
     per_epoch = [spec for spec in chart_specs(at) if "per epoch" in json.dumps(spec.get("title"))]
     assert len(per_epoch) == 2 and all("no validation split" in spec["description"] for spec in per_epoch)
+    assert all(spec["encoding"]["color"]["scale"]["domain"] == ["train"] for spec in per_epoch)  # no "val" legend
 
 
 def test_a_short_training_runs_to_the_end(tmp_path, monkeypatch):
