@@ -25,6 +25,21 @@ def open_page(page: str | None = None) -> AppTest:
     return at
 
 
+def training_environment(monkeypatch, data_dir, runs_dir):
+    """For an autouse fixture (`yield from`): the data and a fresh runs folder, fresh caches; afterwards every
+    training is stopped and waited for, and the caches dropped again."""
+    from dashboard.train import training
+
+    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(runs_dir))
+    forget_caches()
+    yield
+    for job in training.manager().jobs():
+        training.manager().stop(job.id)
+        training.manager().wait(job.id, timeout=60)
+    forget_caches()
+
+
 def forget_caches() -> None:
     """Drop the cached dataset and JobManager so an environment change takes effect."""
     st.cache_resource.clear()

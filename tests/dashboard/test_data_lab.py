@@ -11,21 +11,14 @@ from core.library import experiments
 from core.serving import label_marks
 from dashboard.train import training
 from tests.dashboard import my_pages
-from tests.dashboard.studio_app import forget_caches, open_page
+from tests.dashboard.studio_app import open_page, training_environment
 
 PAGE = "views/data_lab.py"
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch, data_dir, tmp_path):
-    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
-    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
-    forget_caches()
-    yield
-    for job in training.manager().jobs():
-        training.manager().stop(job.id)
-        training.manager().wait(job.id, timeout=60)
-    forget_caches()
+    yield from training_environment(monkeypatch, data_dir, tmp_path / "runs")
 
 
 @pytest.fixture(scope="module")

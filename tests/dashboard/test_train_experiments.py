@@ -11,19 +11,12 @@ from core.io import runs
 from core.library import experiments
 from core.training.config import TrainConfig
 from dashboard.train import training
-from tests.dashboard.studio_app import forget_caches, open_page, poll
+from tests.dashboard.studio_app import open_page, poll, training_environment
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch, data_dir, tmp_path):
-    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
-    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
-    forget_caches()
-    yield
-    for job in training.manager().jobs():
-        training.manager().stop(job.id)
-        training.manager().wait(job.id, timeout=60)
-    forget_caches()
+    yield from training_environment(monkeypatch, data_dir, tmp_path)
 
 
 def test_choosing_a_recipe_fills_every_setting_and_they_stay_editable():

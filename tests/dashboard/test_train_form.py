@@ -6,19 +6,12 @@ import pytest
 from core.models import REGISTRY
 from dashboard.train import training
 from tests import throwaway_architecture as toy
-from tests.dashboard.studio_app import forget_caches, open_page
+from tests.dashboard.studio_app import open_page, training_environment
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch, data_dir, tmp_path):
-    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
-    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
-    forget_caches()
-    yield
-    for job in training.manager().jobs():
-        training.manager().stop(job.id)
-        training.manager().wait(job.id, timeout=60)
-    forget_caches()
+    yield from training_environment(monkeypatch, data_dir, tmp_path)
 
 
 def parameters_caption(at) -> str:

@@ -12,21 +12,14 @@ from streamlit.testing.v1 import AppTest
 from core.training.config import TrainConfig
 from dashboard import projector
 from dashboard.train import training
-from tests.dashboard.studio_app import HOME, forget_caches, open_page, poll
+from tests.dashboard.studio_app import HOME, open_page, poll, training_environment
 
 SUBSET = ["Shirt", "T-shirt/top", "Pullover"]
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch, data_dir, tmp_path):
-    monkeypatch.setenv("FMNIST_DATA_DIR", data_dir)
-    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
-    forget_caches()
-    yield
-    for job in training.manager().jobs():
-        training.manager().stop(job.id)
-        training.manager().wait(job.id, timeout=60)
-    forget_caches()
+    yield from training_environment(monkeypatch, data_dir, tmp_path)
 
 
 def projected_train_page() -> AppTest:
