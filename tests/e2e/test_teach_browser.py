@@ -73,6 +73,9 @@ def test_draw_five_hats_teach_and_check_a_drawing_of_trousers(server, page):
     wait_images(page, f"{MAIN} [data-testid=stImage] img", 5)
     main(page).get_by_role("button", name="Teach", exact=True).click()
     main(page).get_by_text("knows 11 classes", exact=False).wait_for()
+    # The page streams its results below that line: wait for the last of them, not for the first.
+    main(page).get_by_test_id("stMetric").filter(has_text="Held-out examples called Hat").wait_for(timeout=60_000)
+    main(page).get_by_text("Does it still know the ten?").wait_for(timeout=60_000)
     wait_idle(page)
     assert "Held-out examples called Hat" in main(page).inner_text()
 
