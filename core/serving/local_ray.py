@@ -164,6 +164,8 @@ def keep(jobs_dir: Path) -> int:
         "--dashboard-port", str(dashboard_port),
     ]  # fmt: skip
     env = {**os.environ, **LOOPBACK_ONLY_ENV, **LOCAL_AUTH_ENV, "RAY_USAGE_STATS_ENABLED": "0"}
+    if not ensure_token(env):
+        return 1
     if subprocess.run(command, env=env, stdin=subprocess.DEVNULL).returncode != 0:
         print("error: ray start failed", flush=True)
         return 1
@@ -187,6 +189,31 @@ def keep(jobs_dir: Path) -> int:
                 print("idle: ending the local Ray", flush=True)
                 _stop(jobs_dir, grace_s=15.0)
                 return 0
+
+
+def token_path(env: dict) -> Path:
+    """Where Ray reads its token from: RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token."""
+    return Path(env.get("RAY_AUTH_TOKEN_PATH") or Path(env.get("HOME") or Path.home()) / ".ray" / "auth_token")
+
+
+def ensure_token(env: dict) -> bool:
+    """Make Ray's token (`ray get-auth-token --generate`: only where none exists) before `ray start --head`, which
+    refuses to start a token-checked Ray without one. The token itself is never printed or logged."""
+    if env.get("RAY_AUTH_TOKEN") or token_path(env).is_file():
+        return True
+    made = subprocess.run(
+        [sys.executable, "-m", "ray.scripts.scripts", "get-auth-token", "--generate"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if made.returncode != 0 or not token_path(env).is_file():
+        why = (made.stderr.strip().splitlines() or ["no token file was written"])[-1][:200]
+        print(f"error: cannot make Ray's token at {token_path(env)}: {why}", flush=True)
+        return False
+    return True
 
 
 def busy(jobs_dir: Path, idle_s: float, since: float = 0.0) -> bool:
