@@ -4,12 +4,18 @@ import altair as alt
 import pandas as pd
 
 from core.data.classes import CLASS_NAMES
+from dashboard import charts
 
 
-def probability_chart(probabilities, height: int = 280, class_names=CLASS_NAMES) -> alt.Chart:
+def probability_chart(probabilities, height: int = 280, class_names=CLASS_NAMES) -> dict:
     """Horizontal bars, classes in the model's order (`class_names`: Fashion-MNIST's ten, then any taught ones);
-    the most likely class stands out."""
-    probs = [float(p) for p in probabilities]
+    the most likely class stands out. A chart specification for `charts.draw`, built once per distinct
+    probabilities for the whole server (every student on the same picture and model gets the same chart)."""
+    return _spec(tuple(float(p) for p in probabilities), height, tuple(class_names))
+
+
+@charts.shared
+def _spec(probs: tuple, height: int, class_names: tuple) -> alt.LayerChart:
     names = list(class_names)
     top = max(range(len(probs)), key=probs.__getitem__)
     frame = pd.DataFrame(

@@ -35,24 +35,25 @@ def on() -> bool:
     return bool(st.session_state.get(KEY))
 
 
-def height(normal: int) -> int:
-    """A chart's height: `normal`, or a screen's in projector view."""
-    return max(normal, SCREEN_HEIGHT) if on() else normal
+def height(normal: int, projected: bool | None = None) -> int:
+    """A chart's height: `normal`, or a screen's in projector view (`projected`; this session's view if None)."""
+    return max(normal, SCREEN_HEIGHT) if (on() if projected is None else projected) else normal
 
 
-def font(normal: float) -> float:
-    """A font size in a chart: `normal`, or larger in projector view."""
-    return round(normal * SCALE) if on() else normal
+def font(normal: float, projected: bool | None = None) -> float:
+    """A font size in a chart: `normal`, or larger in projector view (`projected` as in `height`)."""
+    return round(normal * SCALE) if (on() if projected is None else projected) else normal
 
 
-def style(chart):
-    """An Altair chart with its axes, legend and title sized for the room in projector view (as is otherwise)."""
-    if not on():
+def style(chart, projected: bool | None = None):
+    """An Altair chart with its axes, legend and title sized for the room in projector view (as is otherwise;
+    `projected` as in `height`)."""
+    if not (on() if projected is None else projected):
         return chart
     return (
-        chart.configure_axis(labelFontSize=font(11), titleFontSize=font(12))
-        .configure_legend(labelFontSize=font(11), titleFontSize=font(12))
-        .configure_title(fontSize=font(14))
+        chart.configure_axis(labelFontSize=font(11, True), titleFontSize=font(12, True))
+        .configure_legend(labelFontSize=font(11, True), titleFontSize=font(12, True))
+        .configure_title(fontSize=font(14, True))
     )
 
 

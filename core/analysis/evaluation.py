@@ -10,6 +10,7 @@ import hashlib
 import io
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +56,11 @@ class Evaluation:
             return data.test_images[index].numpy()
         return self.held_out_images[index - self.test_count]
 
-    @property
+    @cached_property
     def predictions(self) -> np.ndarray:
         return self.probabilities.argmax(1)
 
-    @property
+    @cached_property
     def confidence(self) -> np.ndarray:
         return self.probabilities.max(1)
 
@@ -73,12 +74,12 @@ class Evaluation:
         rows = slice(0, self.test_count)
         return float((self.predictions[rows] == self.labels[rows]).mean()) if self.test_count else 0.0
 
-    @property
+    @cached_property
     def confusion_matrix(self) -> np.ndarray:
         """(classes, classes) counts over every row, rows = true class, columns = predicted class."""
         return metrics.confusion_matrix(self.labels, self.predictions, len(self.class_names))
 
-    @property
+    @cached_property
     def per_class_accuracy(self) -> np.ndarray:
         return metrics.per_class_accuracy(self.confusion_matrix)
 

@@ -31,7 +31,25 @@ class ModelEntry:
         return f"{self.name} ({self.source}){acc}"
 
 
+_known: dict[tuple, ModelEntry | None] = {}  # (path, source, size, mtime): every page lists the models on each run
+MAX_KNOWN = 512
+
+
 def _entry(path: Path, source: str) -> ModelEntry | None:
+    """The entry of one checkpoint (None if its header fails the checks), read again only when the file changes."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), source, stat.st_size, stat.st_mtime_ns)
+    if key not in _known:
+        if len(_known) >= MAX_KNOWN:
+            _known.clear()
+        _known[key] = _read_entry(path, source)
+    return _known[key]
+
+
+def _read_entry(path: Path, source: str) -> ModelEntry | None:
     try:
         meta = read_metadata(path)
     except CheckpointError:

@@ -13,6 +13,7 @@ from core.analysis import conv_by_hand
 from core.base.errors import StudioError
 from core.data.classes import MEAN, STD
 from core.models import conv_layers
+from dashboard import charts
 
 KEY = "hand"
 
@@ -51,8 +52,10 @@ def _on_click(chart_key: str, rows: int, cols: int) -> None:
 
 
 def _grid(values: np.ndarray, rows: list[int], cols: list[int]) -> pd.DataFrame:
-    """A k×k block of numbers labelled with the input rows and columns it sits on."""
-    return pd.DataFrame(values + 0.0, index=[str(r) for r in rows], columns=[str(c) for c in cols])  # no "-0.000"
+    """A k×k block of numbers, written with three decimals, labelled with the input rows and columns it sits on
+    (text rather than a styled table: a pandas Styler cost a third of the page's time)."""
+    text = [[f"{v:.3f}" for v in row] for row in np.asarray(values, dtype=np.float64) + 0.0]  # no "-0.000"
+    return pd.DataFrame(text, index=[str(r) for r in rows], columns=[str(c) for c in cols])
 
 
 def show(model, image, maps: dict[str, np.ndarray]) -> None:
@@ -95,6 +98,20 @@ def show(model, image, maps: dict[str, np.ndarray]) -> None:
 def _map_chart(layer: str, channel: int, values: np.ndarray, row: int, col: int) -> None:
     """The channel's output map, one square per cell: clicking a cell picks it, the chosen one is outlined."""
     rows, cols = values.shape
+    key = f"{KEY}_map_{layer}_{channel}_{row}_{col}"  # a fresh selection for each chosen cell
+    charts.draw(
+        map_spec(layer, channel, values, row, col),
+        key=key,
+        on_select=partial(_on_click, key, rows, cols),
+        selection_mode="cell",
+        width="content",
+    )
+
+
+@charts.shared
+def map_spec(layer: str, channel: int, values: np.ndarray, row: int, col: int) -> alt.LayerChart:
+    """The heat map of `_map_chart` (the same for every session on the same model, picture and cell)."""
+    rows, cols = values.shape
     cells = pd.DataFrame(conv_by_hand.map_cells(values))
     reach = max(float(cells.value.abs().max()), 1e-6)
     side = max(9, min(36, 252 // max(rows, cols)))  # about 250 pixels a side: it fits a phone
@@ -127,7 +144,7 @@ def _map_chart(layer: str, channel: int, values: np.ndarray, row: int, col: int)
     ]
     high, low = cells.loc[cells.value.idxmax()], cells.loc[cells.value.idxmin()]
     chosen = float(values[row, col])
-    chart = alt.layer(heat, *outline).properties(
+    return alt.layer(heat, *outline).properties(
         width=cols * side,
         height=rows * side,
         title=f"Output of {layer}, channel {channel} (click a cell)",
@@ -137,10 +154,6 @@ def _map_chart(layer: str, channel: int, values: np.ndarray, row: int, col: int)
         f"{int(high.row)}, column {int(high.col)}; lowest {low.value:.3f} at row {int(low.row)}, column "
         f"{int(low.col)}. The chosen cell, row {row}, column {col}, is outlined and holds {chosen:.4f}. Click a "
         "cell to work it out, or use the Row and Column inputs.",
-    )
-    key = f"{KEY}_map_{layer}_{channel}_{row}_{col}"  # a fresh selection for each chosen cell
-    st.altair_chart(
-        chart, key=key, on_select=partial(_on_click, key, rows, cols), selection_mode="cell", width="content"
     )
 
 
@@ -180,7 +193,7 @@ def _patch(model, r: conv_by_hand.ByHand) -> None:
         (product_col, "Products", r.products[index]),
     ):
         column.markdown(f"**{title}**")
-        column.table(_grid(values, taps_r, taps_c).style.format("{:.3f}"))
+        column.table(_grid(values, taps_r, taps_c))
     if len(r.input_channels) > 1:
         _partial_sums(r)
 

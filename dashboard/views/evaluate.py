@@ -1,5 +1,7 @@
 """Evaluate: test accuracy, per-class accuracy, a clickable confusion matrix and the images behind each cell."""
 
+import functools
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -7,7 +9,7 @@ import streamlit as st
 from core.analysis import duplicates, evaluation
 from core.base.errors import StudioError
 from core.io import class_sources, preprocess
-from dashboard import common, projector
+from dashboard import charts, common, projector
 from dashboard.images import show_image
 from dashboard.pages import link as link_to
 
@@ -17,6 +19,86 @@ COLUMNS = 6
 # scale, empty cells white: readable with any colour vision. Counts are black on the light half, white on the dark.
 WHITE_TEXT_FROM = 0.33
 BAR_COLOUR = "#3b6ea5"  # 5.2:1 on white: the bar's height and its label carry the accuracy, not a colour scale
+
+
+@charts.shared
+def accuracy_chart(names: tuple, accuracies: tuple, projected: bool) -> alt.Chart:
+    """Test accuracy per class as bars with their percentages (the same for every session on one model)."""
+    frame = pd.DataFrame({"class": names, "accuracy": accuracies})
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color=BAR_COLOUR)
+        .encode(
+            x=alt.X("class:N", sort=list(names), title=None, axis=alt.Axis(labelAngle=-30)),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
+            tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
+        )
+    )
+    text = bars.mark_text(dy=-6, fontSize=projector.font(11, projected)).encode(
+        text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444")
+    )
+    return projector.style(
+        (bars + text).properties(
+            height=projector.height(260, projected),
+            title="Test accuracy per class",
+            description="Bar chart of test accuracy per class: "
+            + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(names, accuracies)),
+        ),
+        projected,
+    )
+
+
+@charts.shared
+def matrix_chart(names: tuple, cm: list, projected: bool) -> alt.Chart:
+    """The confusion matrix as a clickable heat map with its counts (`cm`: rows true, columns predicted)."""
+    cells = pd.DataFrame(
+        [
+            {
+                "true": names[t],
+                "predicted": names[p],
+                "count": int(cm[t][p]),
+                "share": cm[t][p] / max(int(sum(cm[t])), 1),
+                "correct": t == p,
+            }
+            for t in range(len(names))
+            for p in range(len(names))
+        ]
+    )
+    pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False, empty=False)
+    base = alt.Chart(cells).encode(
+        x=alt.X("predicted:N", sort=list(names), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")),
+        y=alt.Y("true:N", sort=list(names), title="true class"),
+    )
+    heat = (
+        base.mark_rect(stroke="#e4572e")
+        .encode(
+            color=alt.condition(
+                "datum.count == 0",
+                alt.value("white"),
+                alt.Color(
+                    "share:Q", scale=alt.Scale(scheme="viridis", reverse=True, type="sqrt", domain=[0, 1]), legend=None
+                ),
+            ),
+            strokeWidth=alt.condition(pick, alt.value(4), alt.value(0)),  # the clicked cell is framed
+            tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],
+        )
+        .add_params(pick)
+    )
+    counts = base.mark_text(fontSize=projector.font(12, projected)).encode(
+        text="count:Q",
+        color=alt.condition(f"datum.share > {WHITE_TEXT_FROM}", alt.value("white"), alt.value("black")),
+    )
+    worst_cells = cells[~cells.correct].nlargest(3, "count")
+    total, right = sum(map(sum, cm)), sum(cm[i][i] for i in range(len(names)))
+    return projector.style(heat + counts, projected).properties(
+        height=projector.height(430, projected),
+        title="Test images by true and predicted class",
+        description=f"Counts of the {total:,} test images by true and predicted class; "
+        f"{right:,} on the diagonal are right. Most frequent mistakes: "
+        + "; ".join(f"{r.true} predicted as {r.predicted} {r['count']:,} times" for _, r in worst_cells.iterrows())
+        + ". The table below holds every count.",
+    )
+
 
 TITLE = "Evaluate a model"
 if projector.on():  # the room's view: the model, its numbers and two charts a screen high, nothing to browse
@@ -74,30 +156,7 @@ if result.held_out_count:
 
 # --- per-class accuracy -----------------------------------------------------------------------------
 st.subheader("Accuracy per class")
-frame = pd.DataFrame({"class": names, "accuracy": per_class})
-bars = (
-    alt.Chart(frame)
-    .mark_bar(color=BAR_COLOUR)
-    .encode(
-        x=alt.X("class:N", sort=list(names), title=None, axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="accuracy"),
-        tooltip=["class", alt.Tooltip("accuracy:Q", format=".1%")],
-    )
-)
-text = bars.mark_text(dy=-6, fontSize=projector.font(11)).encode(
-    text=alt.Text("accuracy:Q", format=".0%"), color=alt.value("#444")
-)
-st.altair_chart(
-    projector.style(
-        (bars + text).properties(
-            height=projector.height(260),
-            title="Test accuracy per class",
-            description="Bar chart of test accuracy per class: "
-            + "; ".join(f"{name} {acc:.1%}" for name, acc in zip(names, per_class)),
-        )
-    ),
-    width="stretch",
-)
+charts.draw(accuracy_chart(names, tuple(float(a) for a in per_class), projector.on()), width="stretch")
 
 # --- confusion matrix ---------------------------------------------------------------------------------
 st.subheader("Confusion matrix")
@@ -105,53 +164,8 @@ reading = "Rows: the true class. Columns: what the model said."
 if not projector.on():  # the images behind a cell are shown below, except on a projected screen
     reading += " Click a cell, or choose the two classes under *Browse the images*, to see its images below."
 st.caption(reading)
-cells = pd.DataFrame(
-    [
-        {
-            "true": names[t],
-            "predicted": names[p],
-            "count": int(cm[t, p]),
-            "share": cm[t, p] / max(int(cm[t].sum()), 1),
-            "correct": t == p,
-        }
-        for t in range(len(names))
-        for p in range(len(names))
-    ]
-)
-pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear=False, empty=False)
-base = alt.Chart(cells).encode(
-    x=alt.X("predicted:N", sort=list(names), title="predicted class", axis=alt.Axis(labelAngle=-30, orient="top")),
-    y=alt.Y("true:N", sort=list(names), title="true class"),
-)
-heat = (
-    base.mark_rect(stroke="#e4572e")
-    .encode(
-        color=alt.condition(
-            "datum.count == 0",
-            alt.value("white"),
-            alt.Color(
-                "share:Q", scale=alt.Scale(scheme="viridis", reverse=True, type="sqrt", domain=[0, 1]), legend=None
-            ),
-        ),
-        strokeWidth=alt.condition(pick, alt.value(4), alt.value(0)),  # the clicked cell is framed
-        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of the row")],
-    )
-    .add_params(pick)
-)
-counts = base.mark_text(fontSize=projector.font(12)).encode(
-    text="count:Q",
-    color=alt.condition(f"datum.share > {WHITE_TEXT_FROM}", alt.value("white"), alt.value("black")),
-)
-worst_cells = cells[~cells.correct].nlargest(3, "count")
-event = st.altair_chart(
-    projector.style(heat + counts).properties(
-        height=projector.height(430),
-        title="Test images by true and predicted class",
-        description=f"Counts of the {result.count:,} test images by true and predicted class; "
-        f"{int(cm.trace()):,} on the diagonal are right. Most frequent mistakes: "
-        + "; ".join(f"{r.true} predicted as {r.predicted} {r['count']:,} times" for _, r in worst_cells.iterrows())
-        + ". The table below holds every count.",
-    ),
+event = charts.draw(
+    matrix_chart(names, cm.tolist(), projector.on()),
     width="stretch",
     key="evaluate_matrix",
     on_select="rerun",
@@ -238,7 +252,7 @@ else:
 st.subheader("All predictions")
 st.download_button(
     "Download all 10,000 test predictions (CSV)",
-    evaluation.predictions_csv(result),
+    functools.partial(evaluation.predictions_csv, result),  # written when it is asked for, not on every run
     file_name=f"{entry.name}-test-predictions.csv",
     mime="text/csv",
     key="evaluate_csv",
