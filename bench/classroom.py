@@ -1,7 +1,7 @@
 """A class on one server: `python -m bench.classroom --users 30`.
 
 Simulated students drive the real app through Streamlit's own websocket protocol (bench/st_client.py): each
-opens Home, Evaluate, Classify (a drawing, then an uploaded test image), Feature maps, and every third one
+opens Home, Evaluate, Classify (a drawing, then an uploaded test image, a different one for each student), Feature maps, and every third one
 starts a small training on Train and watches it. Meanwhile one long training runs (started first, like a
 teacher's demo), and the server process is measured on its own: peak RSS, CPU, and the training's images/s
 before and during the class. Reports p50/p95 seconds until each page's result is on screen (the script run
@@ -52,7 +52,7 @@ PAGE_TARGET = 10.0
 
 
 def test_image_png(index: int = 1) -> bytes:
-    """Test image `index` (a Pullover) as a PNG, read straight from the idx file where the app finds it."""
+    """Test image `index` (index 1 is a Pullover) as a PNG, read straight from the idx file where the app finds it."""
     from core.data.dataset import locate
 
     files = locate()
@@ -277,7 +277,7 @@ async def student(
         await think()
         started = time.perf_counter()
         run = await browser.rerun(widgets=[Browser.choose(run.widget("radio", "classify_source"), "Upload")])
-        state = await browser.upload(run.widget("file_uploader", "classify_upload"), "pullover.png", upload)
+        state = await browser.upload(run.widget("file_uploader", "classify_upload"), f"test-{n + 1}.png", upload)
         run = await browser.rerun(widgets=[state])
         run.seconds = time.perf_counter() - started
         tally.check(who, "Classify (upload)", run, "Top prediction" in run.texts("metric", "label"), "a prediction")
@@ -377,7 +377,8 @@ async def one_class(
     watch_seconds: float,
     game: "challenge_round.Game | None" = None,
 ) -> dict:
-    upload, drawing = test_image_png(), drawing_state()
+    drawing = drawing_state()
+    uploads = [test_image_png(1 + n) for n in range(users)]  # each student its own picture: nothing shared by chance
     tally, rng = Tally(), random.Random(seed)
     if watch:
         watch.phase = "class"
@@ -391,7 +392,7 @@ async def one_class(
     async def later(n):
         await asyncio.sleep(ramp * n / max(users, 1))
         if game is None or game.visit:
-            await student(n, url, tally, random.Random(rng.random()), upload, drawing, n % 3 == 0, watch_seconds)
+            await student(n, url, tally, random.Random(rng.random()), uploads[n], drawing, n % 3 == 0, watch_seconds)
         if game:
             await challenge_round.play(n, url, game.runs_dir, tally, random.Random(rng.random()), until)
 
