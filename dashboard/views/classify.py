@@ -4,8 +4,8 @@ import streamlit as st
 
 from core.analysis import inference
 from core.models import uses_flip_averaging
-from dashboard import charts, common, image_inputs
-from dashboard.prob_chart import probability_chart
+from dashboard import common, image_inputs
+from dashboard.prob_chart import show_probabilities
 
 PER_ROW = 3
 
@@ -62,7 +62,7 @@ for row in range(0, len(chosen), PER_ROW):
                 delta_color="off",
                 delta_arrow="off",
             )
-            charts.draw(probability_chart(probs, class_names=loaded.class_names), width="stretch")
+            show_probabilities(probs, class_names=loaded.class_names)
             if uses_flip_averaging(loaded.model):
                 st.caption(
                     "Test-time flip: this model looks at the picture and at its mirror image and averages "

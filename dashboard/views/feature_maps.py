@@ -8,10 +8,10 @@ from core.analysis import feature_maps, filter_top_images
 from core.base.errors import StudioError
 from core.data.classes import CLASS_NAMES
 from core.io import preprocess
-from dashboard import background, charts, common, image_inputs
+from dashboard import background, common, image_inputs
 from dashboard.images import show_image
 from dashboard.inside import by_hand_panel, sizes_panel, wishes_panel
-from dashboard.prob_chart import probability_chart
+from dashboard.prob_chart import show_probabilities
 
 common.intro(
     "Feature maps",
@@ -46,7 +46,7 @@ with left:
     )
 with right:
     st.markdown(f"**Prediction: {loaded.class_names[top]}** ({maps.probabilities[top]:.1%})")
-    charts.draw(probability_chart(maps.probabilities, class_names=loaded.class_names), width="stretch")
+    show_probabilities(maps.probabilities, class_names=loaded.class_names)
 
 # --- a model without convolutions -----------------------------------------------------------------------
 if not maps.has_maps:

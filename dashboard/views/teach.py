@@ -14,9 +14,9 @@ from core.base.errors import ImageError, StudioError
 from core.io import class_sources, preprocess
 from core.library import taught as taught_models
 from core.training import teach
-from dashboard import background, charts, classroom, common, image_inputs, pages
+from dashboard import background, classroom, common, image_inputs, pages
 from dashboard.images import show_image
-from dashboard.prob_chart import probability_chart
+from dashboard.prob_chart import show_probabilities
 
 SUGGESTED_ARCH = "two_conv"
 state = st.session_state
@@ -306,7 +306,7 @@ for column, model, title in zip(st.columns(2), (base, new), ("Before", "After"))
             delta_color="off",
             delta_arrow="off",
         )
-        charts.draw(probability_chart(probs, class_names=model.class_names), width="stretch")
+        show_probabilities(probs, class_names=model.class_names)
 old_top, new_top = tops
 if new_top == old_top:
     st.success("Same answer as before: teaching the new class did not change it.", icon=":material/check:")
