@@ -267,12 +267,13 @@ def test_a_waiting_training_fails_with_one_line_when_the_only_node_that_fits_lea
     assert wait_for(lambda: "worker_node" not in ray.cluster_resources(), timeout=60)  # no earlier node left
     node, _ = start_worker_node(ray_home)
     try:
-        hold(ray, num_cpus=0, resources={"worker_node": 1})
+        blocker = hold(ray, num_cpus=0, resources={"worker_node": 1})  # kept: a dropped handle ends the actor
         asking = RaySettings(address=os.environ["FMNIST_RAY_ADDRESS"], cpus=1, resources={"worker_node": 1})
         manager = servers(executor=RayExecutor(settings=asking))
         job_id = manager.submit(quick(), None, owner=ALICE)
         waits = wait_for(lambda: manager.snapshot(job_id).message == job_events.WAITING, timeout=60)
         assert waits, manager.snapshot(job_id)
+        assert ray.get(blocker.ready.remote(), timeout=30)  # it held the node the whole time
     finally:  # the node's machine goes away at once (a node ended by SIGTERM would wait for its busy worker)
         os.killpg(node.pid, signal.SIGKILL)
         node.wait()
