@@ -35,20 +35,25 @@ def on() -> bool:
     return bool(st.session_state.get(KEY))
 
 
+def _projected(projected: bool | None) -> bool:
+    """`projected` as given, or this session's view when it is None."""
+    return on() if projected is None else projected
+
+
 def height(normal: int, projected: bool | None = None) -> int:
     """A chart's height: `normal`, or a screen's in projector view (`projected`; this session's view if None)."""
-    return max(normal, SCREEN_HEIGHT) if (on() if projected is None else projected) else normal
+    return max(normal, SCREEN_HEIGHT) if _projected(projected) else normal
 
 
 def font(normal: float, projected: bool | None = None) -> float:
     """A font size in a chart: `normal`, or larger in projector view (`projected` as in `height`)."""
-    return round(normal * SCALE) if (on() if projected is None else projected) else normal
+    return round(normal * SCALE) if _projected(projected) else normal
 
 
 def style(chart, projected: bool | None = None):
     """An Altair chart with its axes, legend and title sized for the room in projector view (as is otherwise;
     `projected` as in `height`)."""
-    if not (on() if projected is None else projected):
+    if not _projected(projected):
         return chart
     return (
         chart.configure_axis(labelFontSize=font(11, True), titleFontSize=font(12, True))
