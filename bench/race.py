@@ -44,8 +44,10 @@ def race_in_process(
         def _record_epoch(self, epoch, eval_model, *a, **kw):
             improved = super()._record_epoch(epoch, eval_model, *a, **kw)
             start, cpu = time.perf_counter(), time.process_time()
-            flip = self.config.test_time_flip
-            accuracy = inference.metrics(eval_model, self.data.test_images, self.data.test_labels, flip=flip)
+            flip, shift = self.config.test_time_flip, self.config.test_time_shift
+            accuracy = inference.metrics(
+                eval_model, self.data.test_images, self.data.test_labels, flip=flip, shift=shift
+            )
             self.excluded += time.perf_counter() - start
             self.excluded_cpu += time.process_time() - cpu
             trained = time.perf_counter() - self.t0 - self.excluded

@@ -6,15 +6,18 @@ from torch import nn
 
 from core.analysis.metrics import confusion_matrix, per_class_accuracy
 from core.data.dataset import normalize
-from core.models import output_count, set_flip_averaging, uses_flip_averaging
+from core.models import output_count, set_flip_averaging, uses_flip_averaging, uses_shift_averaging
 
 
 @torch.inference_mode()
-def logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: bool = False) -> torch.Tensor:
+def logits(
+    model: nn.Module, images: torch.Tensor, batch_size: int = 256, flip: bool = False, shift: bool = False
+) -> torch.Tensor:
     """Logits (N, classes) for uint8 or [0,1] images (N, 28, 28); averaged with the mirrored image's when `flip` is
-    given or the model predicts with test-time flip (a `core.models.FlipAveraged`)."""
-    if flip and not uses_flip_averaging(model):
-        model = set_flip_averaging(model)
+    given or the model predicts with test-time flip (a `core.models.FlipAveraged`), and with `shift` also over
+    both moved one pixel each way."""
+    if flip and (not uses_flip_averaging(model) or (shift and not uses_shift_averaging(model))):
+        model = set_flip_averaging(model, shift=shift)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -32,9 +35,11 @@ def probabilities(model: nn.Module, images: torch.Tensor, **kw) -> torch.Tensor:
     return F.softmax(logits(model, images, **kw), dim=1)
 
 
-def metrics(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, flip: bool = False) -> dict:
+def metrics(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, flip: bool = False, shift: bool = False
+) -> dict:
     """Loss, accuracy, per-class accuracy and the confusion matrix of `model` on a labelled set."""
-    z = logits(model, images, flip=flip)
+    z = logits(model, images, flip=flip, shift=shift)
     y = labels.to(z.device)
     predictions = z.argmax(1)
     cm = confusion_matrix(y, predictions)

@@ -48,13 +48,14 @@ def arch_flags() -> dict[str, Setting]:
 
 def add_flag(p: argparse.ArgumentParser, record: Setting) -> None:
     """The flag of one setting: --name-with-dashes; a yes/no setting as --x / --no-x."""
+    text = record.help.replace("%", "%%")  # argparse formats help with %
     if record.kind == "bool":
-        p.add_argument(record.flag_name, action=argparse.BooleanOptionalAction, default=None, help=record.help)
+        p.add_argument(record.flag_name, action=argparse.BooleanOptionalAction, default=None, help=text)
     elif record.kind == "choice":
-        p.add_argument(record.flag_name, choices=list(record.options), help=record.help)
+        p.add_argument(record.flag_name, choices=list(record.options), help=text)
     else:
         kind = {"int": int, "float": float}.get(record.kind, str)  # lists are parsed in config_from_args
-        p.add_argument(record.flag_name, type=kind, help=record.help)
+        p.add_argument(record.flag_name, type=kind, help=text)
 
 
 def flag_value(record: Setting, value):

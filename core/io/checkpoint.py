@@ -125,7 +125,8 @@ def load(path, device="cpu") -> LoadedModel:
     expected = model.state_dict()
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in checked.tensors.items()})
     model.to(device, memory_format=fast_layout(model, device)).eval()
-    model = set_flip_averaging(model, predicts_with_flip(checked.meta))  # a FlipAveraged model, or the network
+    flip, shift = predicts_with_flip(checked.meta), predicts_with_shifts(checked.meta)
+    model = set_flip_averaging(model, flip, shift=shift)  # a FlipAveraged model, or the network
     return LoadedModel(model, arch, checked.settings, checked.meta, path)
 
 
@@ -133,6 +134,12 @@ def predicts_with_flip(metadata: dict) -> bool:
     """Whether the checkpoint's model predicts with test-time flip (recorded in its training config)."""
     config = metadata.get("config")
     return isinstance(config, dict) and config.get("test_time_flip") is True
+
+
+def predicts_with_shifts(metadata: dict) -> bool:
+    """Whether its test-time flip also averages over one-pixel shifts (recorded in its training config)."""
+    config = metadata.get("config")
+    return predicts_with_flip(metadata) and config.get("test_time_shift") is True
 
 
 def update_metadata(path, **changes) -> dict:

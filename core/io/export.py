@@ -25,7 +25,7 @@ from core.base.errors import StudioError
 from core.base.files import write_atomic
 from core.data.classes import CLASS_NAMES, IMAGE_SIZE, MEAN, STD
 from core.io import cache, checkpoint
-from core.models import uses_flip_averaging
+from core.models import uses_flip_averaging, uses_shift_averaging
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 23
@@ -41,6 +41,7 @@ METADATA_KEYS = (
     "input",
     "source",
     "test_time_flip",
+    "test_time_shift",
 )
 DESCRIPTION = (
     "input 'pixels': float32 (N, 1, 28, 28) in [0, 1], light garment on black; "
@@ -81,6 +82,7 @@ def properties(loaded: "checkpoint.LoadedModel") -> dict[str, str]:
         "arch_settings": json.dumps(meta.get("arch_settings", {})),
         "test_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
         "test_time_flip": "true" if uses_flip_averaging(loaded.model) else "false",
+        "test_time_shift": "true" if uses_shift_averaging(loaded.model) else "false",
         "name": loaded.name,
         "normalization": json.dumps({"mean": MEAN, "std": STD, "inside_graph": True}),
         "input": DESCRIPTION.format(classes=len(loaded.class_names)),

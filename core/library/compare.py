@@ -21,6 +21,7 @@ HYPERPARAMETERS = (
     "schedule",
     "label_smoothing",
     "augment",
+    "augment_erase",
     "ema",
     "val_fraction",
     "patience",

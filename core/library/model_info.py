@@ -17,8 +17,10 @@ RECIPE = [
     ("label_smoothing", "label smoothing"),
     ("augment", "augmentation"),
     ("augment_shift", "shift (px)"),
+    ("augment_erase", "random erasing"),
     ("ema", "EMA"),
     ("test_time_flip", "test-time flip"),
+    ("test_time_shift", "test-time shifts"),
     ("seed", "seed"),
 ]
 

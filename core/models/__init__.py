@@ -10,7 +10,13 @@ import importlib
 import pkgutil
 
 from core.base.settings import Setting
-from core.models.flip import FlipAveraged, network_of, set_flip_averaging, uses_flip_averaging
+from core.models.flip import (
+    FlipAveraged,
+    network_of,
+    set_flip_averaging,
+    uses_flip_averaging,
+    uses_shift_averaging,
+)
 from core.models.head import output_count, output_layer, with_outputs
 from core.models.registry import (
     REGISTRY,
@@ -61,6 +67,7 @@ __all__ = [
     "register",
     "register_model",
     "set_flip_averaging",
+    "uses_shift_averaging",
     "unregister",
     "uses_flip_averaging",
     "with_outputs",

@@ -127,6 +127,20 @@ class TrainConfig:
         sweepable=True,
         group="regularisation",
     )
+    augment_erase: float = setting(
+        "float",
+        0.0,
+        "share of the training images in which one random rectangle (2-25% of the picture) is replaced by noise "
+        "when augmenting (0 = off): the model cannot lean on any one part of the garment",
+        noun="erase share",
+        label="Random erasing (share of images)",
+        low=0,
+        high=1,
+        step=0.05,
+        suggested=(0.0, 0.25, 0.5),
+        sweepable=True,
+        group="regularisation",
+    )
     val_fraction: float = setting(
         "float",
         0.1,
@@ -176,6 +190,14 @@ class TrainConfig:
         False,
         "predict with the average over the image and its mirror image (needs augmentation, which trains on mirror images)",
         label="Test-time flip",
+        group="evaluation",
+    )
+    test_time_shift: bool = setting(
+        "bool",
+        False,
+        "with test-time flip, also average over the image and its mirror moved one pixel up, down, left and right "
+        "(ten passes instead of two)",
+        label="Test-time shifts",
         group="evaluation",
     )
     seed: int = setting(
@@ -283,6 +305,8 @@ class TrainConfig:
             setattr(self, f.name, record.normalise(value))
         if self.test_time_flip and not self.augment:
             raise StudioError("test-time flip needs a model trained with flipped images: turn augmentation on.")
+        if self.test_time_shift and not self.test_time_flip:
+            raise StudioError("test-time shifts average the mirror images too: turn test-time flip on.")
         return self
 
     def to_dict(self) -> dict:

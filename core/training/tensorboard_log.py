@@ -77,13 +77,13 @@ class TensorBoardLog:
                 )
 
     def test_results(
-        self, model, images: torch.Tensor, labels: torch.Tensor, matrix, step: int, flip: bool = False
+        self, model, images: torch.Tensor, labels: torch.Tensor, matrix, step: int, flip: bool = False, shift=False
     ) -> None:
         """The confusion matrix as a picture, and the first misclassified test images with their labels
-        (predicted with test-time flip when `flip`)."""
+        (predicted with test-time flip when `flip`, and shifts when `shift`)."""
         self.writer.add_image("test/confusion_matrix", confusion_image(np.asarray(matrix)), step, dataformats="HWC")
         images, labels = images[:SEARCHED], labels[:SEARCHED]
-        predictions = inference.logits(model, images, flip=flip).argmax(1).cpu()
+        predictions = inference.logits(model, images, flip=flip, shift=shift).argmax(1).cpu()
         wrong = torch.nonzero(predictions != labels.cpu()).flatten()[:MISTAKES_SHOWN]
         if len(wrong):
             pictures = images[wrong].float().div(255).unsqueeze(1)

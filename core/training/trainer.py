@@ -198,7 +198,7 @@ class Trainer:
                 idx = self.dist.shard(perm[b * cfg.batch_size : (b + 1) * cfg.batch_size])
                 x = x_train[idx].float().div_(255).unsqueeze_(1)
                 if cfg.augment:
-                    x = augment(x, shift=cfg.augment_shift, generator=aug_gen)
+                    x = augment(x, shift=cfg.augment_shift, erase=cfg.augment_erase, generator=aug_gen)
                 x = (x - MEAN) / STD
                 x = x.contiguous(memory_format=layout)
                 y = y_train[idx]
@@ -297,7 +297,8 @@ class Trainer:
             "images_per_s": seen / max(train_seconds, 1e-9),
         }
         if len(x_val):
-            val = inference.metrics(eval_model, x_val, y_val, flip=self.config.test_time_flip)
+            cfg = self.config
+            val = inference.metrics(eval_model, x_val, y_val, flip=cfg.test_time_flip, shift=cfg.test_time_shift)
             record.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         else:  # no validation split: the latest weights are the best we know
             record.update(val_loss=record["train_loss"], val_accuracy=record["train_accuracy"])
@@ -387,8 +388,8 @@ class Trainer:
         if best_path is not None and best_path.is_file():
             cfg = self.config
             model, meta = self._best_model(best_path, device)
-            flip = cfg.test_time_flip
-            test = inference.metrics(model, self.data.test_images, self.data.test_labels, flip=flip)
+            flip, shift = cfg.test_time_flip, cfg.test_time_shift
+            test = inference.metrics(model, self.data.test_images, self.data.test_labels, flip=flip, shift=shift)
             if self._tb is not None:
                 self._tb.test_results(
                     model,
@@ -397,6 +398,7 @@ class Trainer:
                     test["confusion_matrix"],
                     len(self.history),
                     flip=flip,
+                    shift=shift,
                 )
             test_accuracy = test["accuracy"]
             shirt = test["per_class_accuracy"][6]

@@ -42,8 +42,8 @@ def test_values_are_parsed_to_the_setting_type():
             "colour",
             "red",
             "'colour' cannot be swept; choose one of: arch, epochs, batch_size, lr, optimizer, momentum, "
-            "weight_decay, schedule, label_smoothing, augment, augment_shift, val_fraction, patience, ema, "
-            "whiten, seed, limit, label_noise, label_noise_kind, per_class, drop_suspects, hidden, dropout, "
+            "weight_decay, schedule, label_smoothing, augment, augment_shift, augment_erase, val_fraction, patience, "
+            "ema, whiten, seed, limit, label_noise, label_noise_kind, per_class, drop_suspects, hidden, dropout, "
             "batch_norm, width, activation, depth.",
         ),
     ],

@@ -49,7 +49,8 @@ def test_the_flags_mean_what_they_meant():
     config = _config(
         "--arch", "mlp", "--hidden", "64,32", "--no-batch-norm", "--dropout", "0.1", "--epochs", "3",
         "--batch-size", "64", "--lr", "0.01", "--optimizer", "sgd", "--momentum", "0.8", "--weight-decay", "1e-4",
-        "--schedule", "cosine", "--label-smoothing", "0.1", "--augment", "--augment-shift", "1", "--ema", "0.99",
+        "--schedule", "cosine", "--label-smoothing", "0.1", "--augment", "--augment-shift", "1", "--augment-erase", "0.25",
+        "--ema", "0.99",
         "--test-time-flip", "--val-fraction", "0.2", "--patience", "4", "--seed", "7", "--device", "cpu",
         "--no-amp", "--half-checkpoint", "--limit", "500",
     )  # fmt: skip
@@ -67,6 +68,7 @@ def test_the_flags_mean_what_they_meant():
         "label_smoothing": 0.1,
         "augment": True,
         "augment_shift": 1,
+        "augment_erase": 0.25,
         "ema": 0.99,
         "test_time_flip": True,
         "val_fraction": 0.2,
