@@ -41,6 +41,14 @@ LEVERS = {
         ("no test-time flip", ["--no-test-time-flip"]),
         ("+ average of weights (EMA 0.999)", ["--ema", "0.999"]),
     ),
+    "quick_95": (
+        ("the recipe", []),
+        ("no random erasing", ["--augment-erase", "0"]),
+        ("no test-time shifts (flip only)", ["--no-test-time-shift"]),
+        ("no average of weights (EMA)", ["--ema", "0"]),
+        ("no 1-pixel shifts", ["--augment-shift", "0"]),
+        ("20 epochs", ["--epochs", "20"]),
+    ),
 }
 
 

@@ -439,7 +439,7 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     limit.press("Enter")
     wait_idle(page)
     epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("3")
+    epochs.fill("8")  # long enough that it is still running when Stop is pressed, under load too
     epochs.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Start training").click()
@@ -449,7 +449,7 @@ def test_training_survives_page_switch_and_reload_then_stops(server, page):
     page.get_by_text("Training loss per batch").wait_for()  # the live batch-loss curve
     assert main(page).get_by_test_id("stVegaLiteChart").count() >= 1
     first = progress.inner_text()
-    assert first.startswith("Epoch 1/3 · batch ")
+    assert first.startswith("Epoch 1/8 · batch ")
 
     # another page, then back: the training went on meanwhile
     nav(page, "Data").click()
