@@ -62,6 +62,7 @@ def gallery(pg) -> list[str]:
 
 def check_lab(pg, url: str, shipped, name: str) -> None:
     open_lab(pg, url)
+    main(pg).get_by_text(f"{shipped.accuracy:.2%}", exact=False).first.wait_for()  # may be drawn after the gallery
     text = main(pg).inner_text()
     assert f"{shipped.accuracy:.2%}" in text and "60,000 training images, worst first." in text
     worst = shipped.worst(24).tolist()
