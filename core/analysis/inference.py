@@ -39,7 +39,11 @@ def metrics(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, flip: bool = False, shift: bool = False
 ) -> dict:
     """Loss, accuracy, per-class accuracy and the confusion matrix of `model` on a labelled set."""
-    z = logits(model, images, flip=flip, shift=shift)
+    return scores(logits(model, images, flip=flip, shift=shift), labels)
+
+
+def scores(z: torch.Tensor, labels: torch.Tensor) -> dict:
+    """`metrics` of logits already computed."""
     y = labels.to(z.device)
     predictions = z.argmax(1)
     cm = confusion_matrix(y, predictions)

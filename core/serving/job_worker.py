@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from core.serving import job_events
+from core.serving import job_events, priority
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer
 
@@ -49,7 +49,7 @@ def run(spec: dict, data=None, node: str | None = None) -> dict:
             if spec.get("threads"):
                 os.environ["FMNIST_THREADS"] = str(spec["threads"])  # this process is the training's alone
             if spec.get("nice"):
-                lower_priority(spec["nice"])  # a worker process of its own: the pages of a server come first
+                priority.lower_process(spec["nice"])  # a worker process of its own: the pages of a server come first
             trainer = _trainer(spec, data, events)
             watch = job_events.StopWatch(job_events.stop_path(root, job_id), trainer.stop)
             result = trainer.run()
@@ -64,20 +64,6 @@ def run(spec: dict, data=None, node: str | None = None) -> dict:
         events.close()
     job_events.update_record(root, job_id, started, finished=time.time(), **outcome)
     return outcome
-
-
-def lower_priority(nice: int) -> None:
-    """Run every thread of this process at niceness `nice` at least (Linux keeps a niceness per thread, and the
-    threads started later inherit it). Raising niceness needs no privilege; where it fails nothing changes."""
-    if not hasattr(os, "setpriority"):
-        return
-    tasks = f"/proc/{os.getpid()}/task"
-    threads = [int(t) for t in os.listdir(tasks)] if os.path.isdir(tasks) else [0]
-    for tid in threads:
-        try:
-            os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
-        except OSError:  # a thread that ended meanwhile, or a system without priorities
-            pass
 
 
 def _trainer(spec: dict, data, events: job_events.EventWriter) -> Trainer:

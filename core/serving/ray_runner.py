@@ -16,7 +16,8 @@ queues them, RayExecutor starts each as a detached actor named by its job id in 
   default 1 where the cluster has a GPU, else 0.
 - FMNIST_RAY_RESOURCES: custom resources each training asks for, as a JSON object (e.g. '{"gpu_node": 1}').
 - FMNIST_TRAINING_NICE: the scheduling priority (nice, 0-19) of a training's worker process, default 10: on a
-  machine that also serves the pages, the pages answer first and the training takes the rest of the CPU.
+  machine that also serves the pages, the pages answer first and the training takes the rest of the CPU
+  (core.serving.priority).
 
 A training that no node of the cluster can ever hold (more GPUs or CPUs than any node has) is refused before it
 is submitted, with the one line of core.serving.cluster_fit.unfit; one that fits but finds the cluster busy
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import StudioError
-from core.serving import cluster_fit, job_events, local_ray
+from core.serving import cluster_fit, job_events, local_ray, priority
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class RaySettings:
             cpus=_number("FMNIST_CPUS_PER_TRAINING", positive=True),
             gpus=_number("FMNIST_GPUS_PER_TRAINING"),
             resources=resources,
-            nice=_nice(),
+            nice=priority.training_nice(),
         )
 
 
@@ -93,15 +94,6 @@ def _number(name: str, positive: bool = False) -> float | None:
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise StudioError(f"{name} must be a number {'above' if positive else 'of at least'} 0, got {raw!r}.")
     return value
-
-
-def _nice() -> int:
-    raw = os.environ.get("FMNIST_TRAINING_NICE", "").strip()
-    if not raw:
-        return 10
-    if not raw.isdigit() or int(raw) > 19:
-        raise StudioError(f"FMNIST_TRAINING_NICE must be a whole number from 0 to 19, got {raw!r}.")
-    return int(raw)
 
 
 local_cores = local_ray.local_cores

@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.analysis import inference
 from core.data.classes import CLASS_NAMES
 
 log = logging.getLogger(__name__)
 MISTAKES_SHOWN = 16
-SEARCHED = 2000  # test images searched for mistakes to show
 CELL = 36
 
 
@@ -77,13 +75,12 @@ class TensorBoardLog:
                 )
 
     def test_results(
-        self, model, images: torch.Tensor, labels: torch.Tensor, matrix, step: int, flip: bool = False, shift=False
+        self, images: torch.Tensor, labels: torch.Tensor, predictions: torch.Tensor, matrix, step: int
     ) -> None:
-        """The confusion matrix as a picture, and the first misclassified test images with their labels
-        (predicted with test-time flip when `flip`, and shifts when `shift`)."""
+        """The confusion matrix as a picture, and the first misclassified test images with their labels (the
+        model's `predictions` of the test set, with whatever test-time averaging it used)."""
         self.writer.add_image("test/confusion_matrix", confusion_image(np.asarray(matrix)), step, dataformats="HWC")
-        images, labels = images[:SEARCHED], labels[:SEARCHED]
-        predictions = inference.logits(model, images, flip=flip, shift=shift).argmax(1).cpu()
+        predictions = predictions.cpu()
         wrong = torch.nonzero(predictions != labels.cpu()).flatten()[:MISTAKES_SHOWN]
         if len(wrong):
             pictures = images[wrong].float().div(255).unsqueeze(1)

@@ -389,16 +389,15 @@ class Trainer:
             cfg = self.config
             model, meta = self._best_model(best_path, device)
             flip, shift = cfg.test_time_flip, cfg.test_time_shift
-            test = inference.metrics(model, self.data.test_images, self.data.test_labels, flip=flip, shift=shift)
+            z = inference.logits(model, self.data.test_images, flip=flip, shift=shift)
+            test = inference.scores(z, self.data.test_labels)
             if self._tb is not None:
                 self._tb.test_results(
-                    model,
                     self.data.test_images,
                     self.data.test_labels,
+                    z.argmax(1),
                     test["confusion_matrix"],
                     len(self.history),
-                    flip=flip,
-                    shift=shift,
                 )
             test_accuracy = test["accuracy"]
             shirt = test["per_class_accuracy"][6]

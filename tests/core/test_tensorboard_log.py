@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from core.io import runs
+from core.analysis import inference
+from core.data.classes import CLASS_NAMES
+from core.io import checkpoint, runs
 from core.training.config import TrainConfig
 from core.training.tensorboard_log import confusion_image
 from core.training.trainer import Trainer
@@ -38,6 +41,17 @@ def test_event_files_hold_the_epoch_metrics_batch_losses_and_test_pictures(fmnis
     matrix = acc.Images("test/confusion_matrix")[0]
     assert (matrix.width, matrix.height) == (14 * 36, 11 * 36)
     assert acc.Images("test/misclassified")[0].width > 28
+    # the mistakes listed are the first test images the best checkpoint gets wrong, with its answers
+    [text] = acc.Tensors("test/misclassified/text_summary")
+    lines = text.tensor_proto.string_val[0].decode().split("  \n")
+    model = checkpoint.load(result.checkpoint).model
+    predicted = inference.logits(model, fmnist.test_images).argmax(1)
+    wrong = torch.nonzero(predicted != fmnist.test_labels).flatten()[:16].tolist()
+    assert lines == [
+        f"{i + 1}. test image {n}: true {CLASS_NAMES[int(fmnist.test_labels[n])]}, "
+        f"predicted {CLASS_NAMES[int(predicted[n])]}"
+        for i, n in enumerate(wrong)
+    ]
 
 
 def test_confusion_picture_is_shaded_by_count():
