@@ -32,9 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def race_in_process(
-    recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", data=None, seed=None
+    recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", data=None, seed=None, test_limit=None
 ) -> dict:
-    """Train the recipe with the real Trainer, the whole test set after each epoch (excluded from the times)."""
+    """Train the recipe with the real Trainer, the whole test set after each epoch (excluded from the times);
+    `test_limit`: only the first N test images, there and in the final test (a shortened race)."""
+    from dataclasses import replace
+
     from core.analysis import inference
     from core.data import dataset
     from core.training.recipes import preset_config
@@ -63,6 +66,8 @@ def race_in_process(
     if seed is not None:
         cfg.seed = seed
     data = data or dataset.load(allow_download=False)
+    if test_limit:
+        data = replace(data, test_images=data.test_images[:test_limit], test_labels=data.test_labels[:test_limit])
     with tempfile.TemporaryDirectory(prefix="bench-race-") as root:
         trainer = Timed(cfg, data, runs_root=root)
         trainer.excluded, trainer.excluded_cpu, trainer.curve, trainer.t0 = 0.0, 0.0, [], time.perf_counter()
@@ -86,13 +91,16 @@ def race_in_process(
     }
 
 
-def race_recipe(recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", seed=None) -> dict:
+def race_recipe(
+    recipe: str, targets=RACE_TARGETS, limit=None, epochs=None, device="auto", seed=None, test_limit=None
+) -> dict:
     """`race_in_process` in a fresh interpreter; adds `whole_s` and `whole_cpu_s`, the wall and CPU time of the
     whole process less the per-epoch tests that `core.train` would not run."""
     cmd = [sys.executable, "-m", "bench.race", recipe, "--device", device, "--targets", *map(str, targets)]
     cmd += ["--limit", str(limit)] if limit else []
     cmd += ["--epochs", str(epochs)] if epochs else []
     cmd += ["--seed", str(seed)] if seed is not None else []
+    cmd += ["--test-limit", str(test_limit)] if test_limit else []
     wall, cpu, stdout = timed(cmd)
     result = json.loads(stdout.strip().splitlines()[-1])
     result["reached"] = {float(t): s for t, s in result["reached"]}
@@ -131,22 +139,32 @@ def classic_epoch(limit=None, repeats=1) -> dict:
 
 
 def run(
-    recipes=None, targets=RACE_TARGETS, budget_s=600.0, limit=None, epochs=None, device="auto", log=print, seeds=(None,)
+    recipes=None,
+    targets=RACE_TARGETS,
+    budget_s=600.0,
+    limit=None,
+    epochs=None,
+    device="auto",
+    log=print,
+    seeds=(None,),
+    test_limit=None,
 ) -> dict:
     """The classic loop's epoch and race, then every recipe's race (once per seed; None is the recipe's own), all
-    in this run."""
+    in this run; `limit`, `epochs` and `test_limit` (the first N test images) shorten it."""
     from bench import as_written
 
     recipes = list(recipes or [r.recipe for r in RUNGS])
     log("race: one classic epoch, whole process ...")
     epoch = classic_epoch(limit=limit)
     log(f"race: the classic loop for up to {budget_s:g} s ...")
-    classic = as_written.time_to_accuracy(targets, budget_s, limit=limit)
+    classic = as_written.time_to_accuracy(targets, budget_s, limit=limit, test_limit=test_limit)
     rows = []
     for name in recipes:
         for seed in seeds:
             log(f"race: {name}" + ("" if seed is None else f", seed {seed}") + " ...")
-            rows.append(race_recipe(name, targets, limit=limit, epochs=epochs, device=device, seed=seed))
+            rows.append(
+                race_recipe(name, targets, limit=limit, epochs=epochs, device=device, seed=seed, test_limit=test_limit)
+            )
     return {
         "targets": list(targets),
         "budget_s": budget_s,
@@ -156,6 +174,7 @@ def run(
         "seeds": list(seeds),
         "limit": limit,
         "epochs": epochs,
+        "test_limit": test_limit,
     }
 
 
@@ -173,11 +192,12 @@ def table(race: dict) -> list[str]:
     time against the loop as written; CPU seconds against the loop with PASSIVE)."""
     targets, epoch = race["targets"], race["classic_epoch"]
     epoch_s, epoch_cpu = epoch["seconds"], epoch.get("passive_cpu_s")
-    full = not (race.get("limit") or race.get("epochs"))
+    full = not (race.get("limit") or race.get("epochs") or race.get("test_limit"))
     scope = ""
     if not full:
         parts = [f"first {race['limit']:,} images" if race.get("limit") else ""]
         parts.append(f"{race['epochs']} epoch(s) each" if race.get("epochs") else "")
+        parts.append(f"tested on the first {race['test_limit']:,} test images" if race.get("test_limit") else "")
         scope = f" (shortened: {', '.join(p for p in parts if p)}; the rung verdicts need the full recipes)"
     head = " | ".join(f"{t:.0%}" for t in targets)
     passive = (
@@ -235,8 +255,11 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int)
+    p.add_argument("--test-limit", type=int, help="test on the first N test images only")
     args = p.parse_args(argv)
-    result = race_in_process(args.recipe, args.targets, args.limit, args.epochs, args.device, seed=args.seed)
+    result = race_in_process(
+        args.recipe, args.targets, args.limit, args.epochs, args.device, seed=args.seed, test_limit=args.test_limit
+    )
     print(json.dumps({**result, "reached": list(result["reached"].items())}), flush=True)
     return 0
 

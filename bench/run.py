@@ -33,7 +33,7 @@ class Settings:
     process_repeats: int = 3  # runs of each whole-process command (median kept)
     repeats: int = 50  # single-image latency calls
     test_repeats: int = 5  # test-set evaluations
-    test_images: int | None = None  # evaluate only the first N test images (tests)
+    test_images: int | None = None  # test only on the first N test images (latency, race; tests)
     device: str = "auto"
     preset: str = "quick_demo"  # our side of the accuracy race
     race_recipes: tuple = tuple(r.recipe for r in RUNGS)  # the race: each against the classic loop
@@ -125,6 +125,7 @@ def collect(s: Settings, data=None, log=print) -> dict:
             device=s.device,
             log=log,
             seeds=s.race_seeds,
+            test_limit=s.test_images,
         )
     if "quick_demo" in s.sections:
         log("quick demo: `python -m core.train` against one epoch of the usual way as written ...")

@@ -24,6 +24,18 @@ def real_data_dir() -> str | None:
     return None
 
 
+# The longest files first: the browser tests, then the benchmarks' checks. scripts/test.sh runs the suite on
+# several workers (pytest-xdist, one file at a time per worker), and those started last would finish alone.
+FIRST = ("tests/e2e/", "tests/bench/")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next((i for i, folder in enumerate(FIRST) if item.nodeid.startswith(folder)), len(FIRST))
+
+    items.sort(key=rank)  # stable: each file keeps its order
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> str:
     found = real_data_dir()

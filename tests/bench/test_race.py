@@ -13,13 +13,15 @@ from bench.table import render
 @pytest.fixture(scope="module")
 def quick(fmnist, data_dir):
     os.environ.setdefault("FMNIST_DATA_DIR", data_dir)
-    s = replace(run.Settings(**run.QUICK), sections=("race",), accuracy_limit=512, budget_s=0.5, device="cpu")
+    s = replace(
+        run.Settings(**run.QUICK), sections=("race",), accuracy_limit=512, budget_s=0.5, device="cpu", test_images=1000
+    )
     return run.collect(s, data=fmnist, log=lambda m: None)
 
 
 def test_quick_mode_races_every_rung_for_one_epoch(quick):
     r = quick["race"]
-    assert r["targets"] == list(RACE_TARGETS) and (r["limit"], r["epochs"]) == (512, 1)
+    assert r["targets"] == list(RACE_TARGETS) and (r["limit"], r["epochs"], r["test_limit"]) == (512, 1, 1000)
     assert [x["recipe"] for x in r["recipes"]] == [step.recipe for step in RUNGS]
     for x in r["recipes"]:
         assert x["epochs"] == 1 and len(x["curve"]) == 1
@@ -27,12 +29,16 @@ def test_quick_mode_races_every_rung_for_one_epoch(quick):
         assert x["accuracy"] == pytest.approx(x["curve"][-1][1], abs=2e-4)  # its own test of the last epoch
         assert 0 < x["seconds"] < x["whole_s"]  # the whole process adds start-up, data and the final test
         assert x["excluded_s"] > 0
+        assert abs(x["accuracy"] * 1000 - round(x["accuracy"] * 1000)) < 1e-3  # a share of the 1,000 test images
     assert r["classic"]["epochs"] >= 1 and r["classic_epoch"]["seconds"] > 0
 
 
 def test_quick_mode_table(quick):
     table = render(quick)
-    assert "## Race: time to test accuracy (shortened: first 512 images, 1 epoch(s) each;" in table
+    assert (
+        "## Race: time to test accuracy (shortened: first 512 images, 1 epoch(s) each, tested on the first 1,000 "
+        "test images;" in table
+    )
     assert "| way | 90% | 91% | 92% | 93% | 94% | 95% | final test accuracy | whole process | CPU s |" in table
     assert "| classic loop (budget 0.5 s, " in table
     for step in RUNGS:
