@@ -21,7 +21,7 @@ from pathlib import Path
 
 from core.base.errors import StudioError
 from core.io import runs
-from core.serving import job_store, limits, ownership, priority
+from core.serving import job_store, limits, ownership
 from core.training import resume as resuming
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer
@@ -113,8 +113,7 @@ class Job:
 
 
 class JobManager:
-    """Runs at most `max_concurrent` trainings at once in daemon threads (at niceness `nice`); the rest wait in
-    FIFO order."""
+    """Runs at most `max_concurrent` trainings at once in daemon threads; the rest wait in FIFO order."""
 
     def __init__(
         self,
@@ -124,14 +123,12 @@ class JobManager:
         persist: bool = False,
         limit: "limits.Limits | None" = None,
         data_loader: Callable[[], object] | None = None,
-        nice: int = 0,
     ):
         self.max_concurrent = max(1, max_concurrent or default_cap())
         self.runs_root = runs_root
         self.limits = limit if limit is not None else limits.Limits.from_env()
         self._trainer_factory = trainer_factory
         self._data_loader = data_loader or _load_dataset
-        self.nice = nice  # each training thread's niceness (core.serving.priority); 0: as this process
         self._store = job_store.JobStore(runs_root) if persist else None
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
@@ -418,8 +415,6 @@ class JobManager:
     # ---- the worker thread --------------------------------------------------------------------
 
     def _work(self, job_id: str) -> None:
-        if self.nice:
-            priority.lower_this_thread(self.nice)  # and PyTorch's threads that this one starts
         with self._lock:
             job = self._jobs[job_id]
             config, data, name = job.config, self._data.pop(job_id, None), job.name

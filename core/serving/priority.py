@@ -1,14 +1,16 @@
 """A training's scheduling priority: on a machine that also serves pages, the pages answer first.
 
-FMNIST_TRAINING_NICE (0-19, default 10) is the niceness a training runs at: its Ray worker process, or its
-thread where the server runs trainings in its own threads (FMNIST_TRAINING_EXECUTOR=thread). Linux keeps a
-niceness per thread, and a thread starts with the niceness of the thread that starts it, so PyTorch's worker
-threads (started by the training's thread on its first parallel operation) run at the training's niceness too.
-Raising niceness needs no privilege; where it fails (another system, a thread that ended) nothing changes.
+FMNIST_TRAINING_NICE (0-19, default 10) is the niceness of a training's Ray worker process. Linux keeps a
+niceness per thread, and a thread starts with the niceness of the thread that starts it. Raising niceness needs
+no privilege; where it fails (another system, a thread that ended) nothing changes.
+
+A training in a thread of the page server (FMNIST_TRAINING_EXECUTOR=thread) keeps the server's priority: it
+shares the interpreter lock with the pages, and a low-priority thread that holds the lock while the machine is
+busy keeps the pages waiting for it (tried: with such a thread at niceness 19, a page that draws in 7 s had not
+drawn after 240 s while other processes kept both cores busy).
 """
 
 import os
-import threading
 
 from core.base.errors import StudioError
 
@@ -31,11 +33,6 @@ def lower_process(nice: int) -> None:
     tasks = f"/proc/{os.getpid()}/task"
     for tid in [int(t) for t in os.listdir(tasks)] if os.path.isdir(tasks) else [0]:
         _lower(tid, nice)
-
-
-def lower_this_thread(nice: int) -> None:
-    """The calling thread, and the threads it starts later, at niceness `nice` at least."""
-    _lower(threading.get_native_id(), nice)
 
 
 def _lower(tid: int, nice: int) -> None:

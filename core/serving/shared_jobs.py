@@ -26,7 +26,7 @@ from pathlib import Path
 
 from core.base.errors import StudioError
 from core.io import runs
-from core.serving import job_events, job_store, job_worker, local_ray, priority
+from core.serving import job_events, job_store, job_worker, local_ray
 from core.serving.jobs import FINISHED, Job, JobManager, summarize_error
 from core.training.config import TrainConfig
 
@@ -50,7 +50,7 @@ def server_jobs(data_loader=None) -> JobManager:
     """The server's job manager, as FMNIST_TRAINING_EXECUTOR says (see the module docstring)."""
     kind = os.environ.get(EXECUTOR_ENV, "").strip().lower() or "ray"
     if kind == "thread":
-        return JobManager(persist=True, data_loader=data_loader, nice=priority.training_nice())
+        return JobManager(persist=True, data_loader=data_loader)
     if kind == "ray":
         from core.serving.ray_runner import RayExecutor
 

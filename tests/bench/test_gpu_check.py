@@ -41,7 +41,10 @@ def _rows(table: str) -> dict[str, list[str]]:
 def test_the_dry_run_prints_one_row_per_step_and_every_step_runs(dry_run):
     assert dry_run.returncode == 0, dry_run.stdout[-2000:] + dry_run.stderr[-2000:]
     table = dry_run.stdout
-    assert table.startswith("## GPU check on cpu: dry run (tiny limits; no accuracy verdicts)\n")
+    assert table.startswith(
+        "## GPU check on cpu: dry run (tiny limits: trainings on a copy of the first 2,000 training and 1,000 test "
+        "images; no accuracy verdicts)\n"
+    )
     rows = _rows(table)
     assert list(rows) == ROWS
     for name, (_, _command, seconds, result, status) in rows.items():
@@ -55,6 +58,7 @@ def test_the_dry_run_prints_one_row_per_step_and_every_step_runs(dry_run):
         assert command.startswith(f"`python -m core.train --preset {r.recipe} --limit 2000 --epochs 1 --device cpu")
         accuracy = float(result.split("%")[0])
         assert 20 < accuracy <= 100 and "1 epochs, training" in result and "on cpu" in result
+        assert result.split("%")[0].endswith("0")  # a share of the copy's 1,000 test images: 0.1% steps
     assert re.fullmatch(
         r"ResNet-18 trains [\d,]+ images/s with bf16, [\d,]+ without \(\d+\.\d\dx\)(?: \(bf16 not used on this CPU\))?",
         rows["bf16 autocast"][3],

@@ -149,16 +149,10 @@ test_output.__test__ = False
 def studio(data_dir, tmp_path_factory):
     # The training below (200 epochs of 20,000 images) must outlast every check: over the default per-training
     # cap. It runs in a thread of the server, as every test's trainings do (this module-wide server starts before
-    # the per-test settings of tests/conftest.py apply), so nothing outlives the server; at the lowest priority,
-    # so that it runs beside every check without slowing the pages checked (they are what is tested here).
+    # the per-test settings of tests/conftest.py apply), so nothing outlives the server.
     executor = os.environ.get("FMNIST_TRAINING_EXECUTOR") or "thread"
     with running_app(
-        tmp_path_factory,
-        data_dir,
-        "a11y",
-        FMNIST_MAX_IMAGES="12000000",
-        FMNIST_TRAINING_EXECUTOR=executor,
-        FMNIST_TRAINING_NICE="19",
+        tmp_path_factory, data_dir, "a11y", FMNIST_MAX_IMAGES="12000000", FMNIST_TRAINING_EXECUTOR=executor
     ) as app:
         yield app
 

@@ -30,6 +30,10 @@ def test_app_exits_with_streamlits_status(sandbox):
     assert sandbox.run("scripts/app.sh", FAKE_EXIT_STREAMLIT="3").returncode == 3
 
 
+# a worker per core, at most 4, each test file whole on one worker, in the order tests/conftest.py gives
+WORKERS = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadfile", "--no-loadscope-reorder"]
+
+
 @pytest.mark.parametrize("pytest_status", [0, 1, 5])
 def test_test_runs_ruff_then_pytest_with_its_arguments_and_keeps_pytests_status(sandbox, pytest_status):
     run = sandbox.run("scripts/test.sh", "-q", "tests/core/test_layout.py", FAKE_EXIT_PYTEST=str(pytest_status))
@@ -38,7 +42,7 @@ def test_test_runs_ruff_then_pytest_with_its_arguments_and_keeps_pytests_status(
         ("bin/python3", VENV),
         (VENV_PYTHON, PIP_TEST),
         *RUFF,
-        (VENV_PYTHON, ["-m", "pytest", "-q", "tests/core/test_layout.py"]),
+        (VENV_PYTHON, ["-m", "pytest", *WORKERS, "-q", "tests/core/test_layout.py"]),
     ]
 
 
@@ -57,5 +61,5 @@ def test_ci_uses_the_projects_venv_whatever_environment_it_starts_from(sandbox):
         ("bin/python3", VENV),
         (VENV_PYTHON, PIP_TEST),
         *RUFF,
-        (VENV_PYTHON, ["-m", "pytest"]),
+        (VENV_PYTHON, ["-m", "pytest", *WORKERS]),
     ]
