@@ -27,6 +27,7 @@ def results(fmnist, data_dir):
     small = replace(fmnist, test_images=fmnist.test_images[:200], test_labels=fmnist.test_labels[:200])
     s = run.Settings(
         images=128,
+        batches=(64,),  # each row runs the loop three ways, one of them in a fresh interpreter: one batch size
         budget_s=0.5,
         accuracy_limit=256,
         process_limit=128,
@@ -46,12 +47,7 @@ def _positive(x) -> bool:
 
 def test_throughput_rows(results):
     rows = results["throughput"]
-    assert [(r["arch"], r["batch"]) for r in rows] == [
-        ("mlp", 64),
-        ("mlp", 256),
-        ("simple_cnn", 64),
-        ("simple_cnn", 256),
-    ]
+    assert [(r["arch"], r["batch"]) for r in rows] == [("mlp", 64), ("simple_cnn", 64)]
     assert all(_positive(r["usual"]) and _positive(r["ours"]) and _positive(r["usual_openmp_defaults"]) for r in rows)
 
 
@@ -106,7 +102,7 @@ def test_table(results):
     table = render(results)
     for heading in SECTIONS_TABLE:
         assert heading in table
-    for row in ("| mlp | 64 |", "| mlp | 256 |", "| simple_cnn | 64 |", "| simple_cnn | 256 |", "| 91% |"):
+    for row in ("| mlp | 64 |", "| simple_cnn | 64 |", "| 91% |"):
         assert row in table
     assert table.count("PASS") + table.count("FAIL") + table.count("n/a") >= 8
 
