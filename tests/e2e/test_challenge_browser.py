@@ -85,8 +85,12 @@ def test_a_teacher_and_two_students_play_a_round(server, browser):  # noqa: F811
     # the same first picture on both students' screens, with ten big answer buttons
     for pg in (ada, pia):
         main(pg).get_by_role("heading", name="Picture 1 of 3: which class is it?").wait_for(timeout=30_000)
-        answer_button(pg, "Ankle boot").wait_for()
-        names = main(pg).locator(".st-key-challenge_answers button").all_inner_texts()
+        buttons = main(pg).locator(".st-key-challenge_answers button")
+        pg.wait_for_function(  # the ten are drawn (a busy machine draws them in more than one frame)
+            "n => document.querySelectorAll('.st-key-challenge_answers button').length == n", arg=len(CLASSES)
+        )
+        wait_idle(pg)
+        names = buttons.all_inner_texts()
         assert [n.strip() for n in names] == list(CLASSES)
     sources = [main(pg).locator("[data-testid=stImage] img").first.get_attribute("src") for pg in (ada, pia)]
     assert sources[0] == sources[1]
