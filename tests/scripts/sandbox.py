@@ -106,6 +106,17 @@ class Sandbox:
         return ((env or self.repo / ".venv") / f"fashion-mnist-studio-{mode}.installed").read_text()
 
 
-PIP_APP = ["-m", "pip", "install", "--quiet", "-r", "requirements.txt"]
-PIP_TEST = PIP_APP + ["-r", "requirements-dev.txt"]
+PIP = ["-m", "pip", "install", "--quiet"]
+APP = ["-r", "requirements.txt"]
+TEST = APP + ["-r", "requirements-dev.txt"]
+PIP_APP = PIP + ["--compile", *APP]  # into an environment the studio did not make: pip as usual
+PIP_TEST = PIP + ["--compile", *TEST]
+
+
+def own_venv(python: str, requirements: list[str], version: str = "3.11") -> list[tuple[str, list[str]]]:
+    """The calls that install into the project's .venv: pip without its byte-compiling, then compileall on every
+    core (the fake's answer to `-c`, its version, stands for the site-packages folder)."""
+    return [(python, [*PIP, "--no-compile", *requirements]), (python, ["-m", "compileall", "-q", "-j", "0", version])]
+
+
 VENV = ["-m", "venv", ".venv"]

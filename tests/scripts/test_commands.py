@@ -3,7 +3,7 @@ keeps their exit status, .ci/run takes the project's .venv whatever environment 
 
 import pytest
 
-from tests.scripts.sandbox import PIP_APP, PIP_TEST, VENV, Sandbox
+from tests.scripts.sandbox import APP, TEST, VENV, Sandbox, own_venv
 
 VENV_PYTHON = "repo/.venv/bin/python"
 RUFF = [(VENV_PYTHON, ["-m", "ruff", "check", "."]), (VENV_PYTHON, ["-m", "ruff", "format", "--check", "."])]
@@ -20,7 +20,7 @@ def test_app_installs_then_passes_its_arguments_to_streamlit(sandbox):
     streamlit = ["-m", "streamlit", "run", "dashboard/Home.py", "--server.port", "8600", "--server.headless", "true"]
     run = sandbox.run("scripts/app.sh", "--server.port", "8600", "--server.headless", "true")
     assert run.returncode == 0, run.stderr
-    assert sandbox.calls() == [("bin/python3", VENV), (VENV_PYTHON, PIP_APP), (VENV_PYTHON, streamlit)]
+    assert sandbox.calls() == [("bin/python3", VENV), *own_venv(VENV_PYTHON, APP), (VENV_PYTHON, streamlit)]
     again = sandbox.run("scripts/app.sh", "--server.port", "8600", "--server.headless", "true")
     assert (again.returncode, again.stdout) == (0, "")
     assert sandbox.calls() == [(VENV_PYTHON, streamlit)]
@@ -40,7 +40,7 @@ def test_test_runs_ruff_then_pytest_with_its_arguments_and_keeps_pytests_status(
     assert run.returncode == pytest_status
     assert sandbox.calls() == [
         ("bin/python3", VENV),
-        (VENV_PYTHON, PIP_TEST),
+        *own_venv(VENV_PYTHON, TEST),
         *RUFF,
         (VENV_PYTHON, ["-m", "pytest", *WORKERS, "-q", "tests/core/test_layout.py"]),
     ]
@@ -59,7 +59,7 @@ def test_ci_uses_the_projects_venv_whatever_environment_it_starts_from(sandbox):
     assert run.returncode == 0, run.stderr
     assert sandbox.calls() == [
         ("bin/python3", VENV),
-        (VENV_PYTHON, PIP_TEST),
+        *own_venv(VENV_PYTHON, TEST),
         *RUFF,
         (VENV_PYTHON, ["-m", "pytest", *WORKERS]),
     ]

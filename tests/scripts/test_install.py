@@ -3,7 +3,7 @@ versions, and the stamp that makes a second run install nothing. Fake Pythons st
 
 import pytest
 
-from tests.scripts.sandbox import PIP_APP, PIP_TEST, VENV, Sandbox
+from tests.scripts.sandbox import APP, PIP_APP, PIP_TEST, TEST, VENV, Sandbox, own_venv
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def test_the_first_run_makes_venv_with_python3_and_installs_into_it(sandbox):
     sandbox.add_python("3.11")
     run = sandbox.run("scripts/install.sh", "app")
     assert run.returncode == 0, run.stderr
-    assert sandbox.calls() == [("bin/python3", VENV), ("repo/.venv/bin/python", PIP_APP)]
+    assert sandbox.calls() == [("bin/python3", VENV), *own_venv("repo/.venv/bin/python", APP)]
     assert run.stdout.splitlines()[0] == "Making the virtual environment .venv with python3 (Python 3.11)"
     requirements = (sandbox.repo / "requirements.txt").read_text()
     assert sandbox.stamp("app") == "# installed by scripts/install.sh app for Python 3.11\n" + requirements
@@ -30,14 +30,14 @@ def test_a_second_run_installs_nothing_until_the_requirements_change(sandbox):
     with open(sandbox.repo / "requirements.txt", "a") as requirements:
         requirements.write("six==1.16.0\n")
     assert sandbox.run("scripts/install.sh", "app").returncode == 0
-    assert sandbox.calls() == [("repo/.venv/bin/python", PIP_APP)]
+    assert sandbox.calls() == own_venv("repo/.venv/bin/python", APP)
     assert sandbox.stamp("app").endswith("six==1.16.0\n")
 
 
 def test_the_test_mode_adds_the_dev_requirements_and_stamps_both_modes(sandbox):
     sandbox.add_python("3.11")
     assert sandbox.run("scripts/install.sh", "test").returncode == 0
-    assert sandbox.calls() == [("bin/python3", VENV), ("repo/.venv/bin/python", PIP_TEST)]
+    assert sandbox.calls() == [("bin/python3", VENV), *own_venv("repo/.venv/bin/python", TEST)]
     for mode in ("app", "test"):
         assert sandbox.run("scripts/install.sh", mode).returncode == 0
         assert sandbox.calls() == []
@@ -45,7 +45,7 @@ def test_the_test_mode_adds_the_dev_requirements_and_stamps_both_modes(sandbox):
     assert sandbox.run("scripts/install.sh", "app").returncode == 0
     assert sandbox.calls() == []
     assert sandbox.run("scripts/install.sh", "test").returncode == 0
-    assert sandbox.calls() == [("repo/.venv/bin/python", PIP_TEST)]
+    assert sandbox.calls() == own_venv("repo/.venv/bin/python", TEST)
 
 
 def test_without_ensurepip_and_not_root_one_line_says_the_apt_command(sandbox):
@@ -80,12 +80,12 @@ def test_without_ensurepip_as_root_apt_installs_the_versioned_venv_package(sandb
     run = sandbox.run("scripts/install.sh", "app", FAKE_UID="0")
     assert run.returncode == 0, run.stderr
     # (where Debian's dataset is missing, apt-get is asked for it afterwards)
-    assert sandbox.calls()[:5] == [
+    assert sandbox.calls()[:6] == [
         ("bin/python3", VENV),
         ("bin/apt-get", ["update", "-qq"]),
         ("bin/apt-get", ["install", "-y", "-qq", "python3.12-venv"]),
         ("bin/python3", VENV),
-        ("repo/.venv/bin/python", PIP_APP),
+        *own_venv("repo/.venv/bin/python", APP, "3.12"),
     ]
     assert "Installing python3.12-venv with apt-get: python3 -m venv needs it" in run.stdout.splitlines()
 
@@ -127,7 +127,7 @@ def test_when_python3_is_too_old_the_newest_supported_python3_x_makes_the_venv(s
     sandbox.add_python("3.12", sandbox.bin / "python3.12")
     run = sandbox.run("scripts/install.sh", "app")
     assert run.returncode == 0, run.stderr
-    assert sandbox.calls() == [("bin/python3.12", VENV), ("repo/.venv/bin/python", PIP_APP)]
+    assert sandbox.calls() == [("bin/python3.12", VENV), *own_venv("repo/.venv/bin/python", APP, "3.12")]
 
 
 @pytest.mark.parametrize("variable", ["VIRTUAL_ENV", "CONDA_PREFIX"])
@@ -173,7 +173,7 @@ def test_a_venv_that_no_longer_runs_is_made_again(sandbox):
     assert (
         run.stdout.splitlines()[0] == ".venv does not run (was the Python it was made with removed?): making it again"
     )
-    assert sandbox.calls() == [("bin/python3", VENV), ("repo/.venv/bin/python", PIP_APP)]
+    assert sandbox.calls() == [("bin/python3", VENV), *own_venv("repo/.venv/bin/python", APP)]
 
 
 def test_a_failing_pip_fails_the_install_and_leaves_no_stamp(sandbox):
