@@ -116,14 +116,14 @@ requirements=(-r requirements.txt)
 if [ "$what" = test ]; then requirements+=(-r requirements-dev.txt); fi
 echo "Installing ${requirements[*]} into $STUDIO_ENV_NAME (the first time takes minutes: torch is large)"
 # In the project's .venv, pip leaves out its byte-compiling, one file after another, and compileall does it on
-# every core: the same .pyc files, the install a minute shorter on 2 cores (torch and Ray hold many modules).
+# every core: the same .pyc files, the install about 25 s shorter on 2 cores (torch and Ray hold many modules).
 compile=--compile
 if [ "$STUDIO_OWN_VENV" = 1 ]; then compile=--no-compile; fi
 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore "$STUDIO_PYTHON" -m pip install --quiet "$compile" \
   "${requirements[@]}" || fail "pip could not install into $STUDIO_ENV_NAME (above)"
 if [ "$STUDIO_OWN_VENV" = 1 ]; then
   site=$("$STUDIO_PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  "$STUDIO_PYTHON" -m compileall -q -j 0 "$site" >/dev/null 2>&1 || true # a few packages ship files that are no Python 3
+  "$STUDIO_PYTHON" -m compileall -q -j 0 "$site" >/dev/null 2>&1 || true # a few files are for newer Pythons: pip skips them too
 fi
 if [ -n "$STUDIO_ENV" ]; then
   modes=app
