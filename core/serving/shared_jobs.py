@@ -345,7 +345,10 @@ class SharedJobManager(JobManager):
                     job = self._jobs.get(job_id)
                     if job is not None and not job.active:
                         del self._jobs[job_id]
-                for record in changed:
+                # a finished record of a job whose events are being read waits until they are: it must not show
+                # the job ended before its last events (the result) are in
+                late = [r for r in changed if r.get("state") in FINISHED and self._reading(r["id"], r.get("started"))]
+                for record in [r for r in changed if r not in late]:
                     self._apply_record(record)
                 self._queue = deque(
                     sorted(
@@ -359,6 +362,8 @@ class SharedJobManager(JobManager):
                 for event in reader.read():
                     self._apply_event(job_id, started, event)
             with self._lock:
+                for record in late:
+                    self._apply_record(record)
                 for job_id, started, _ in followed:  # a worker writes all its events before its record's end
                     job, current = self._jobs.get(job_id), self._readers.get(job_id)
                     if current is not None and current[0] == started and (job is None or job.state in FINISHED):
@@ -427,6 +432,11 @@ class SharedJobManager(JobManager):
         if current is None or current[0] != job.started:
             path = job_events.events_path(self.runs_root, job.id, job.started)
             self._readers[job.id] = [job.started, job_events.EventReader(path), False]
+
+    def _reading(self, job_id: str, started) -> bool:
+        """Whether the events of this start of the job are being read and have not ended (under the lock)."""
+        current = self._readers.get(job_id)
+        return current is not None and current[0] == started and not current[2]
 
     def _followed(self, job: Job) -> bool:
         current = self._readers.get(job.id)

