@@ -51,6 +51,16 @@ def fmnist(data_dir):
     return load(data_dir, allow_download=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _run_wide_cache(tmp_path_factory):
+    """What module and session fixtures, and the apps they start, cache goes to one folder of this test run (both
+    workers share it), never the user's cache; each test gets its own below."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "studio-cache"
+    folder.mkdir(exist_ok=True)
+    os.environ["FMNIST_CACHE_DIR"] = str(folder)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_runs(tmp_path_factory, monkeypatch):
     """Runs and caches made by tests go to temp folders, never the project's runs/ or the user's cache."""
