@@ -7,6 +7,7 @@ with the rule, its impact and the elements (all of them in test-output/accessibi
 import json
 import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -148,13 +149,17 @@ test_output.__test__ = False
 @pytest.fixture(scope="module")
 def studio(data_dir, tmp_path_factory):
     # The training below (200 epochs of 20,000 images) must outlast every check: over the default per-training
-    # cap. It runs in a thread of the server, as every test's trainings do (this module-wide server starts before
-    # the per-test settings of tests/conftest.py apply), so nothing outlives the server.
-    executor = os.environ.get("FMNIST_TRAINING_EXECUTOR") or "thread"
-    with running_app(
-        tmp_path_factory, data_dir, "a11y", FMNIST_MAX_IMAGES="12000000", FMNIST_TRAINING_EXECUTOR=executor
-    ) as app:
-        yield app
+    # cap. It runs as the studio's trainings do by default, in a worker process on the studio's local Ray, which
+    # the module ends (by process id) once the server has stopped.
+    from core.serving import ray_runner
+
+    settings, app = dict(FMNIST_MAX_IMAGES="12000000", FMNIST_TRAINING_EXECUTOR="ray"), None
+    try:
+        with running_app(tmp_path_factory, data_dir, "a11y", **settings) as app:
+            yield app
+    finally:
+        if app is not None:
+            ray_runner.stop_local_head(app["runs"])
 
 
 @pytest.fixture(scope="module")
@@ -189,12 +194,29 @@ def training(studio, browser):  # noqa: F811
     main(pg).get_by_test_id("stProgress").wait_for()
     pg.get_by_text("Loss per epoch").wait_for(timeout=240_000)  # an epoch done: a checkpoint and a history exist
     [run] = runs_in(studio)
-    yield run
+    # Its worker is paused while the pages are checked: the training stays running in every page's eyes (alive,
+    # owned, stoppable), and takes no CPU from the checks and the other tests.
+    worker = training_worker(studio["runs"])
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        yield run
+    finally:
+        os.kill(worker, signal.SIGCONT)
     pg.goto(f"{studio['url']}/train")  # stopped, wherever it runs (a worker may outlive the server)
     stop = main(pg).get_by_role("button", name="Stop", exact=True)
     stop.click()
     stop.wait_for(state="detached", timeout=240_000)  # the training ended
     context.close()
+
+
+def training_worker(runs_root) -> int:
+    """The process id of the one training's worker, from the events it reports to the server."""
+    from core.serving import job_events
+
+    [record] = [json.loads(p.read_text()) for p in job_events.jobs_dir(runs_root).glob("job-*.json")]
+    events = job_events.events_path(runs_root, record["id"], record["started"]).read_text().splitlines()
+    [pid] = [e["pid"] for e in map(json.loads, events) if e.get("event") == "worker"]
+    return pid
 
 
 def test_pages_come_from_the_navigation(studio, browser):  # noqa: F811
