@@ -52,11 +52,11 @@ def fmnist(data_dir):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _run_wide_cache(tmp_path_factory):
+def _run_wide_cache(tmp_path_factory, request):
     """What module and session fixtures, and the apps they start, cache goes to one folder of this test run (both
     workers share it), never the user's cache; each test gets its own below."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "studio-cache"
+    base = tmp_path_factory.getbasetemp()  # a worker's is a folder of the run's
+    folder = (base.parent if hasattr(request.config, "workerinput") else base) / "studio-cache"
     folder.mkdir(exist_ok=True)
     os.environ["FMNIST_CACHE_DIR"] = str(folder)
 
