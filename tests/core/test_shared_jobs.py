@@ -147,14 +147,18 @@ def test_a_stopped_run_resumes_to_its_planned_epochs_from_another_server(servers
     assert [m["epoch"] for m in runs.read_metrics(done.run_dir)] == [1, 2, 3]
 
 
-class WorkersVanish:
-    """An executor whose workers are gone (as after a machine left the cluster): starts nothing."""
+class WorkersElsewhere:
+    """An executor whose workers live elsewhere: starts nothing; `alive` says whether they still run (False: gone,
+    as after a machine left the cluster)."""
+
+    def __init__(self, alive: bool):
+        self._alive = alive
 
     def start(self, spec):
         pass
 
     def alive(self, job_id, started, runs_root=None):
-        return False
+        return self._alive
 
 
 def test_a_training_whose_worker_is_gone_fails_with_one_line(tmp_path, fmnist):
@@ -179,7 +183,7 @@ def test_a_training_whose_worker_is_gone_fails_with_one_line(tmp_path, fmnist):
     (tmp_path / ".jobs").mkdir()
     (tmp_path / ".jobs" / "job-0000beef.json").write_text(json.dumps(record))
     job_events.events_path(tmp_path, "job-0000beef", 2.0).write_text('{"event": "worker", "pid": 1}\n')
-    manager = SharedJobManager(WorkersVanish(), runs_root=tmp_path, poll=0.1)
+    manager = SharedJobManager(WorkersElsewhere(alive=False), runs_root=tmp_path, poll=0.1)
     try:
         job = manager.wait("job-0000beef", timeout=10)
     finally:
@@ -190,16 +194,6 @@ def test_a_training_whose_worker_is_gone_fails_with_one_line(tmp_path, fmnist):
         "after 1 finished epoch; the best checkpoint so far is kept."
     )
     assert (run / runs.BEST).is_file()
-
-
-class WorkersStay:
-    """An executor whose workers live elsewhere and are alive: starts nothing; the test writes what they would."""
-
-    def start(self, spec):
-        pass
-
-    def alive(self, job_id, started, runs_root=None):
-        return True
 
 
 def test_a_training_that_ended_elsewhere_shows_ended_only_with_its_result(tmp_path, monkeypatch):
@@ -227,7 +221,7 @@ def test_a_training_that_ended_elsewhere_shows_ended_only_with_its_result(tmp_pa
         seen.append((job.state, job.result))
         return read(reader)
 
-    manager = SharedJobManager(WorkersStay(), runs_root=tmp_path, poll=60)  # it looks when the test asks
+    manager = SharedJobManager(WorkersElsewhere(alive=True), runs_root=tmp_path, poll=60)  # it looks when the test asks
     monkeypatch.setattr(job_events.EventReader, "read", read_and_look)
     try:
         assert manager.snapshot("job-0000cafe").state == "running"
