@@ -9,7 +9,8 @@ from core.data.dataset import DATA_DIRS
 
 ROOT = Path(__file__).resolve().parent.parent
 # The app's trainings in threads of its process (quick, no Ray started), for every test and every app a test
-# starts, session fixtures included; tests/core/test_ray_jobs.py tests Ray itself.
+# starts, session fixtures included; tests/core/test_ray_jobs.py tests Ray itself, and the accessibility checks
+# run their long training on the studio's local Ray (tests/e2e/test_accessibility.py).
 os.environ.setdefault("FMNIST_TRAINING_EXECUTOR", "thread")
 # the app's places (FMNIST_DATA_DIR, then DATA_DIRS), then the shared copy of the development machines
 CANDIDATES = [os.environ.get("FMNIST_DATA_DIR"), *map(str, DATA_DIRS), str(ROOT.parent / "shared" / "data")]
